@@ -1,0 +1,52 @@
+"""vitlearn: the helper package of the course "From image to tokens: how a Vision Transformer sees".
+
+The notebooks import it for everything that is not the lesson itself. Tensor shapes follow the
+course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D embedding width.
+"""
+
+from . import exercises, plot, widgets
+from .data import make_position_task, render_scenes
+from .embedding import PatchEmbed, conv_to_linear_weight, linear_to_conv_weight
+from .images import list_images, load_image
+from .models import TinyViT
+from .patches import crop_to_multiple, grid_shape, pad_to_multiple, patchify, unpatchify
+from .posenc import (
+    FactorizedPosEmbed,
+    LearnedPosEmbed,
+    RelativePositionBias,
+    RotaryEmbedding2D,
+    position_similarity,
+    sincos_1d_pos_embed,
+    sincos_2d_pos_embed,
+)
+from .resample import resample_patch_embed, resample_pos_embed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FactorizedPosEmbed",
+    "LearnedPosEmbed",
+    "PatchEmbed",
+    "RelativePositionBias",
+    "RotaryEmbedding2D",
+    "TinyViT",
+    "conv_to_linear_weight",
+    "crop_to_multiple",
+    "exercises",
+    "grid_shape",
+    "linear_to_conv_weight",
+    "list_images",
+    "load_image",
+    "make_position_task",
+    "pad_to_multiple",
+    "patchify",
+    "plot",
+    "position_similarity",
+    "render_scenes",
+    "resample_patch_embed",
+    "resample_pos_embed",
+    "sincos_1d_pos_embed",
+    "sincos_2d_pos_embed",
+    "unpatchify",
+    "widgets",
+]

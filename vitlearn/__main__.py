@@ -1,0 +1,5 @@
+import sys
+
+from vitlearn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""Where the course lives, and the two cells every notebook opens with.
+
+The repository's public location is written here and nowhere else: the badge and setup cells of
+every notebook are made from it, and ``tests/test_course_cells.py`` checks that they agree.
+"""
+
+from __future__ import annotations
+
+REPO_URL = "https://github.com/vitlearn/vitlearn"
+"""The public git repository of the course."""
+
+BRANCH = "main"
+
+_COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def colab_url(notebook_path: str) -> str:
+    """The Colab link that opens ``notebook_path`` (relative to the repository root)."""
+    github = REPO_URL.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{github}/blob/{BRANCH}/{notebook_path}"
+
+
+def badge_markdown(notebook_path: str) -> str:
+    """The "Open in Colab" badge for one notebook, as a line of Markdown."""
+    return f"[![Open in Colab]({_COLAB_BADGE})]({colab_url(notebook_path)})"
+
+
+SETUP_CELL = f'''\
+# Setup. In Google Colab this fetches the course and installs its helper package `vitlearn`
+# with --no-deps, so Colab's own torch, numpy, matplotlib and ipywidgets stay as they are.
+# Anywhere else (JupyterLab on your laptop, a class server) it does nothing.
+import os
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    repo = os.environ.get("VITLEARN_REPO", "{REPO_URL}")
+    home = os.environ.get("VITLEARN_HOME", "/content/vitlearn")
+    if not os.path.isdir(home):
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repo, home], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", home], check=True
+        )
+    if home not in sys.path:
+        sys.path.insert(0, home)  # importable now, without restarting the runtime
+'''
+"""Source of the second cell of every notebook."""

@@ -1,0 +1,10 @@
+"""(stub: being written)"""
+
+def list_images(*a, **k):
+    raise NotImplementedError
+
+
+def load_image(*a, **k):
+    raise NotImplementedError
+
+
