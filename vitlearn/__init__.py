@@ -6,7 +6,7 @@ course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D 
 
 from . import exercises, plot, widgets
 from .data import make_position_task, render_scenes
-from .embedding import PatchEmbed, conv_to_linear_weight, linear_to_conv_weight
+from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .images import list_images, load_image
 from .models import TinyViT
 from .patches import crop_to_multiple, grid_shape, pad_to_multiple, patchify, unpatchify
@@ -30,6 +30,7 @@ __all__ = [
     "RelativePositionBias",
     "RotaryEmbedding2D",
     "TinyViT",
+    "ViTEmbedding",
     "conv_to_linear_weight",
     "crop_to_multiple",
     "exercises",
