@@ -1,34 +1,375 @@
-"""(stub: being written)"""
+"""Position codes: how a Vision Transformer learns *where* each patch token came from.
 
-class FactorizedPosEmbed:
-    def __init__(self, *a, **k):
-        raise NotImplementedError
+Self-attention treats its input as a set: shuffle the tokens and the outputs shuffle the same way.
+A ViT therefore needs to be told the position of every patch. This module holds the kinds of codes
+the course compares, all for a grid of ``rows x cols`` patches (rows = y = H direction, cols = x = W
+direction) whose tokens are in row-major order (token ``r * cols + c`` is the patch at row ``r``,
+column ``c``), optionally after ``num_prefix_tokens`` extra tokens such as a class token.
+
+Codes that are *added* to the tokens (shape ``(N, D)``):
+
+- :func:`sincos_1d_pos_embed` -- the Transformer's fixed sinusoids of one index.
+- :func:`sincos_2d_pos_embed` -- fixed sinusoids of the column and of the row, in the channel
+  layouts of MAE, big_vision / vit-pytorch and timm.
+- :class:`LearnedPosEmbed` -- one learned vector per token (the original ViT).
+- :class:`FactorizedPosEmbed` -- a learned row vector plus a learned column vector.
+
+Codes that act inside attention instead:
+
+- :class:`RelativePositionBias` -- a learned bias per head and per (dy, dx) offset (Swin).
+- :class:`RotaryEmbedding2D` -- queries and keys rotated by angles proportional to the column and
+  to the row (axial 2-D RoPE), so that ``q . k`` depends only on the offset between them.
+
+And a way to look at any table of codes: :func:`position_similarity`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import as_pair, check_choice, check_tensor, shape_str
+
+__all__ = [
+    "SINCOS_CONVENTIONS",
+    "FactorizedPosEmbed",
+    "LearnedPosEmbed",
+    "RelativePositionBias",
+    "RotaryEmbedding2D",
+    "position_similarity",
+    "sincos_1d_pos_embed",
+    "sincos_2d_pos_embed",
+]
+
+SINCOS_CONVENTIONS = ("mae", "big_vision", "timm")
+"""The channel layouts :func:`sincos_2d_pos_embed` reproduces (see its docstring)."""
 
 
-class LearnedPosEmbed:
-    def __init__(self, *a, **k):
-        raise NotImplementedError
+def _check_multiple(dim: int, name: str, multiple: int, why: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{name} must be an int, got {type(dim).__name__} {dim!r}")
+    if dim < multiple or dim % multiple:
+        lower = dim // multiple * multiple
+        near = [v for v in (lower, lower + multiple) if v >= multiple]
+        raise ValueError(
+            f"{name} must be a positive multiple of {multiple} ({why}), got {name}={dim}; "
+            f"nearest valid: {' or '.join(str(v) for v in near)}"
+        )
+    return dim
 
 
-class RelativePositionBias:
-    def __init__(self, *a, **k):
-        raise NotImplementedError
+def _frequencies(n: int, denominator: float, temperature: float) -> torch.Tensor:
+    """``temperature ** (-k / denominator)`` for ``k = 0 .. n-1``, float64, shape ``(n,)``."""
+    k = torch.arange(n, dtype=torch.float64)
+    return temperature ** (-k / denominator)
 
 
-class RotaryEmbedding2D:
-    def __init__(self, *a, **k):
-        raise NotImplementedError
+def sincos_1d_pos_embed(
+    num_positions: int, dim: int, temperature: float = 10000.0
+) -> torch.Tensor:
+    """The Transformer's fixed sinusoidal code of a 1-D index: ``-> (num_positions, dim)`` float32.
+
+    Position ``p`` (``p = 0 .. num_positions-1``) gets ``dim/2`` angles ``p * w_k`` with
+    ``w_k = temperature ** (-k / (dim/2))``, ``k = 0 .. dim/2 - 1`` (Vaswani et al. 2017: wavelengths
+    from ``2*pi`` up to ``2*pi*temperature``). Channel layout: **[sin | cos] halves**, i.e. channel
+    ``k`` is ``sin(p w_k)`` and channel ``dim/2 + k`` is ``cos(p w_k)``, as in MAE's 1-D helper. (The
+    2017 paper interleaves them, sin on even and cos on odd channels; that is a fixed permutation
+    of the channels and changes nothing a linear layer can learn.)
+
+    Raises ``ValueError`` if ``dim`` is not a positive even number.
+    """
+    _check_multiple(dim, "dim", 2, "one sin and one cos per frequency")
+    if isinstance(num_positions, bool) or not isinstance(num_positions, int) or num_positions < 1:
+        raise ValueError(f"num_positions must be a positive int, got {num_positions!r}")
+    omega = _frequencies(dim // 2, dim / 2, float(temperature))  # (dim/2,)
+    angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * omega  # (P, dim/2)
+    return torch.cat([angles.sin(), angles.cos()], dim=1).float()  # (P, dim)
 
 
-def position_similarity(*a, **k):
-    raise NotImplementedError
+def sincos_2d_pos_embed(
+    grid_size: int | Sequence[int],
+    dim: int,
+    *,
+    temperature: float = 10000.0,
+    convention: str = "mae",
+) -> torch.Tensor:
+    """Fixed 2-D sin-cos position codes for a grid of patches: ``-> (rows*cols, dim)`` float32.
+
+    ``grid_size`` is an int (square grid) or ``(rows, cols)``. Tokens are in row-major order: row
+    ``r = token // cols`` (the y index), column ``c = token % cols`` (the x index). A quarter of the
+    channels hold ``sin(c * w_k)``, a quarter ``cos(c * w_k)``, a quarter ``sin(r * w_k)`` and a
+    quarter ``cos(r * w_k)``, for ``k = 0 .. dim/4 - 1``. The three published implementations agree on
+    that and differ in two details, which ``convention`` selects (``F = dim/4``):
+
+    ============  ==========================================  ================================
+    convention    channel layout (each block F channels)      frequencies ``w_k``
+    ============  ==========================================  ================================
+    ``"mae"``     ``[sin x | cos x | sin y | cos y]``          ``temperature ** (-k / F)``
+    ``"big_vision"`` ``[sin x | cos x | sin y | cos y]``       ``temperature ** (-k / (F - 1))``
+    ``"timm"``    ``[sin y | sin x | cos y | cos x]``          ``temperature ** (-k / F)``
+    ============  ==========================================  ================================
+
+    - ``"mae"`` equals MAE's ``get_2d_sincos_pos_embed`` (facebookresearch/mae, ``util/pos_embed.py``)
+      without its class-token row. Beware its naming: the half it calls ``emb_h`` is computed from
+      ``np.meshgrid(grid_w, grid_h)[0]``, which is the *column* (x) index, so x comes first. MAE only
+      takes a square ``int`` grid; for ``(rows, cols)`` we use the natural extension (the same
+      formula with the column index in the first half and the row index in the second), which is
+      what its ``get_2d_sincos_pos_embed_from_grid`` gives for a non-square grid built the same way,
+      and what Hugging Face ``ViTMAE`` stores (its builder writes ``[sin y | cos y | sin x | cos x]``
+      and then swaps the two halves to match MAE's checkpoints).
+    - ``"big_vision"`` equals big_vision's ``posemb_sincos_2d`` and vit-pytorch's
+      ``simple_vit.posemb_sincos_2d``: MAE's layout, but the exponent is ``k / (F - 1)``, so the
+      lowest frequency is exactly ``1 / temperature`` (MAE's stops one step short of it). It needs
+      ``dim >= 8`` (with ``F = 1`` the reference divides by zero).
+    - ``"timm"`` equals timm's ``build_sincos2d_pos_embed`` with its defaults
+      (``reverse_coord=False``, ``interleave_sin_cos=False``, ``temperature=10000``): its grid is
+      stacked (rows, cols), so y comes first, and all sines come before all cosines.
+
+    The three are the same set of functions up to a permutation of channels (mae <-> timm) or a
+    change of frequencies (mae <-> big_vision). Values are computed in float64 and returned as
+    float32.
+
+    Raises ``ValueError`` if ``dim`` is not a positive multiple of 4 (naming the nearest valid
+    values) or ``convention`` is unknown (listing the known ones).
+    """
+    rows, cols = as_pair(grid_size, "grid_size")
+    _check_multiple(dim, "dim", 4, "sin and cos for each of the two axes")
+    check_choice(convention, "convention", SINCOS_CONVENTIONS)
+    f = dim // 4
+    if convention == "big_vision":
+        if f < 2:
+            raise ValueError(
+                f"convention 'big_vision' needs dim >= 8 (its exponent k / (dim/4 - 1) divides by "
+                f"zero for dim=4), got dim={dim}"
+            )
+        omega = _frequencies(f, f - 1, float(temperature))
+    else:
+        omega = _frequencies(f, f, float(temperature))  # (F,)
+    y, x = torch.meshgrid(
+        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+    )  # (rows, cols) each: y = row index, x = column index
+    ay = y.reshape(-1, 1) * omega  # (N, F) angles from the row (y)
+    ax = x.reshape(-1, 1) * omega  # (N, F) angles from the column (x)
+    if convention == "timm":
+        blocks = [ay.sin(), ax.sin(), ay.cos(), ax.cos()]
+    else:
+        blocks = [ax.sin(), ax.cos(), ay.sin(), ay.cos()]
+    return torch.cat(blocks, dim=1).float()  # (N, dim)
 
 
-def sincos_1d_pos_embed(*a, **k):
-    raise NotImplementedError
+def _trunc_normal(shape: Sequence[int], std: float = 0.02) -> torch.Tensor:
+    """timm's ``trunc_normal_(std=.02)``: normal, cut at +-2 (absolute, i.e. at 100 std)."""
+    t = torch.empty(*shape)
+    nn.init.trunc_normal_(t, std=std, a=-2.0, b=2.0)
+    return t
 
 
-def sincos_2d_pos_embed(*a, **k):
-    raise NotImplementedError
+def _check_tokens(x: torch.Tensor, name: str, n: int, dim: int, what: str) -> None:
+    if x.shape[-2] != n or x.shape[-1] != dim:
+        raise ValueError(
+            f"{name} must be (..., N, D) with N={n} ({what}) and D={dim}, got shape {shape_str(x.shape)}"
+        )
 
 
+class LearnedPosEmbed(nn.Module):
+    """One learned vector per token, added to it (the original ViT): ``(B, N, D) -> (B, N, D)``.
+
+    ``weight`` has shape ``(num_tokens, dim)`` and starts like timm's (truncated normal, std 0.02).
+    It knows nothing about the grid: whether it ends up 2-D is up to training.
+    """
+
+    def __init__(self, num_tokens: int, dim: int) -> None:
+        super().__init__()
+        _check_multiple(num_tokens, "num_tokens", 1, "number of tokens")
+        _check_multiple(dim, "dim", 1, "embedding width")
+        self.num_tokens, self.dim = num_tokens, dim
+        self.weight = nn.Parameter(_trunc_normal((num_tokens, dim)))
+
+    def table(self) -> torch.Tensor:
+        """The codes, ``(num_tokens, dim)``."""
+        return self.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + weight``: ``(..., num_tokens, dim) -> (..., num_tokens, dim)``."""
+        check_tensor(x, "x", (2, 3, 4), "(B, N, D)")
+        _check_tokens(x, "x", self.num_tokens, self.dim, "num_tokens")
+        return x + self.weight
+
+    def extra_repr(self) -> str:
+        return f"num_tokens={self.num_tokens}, dim={self.dim}"
+
+
+class FactorizedPosEmbed(nn.Module):
+    """A learned code per row plus a learned code per column: ``(B, P+rows*cols, D) -> same``.
+
+    ``row_embed`` is ``(rows, dim)`` (the y direction), ``col_embed`` is ``(cols, dim)`` (x). The code
+    of the patch at (r, c) is ``row_embed[r] + col_embed[c]``: ``rows + cols`` vectors instead of
+    ``rows * cols``, and the grid structure is built in. Prefix tokens (class token...) are left as
+    they are.
+    """
+
+    def __init__(self, grid_size: int | Sequence[int], dim: int) -> None:
+        super().__init__()
+        self.grid_size = as_pair(grid_size, "grid_size")
+        _check_multiple(dim, "dim", 1, "embedding width")
+        self.dim = dim
+        rows, cols = self.grid_size
+        self.row_embed = nn.Parameter(_trunc_normal((rows, dim)))
+        self.col_embed = nn.Parameter(_trunc_normal((cols, dim)))
+
+    def table(self) -> torch.Tensor:
+        """The codes of the patches in row-major order, ``(rows*cols, dim)``."""
+        return (self.row_embed[:, None, :] + self.col_embed[None, :, :]).reshape(-1, self.dim)
+
+    def forward(self, x: torch.Tensor, num_prefix_tokens: int = 0) -> torch.Tensor:
+        """Add the codes to the last ``rows*cols`` tokens of ``x`` ``(..., P + rows*cols, D)``."""
+        check_tensor(x, "x", (2, 3, 4), "(B, N, D)")
+        rows, cols = self.grid_size
+        _check_tokens(
+            x, "x", num_prefix_tokens + rows * cols, self.dim,
+            f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
+        )
+        table = self.table()
+        if num_prefix_tokens:
+            table = torch.cat([table.new_zeros(num_prefix_tokens, self.dim), table], dim=0)
+        return x + table
+
+    def extra_repr(self) -> str:
+        return f"grid_size={self.grid_size}, dim={self.dim}"
+
+
+class RotaryEmbedding2D(nn.Module):
+    """Axial 2-D rotary position embedding (RoPE) for queries and keys: ``(..., N, hd) -> same``.
+
+    The ``head_dim`` channels are taken as ``head_dim/2`` adjacent pairs ``(2i, 2i+1)`` (RoFormer's
+    and RoPE-ViT's layout), and each pair is rotated as a 2-D vector by an angle. With
+    ``F = head_dim/4`` and ``w_k = temperature ** (-k / F)``, ``k = 0 .. F-1``:
+
+    - pairs ``0 .. F-1`` (channels ``0 .. head_dim/2 - 1``) rotate by ``c * w_k`` -- the column (x);
+    - pairs ``F .. 2F-1`` (channels ``head_dim/2 .. head_dim-1``) rotate by ``r * w_k`` -- the row (y).
+
+    A rotation by ``a`` of the query and by ``b`` of the key changes their dot product exactly as a
+    rotation of the key by ``b - a`` would, so after :meth:`forward` the score ``q . k`` between the
+    patches at ``(r1, c1)`` and ``(r2, c2)`` depends on their positions only through the offset
+    ``(r2 - r1, c2 - c1)``. The first ``num_prefix_tokens`` tokens (a class token...) are not rotated.
+    Nothing is learned.
+    """
+
+    def __init__(self, head_dim: int, temperature: float = 10000.0) -> None:
+        super().__init__()
+        _check_multiple(head_dim, "head_dim", 4, "a rotated pair for each of the two axes")
+        self.head_dim = head_dim
+        self.temperature = float(temperature)
+        f = head_dim // 4
+        self.register_buffer(
+            "omega", _frequencies(f, f, self.temperature).float(), persistent=False
+        )
+
+    def angles(self, grid_size: int | Sequence[int]) -> torch.Tensor:
+        """The rotation angle of every pair at every patch: ``(rows*cols, head_dim/2)`` float32."""
+        rows, cols = as_pair(grid_size, "grid_size")
+        omega = self.omega.double()
+        y, x = torch.meshgrid(
+            torch.arange(rows, dtype=torch.float64, device=omega.device),
+            torch.arange(cols, dtype=torch.float64, device=omega.device),
+            indexing="ij",
+        )
+        ax = x.reshape(-1, 1) * omega  # (N, F) column angles
+        ay = y.reshape(-1, 1) * omega  # (N, F) row angles
+        return torch.cat([ax, ay], dim=1).float()  # (N, head_dim/2)
+
+    def forward(
+        self, x: torch.Tensor, grid_size: int | Sequence[int], num_prefix_tokens: int = 0
+    ) -> torch.Tensor:
+        """Rotate ``x`` of shape ``(..., num_prefix_tokens + rows*cols, head_dim)``; same shape out."""
+        check_tensor(x, "x", (2, 3, 4, 5), "(..., N, head_dim)")
+        rows, cols = as_pair(grid_size, "grid_size")
+        _check_tokens(
+            x, "x", num_prefix_tokens + rows * cols, self.head_dim,
+            f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
+        )
+        theta = self.angles((rows, cols)).to(x.device)  # (N, hd/2)
+        cos, sin = theta.cos().to(x.dtype), theta.sin().to(x.dtype)
+        prefix, patches = x[..., :num_prefix_tokens, :], x[..., num_prefix_tokens:, :]
+        pairs = patches.reshape(*patches.shape[:-1], self.head_dim // 2, 2)
+        a, b = pairs[..., 0], pairs[..., 1]  # (..., N, hd/2) each
+        rotated = torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1)
+        rotated = rotated.reshape(patches.shape)
+        return torch.cat([prefix, rotated], dim=-2) if num_prefix_tokens else rotated
+
+    def extra_repr(self) -> str:
+        return f"head_dim={self.head_dim}, temperature={self.temperature:g}"
+
+
+class RelativePositionBias(nn.Module):
+    """A learned attention bias per head for every (dy, dx) offset, as in Swin: ``() -> (h, N, N)``.
+
+    The table ``bias_table`` has ``(2*rows - 1) * (2*cols - 1)`` rows (one per possible offset)
+    and ``num_heads`` columns, initialised like Swin's (truncated normal, std 0.02). ``index[i, j]`` says which row of
+    the table holds the bias of query patch ``i`` attending to key patch ``j``: it is
+    ``(dy + rows - 1) * (2*cols - 1) + (dx + cols - 1)`` with ``(dy, dx) = pos_i - pos_j`` (Swin's
+    sign). :meth:`forward` returns the ``(num_heads, N, N)`` bias to add to the attention logits,
+    with zeros for ``num_prefix_tokens`` leading tokens.
+    """
+
+    index: torch.Tensor
+
+    def __init__(self, grid_size: int | Sequence[int], num_heads: int) -> None:
+        super().__init__()
+        self.grid_size = as_pair(grid_size, "grid_size")
+        _check_multiple(num_heads, "num_heads", 1, "attention heads")
+        self.num_heads = num_heads
+        rows, cols = self.grid_size
+        self.bias_table = nn.Parameter(_trunc_normal(((2 * rows - 1) * (2 * cols - 1), num_heads)))
+        y, x = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+        y, x = y.reshape(-1), x.reshape(-1)  # (N,) each
+        dy = y[:, None] - y[None, :] + rows - 1  # (N, N) in 0 .. 2*rows-2
+        dx = x[:, None] - x[None, :] + cols - 1  # (N, N) in 0 .. 2*cols-2
+        self.register_buffer("index", dy * (2 * cols - 1) + dx, persistent=False)
+
+    def forward(self, num_prefix_tokens: int = 0) -> torch.Tensor:
+        """The bias ``(num_heads, P + N, P + N)`` for ``P = num_prefix_tokens`` leading tokens."""
+        n = self.index.shape[0]
+        bias = self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)
+        if num_prefix_tokens:
+            bias = nn.functional.pad(bias, (num_prefix_tokens, 0, num_prefix_tokens, 0))
+        return bias
+
+    def extra_repr(self) -> str:
+        return f"grid_size={self.grid_size}, num_heads={self.num_heads}"
+
+
+def position_similarity(
+    table: torch.Tensor | np.ndarray,
+    grid_size: int | Sequence[int],
+    num_prefix_tokens: int = 0,
+) -> torch.Tensor:
+    """Cosine similarity of every patch's code with every other: ``(N, D) -> (rows, cols, rows, cols)``.
+
+    ``table`` is ``(P + rows*cols, D)`` (or ``(1, P + rows*cols, D)`` as stored in a ViT), with the
+    ``P = num_prefix_tokens`` prefix rows first; they are set aside. ``out[r, c]`` is the
+    ``(rows, cols)`` map of how similar the code of patch ``(r, c)`` is to every patch's code (the
+    ViT paper's Figure 7, centre); ``out[r, c, r, c] == 1`` unless that code is all zeros.
+    """
+    if isinstance(table, np.ndarray):
+        table = torch.from_numpy(table)
+    check_tensor(table, "table", (2, 3), "(N, D) or (1, N, D)")
+    if table.dim() == 3:
+        if table.shape[0] != 1:
+            raise ValueError(f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}")
+        table = table[0]
+    rows, cols = as_pair(grid_size, "grid_size")
+    if num_prefix_tokens < 0:
+        raise ValueError(f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}")
+    n = table.shape[0]
+    if n != num_prefix_tokens + rows * cols:
+        raise ValueError(
+            f"table has {n} rows but a {rows}x{cols} grid with {num_prefix_tokens} prefix tokens "
+            f"needs {num_prefix_tokens} + {rows * cols} = {num_prefix_tokens + rows * cols}"
+        )
+    codes = table[num_prefix_tokens:].detach().double()  # (rows*cols, D)
+    unit = codes / codes.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return (unit @ unit.T).float().reshape(rows, cols, rows, cols)
