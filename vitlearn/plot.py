@@ -4,3 +4,190 @@ Sections are owned by the chapter that needs them; keep each function self-conta
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+# --- Chapter 1: images, patch grids, token strips ---------------------------------------------
+
+
+def to_numpy_image(image: torch.Tensor | np.ndarray) -> np.ndarray:
+    """An image as an ``(H, W, C)`` (or ``(H, W)``) numpy array ready for ``imshow``.
+
+    Accepts a ``(C, H, W)`` or ``(H, W)`` torch tensor (the course's layout) or an ``(H, W, C)`` /
+    ``(H, W)`` numpy array. Float images are clipped to ``[0, 1]``; one channel becomes ``(H, W)``.
+    """
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.dim() == 3:
+            t = t.permute(1, 2, 0)  # (C, H, W) -> (H, W, C)
+        elif t.dim() != 2:
+            raise ValueError(f"image must be (C, H, W) or (H, W), got shape {tuple(t.shape)}")
+        arr = t.numpy()
+    else:
+        arr = np.asarray(image)
+        if arr.ndim not in (2, 3):
+            raise ValueError(f"image must be (H, W, C) or (H, W), got shape {arr.shape}")
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3 and arr.shape[-1] not in (3, 4):
+        raise ValueError(
+            f"cannot show an image with {arr.shape[-1]} channels (shape {arr.shape}); "
+            "expected 1, 3 or 4 channels"
+        )
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = np.clip(arr, 0.0, 1.0)
+    return arr
+
+
+def show_image(
+    image: torch.Tensor | np.ndarray,
+    ax: Any = None,
+    title: str | None = None,
+    *,
+    size: float = 3.0,
+    axis: bool = False,
+) -> Any:
+    """Show one image; ``(C, H, W)`` tensor or ``(H, W, C)`` array. Returns the ``Axes``.
+
+    With ``ax=None`` a new pyplot figure ``size`` inches tall is made. ``axis=True`` keeps the
+    pixel ticks (rows down, columns across).
+    """
+    arr = to_numpy_image(image)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        h, w = arr.shape[:2]
+        _, ax = plt.subplots(figsize=(size * w / h, size), layout="constrained")
+    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, interpolation="nearest")
+    if title:
+        ax.set_title(title)
+    if not axis:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return ax
+
+
+def draw_patch_grid(
+    ax: Any,
+    image_size: int | Sequence[int],
+    patch_size: int | Sequence[int],
+    *,
+    color: str = "white",
+    linewidth: float = 1.0,
+    numbers: bool = False,
+    fontsize: float | None = None,
+) -> tuple[Any, list[Any]]:
+    """Draw the patch grid of an ``(H, W)`` image over ``ax`` (drawn with ``imshow``).
+
+    Lines fall on patch borders (pixel edges, so at ``k * P - 0.5`` in ``imshow`` coordinates).
+    Whole patches only: leftover rows/columns (``H % ph``, ``W % pw``) get no border, as they would
+    be cropped. With ``numbers=True`` each patch shows its raster index ``n = row * cols + col``.
+    Returns ``(lines, texts)``: a ``LineCollection`` and the list of ``Text`` artists.
+    """
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection
+
+    from ._checks import as_pair
+
+    h, w = as_pair(image_size, "image_size")
+    ph, pw = as_pair(patch_size, "patch_size")
+    rows, cols = h // ph, w // pw
+    segs = [[(-0.5, r * ph - 0.5), (cols * pw - 0.5, r * ph - 0.5)] for r in range(rows + 1)]
+    segs += [[(c * pw - 0.5, -0.5), (c * pw - 0.5, rows * ph - 0.5)] for c in range(cols + 1)]
+    lines = LineCollection(segs, colors=color, linewidths=linewidth)
+    ax.add_collection(lines)
+    texts = []
+    if numbers:
+        fs = fontsize or max(5.0, min(10.0, 0.5 * min(ph, pw) * 72 / 80))
+        for r in range(rows):
+            for c in range(cols):
+                texts.append(
+                    ax.text(
+                        c * pw + pw / 2 - 0.5,
+                        r * ph + ph / 2 - 0.5,
+                        str(r * cols + c),
+                        ha="center",
+                        va="center",
+                        color=color,
+                        fontsize=fs,
+                        fontweight="bold",
+                        path_effects=[patheffects.withStroke(linewidth=2, foreground="black")],
+                    )
+                )
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    return lines, texts
+
+
+def token_strip(
+    tokens: torch.Tensor, patch_size: int | Sequence[int], k: int | None = None, *, gap: int = 1
+) -> np.ndarray:
+    """The first ``k`` tokens as patches side by side: ``(N, ph*pw*C) -> (ph, k*(pw+gap)-gap, C)``.
+
+    Each token is reshaped back to its ``(ph, pw, C)`` patch (features are ordered row in patch,
+    column in patch, channel, as :func:`vitlearn.patchify` makes them); the gaps are white. A
+    leading batch dimension of 1 is dropped. Values are clipped to ``[0, 1]``.
+    """
+    from ._checks import as_pair
+
+    t = tokens.detach().cpu()
+    if t.dim() == 3 and t.shape[0] == 1:
+        t = t[0]
+    if t.dim() != 2:
+        raise ValueError(f"tokens must be (N, ph*pw*C) or (1, N, ph*pw*C), got {tuple(tokens.shape)}")
+    ph, pw = as_pair(patch_size, "patch_size")
+    n, f = t.shape
+    if f % (ph * pw):
+        raise ValueError(f"{f} features per token is not a multiple of ph * pw = {ph * pw}")
+    c = f // (ph * pw)
+    k = n if k is None else max(1, min(int(k), n))
+    patches = t[:k].reshape(k, ph, pw, c).float().clamp(0, 1).numpy()
+    strip = np.ones((ph, k * (pw + gap) - gap, c), dtype=np.float32)
+    for i in range(k):
+        x0 = i * (pw + gap)
+        strip[:, x0 : x0 + pw] = patches[i]
+    return strip
+
+
+def show_token_strip(
+    tokens: torch.Tensor,
+    patch_size: int | Sequence[int],
+    k: int | None = 16,
+    ax: Any = None,
+    *,
+    gap: int | None = None,
+    labels: bool = True,
+    title: str | None = None,
+) -> Any:
+    """Show the first ``k`` tokens as a row of little images, in raster order. Returns the ``Axes``.
+
+    ``tokens`` is ``(N, ph*pw*C)`` (or ``(1, N, ph*pw*C)``) from :func:`vitlearn.patchify`. With
+    ``labels=True`` each patch is labelled with its token index underneath.
+    """
+    from ._checks import as_pair
+
+    ph, pw = as_pair(patch_size, "patch_size")
+    gap = max(1, pw // 4) if gap is None else gap
+    strip = token_strip(tokens, (ph, pw), k, gap=gap)
+    kk = (strip.shape[1] + gap) // (pw + gap)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(min(10.0, 0.45 * kk + 0.5), 1.0), layout="constrained")
+    arr = strip[..., 0] if strip.shape[-1] == 1 else strip
+    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, interpolation="nearest")
+    ax.set_yticks([])
+    if labels:
+        ax.set_xticks([i * (pw + gap) + (pw - 1) / 2 for i in range(kk)], [str(i) for i in range(kk)])
+        ax.tick_params(axis="x", length=0, labelsize=7)
+    else:
+        ax.set_xticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
