@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from ._checks import as_pair, check_choice, check_tensor, shape_str
+from .patches import grid_shape
+from .posenc import sincos_2d_pos_embed
 
 __all__ = ["PatchEmbed", "ViTEmbedding", "conv_to_linear_weight", "linear_to_conv_weight"]
 
@@ -121,13 +123,10 @@ class PatchEmbed(nn.Module):
     def grid_shape(self, image_size: int | Sequence[int]) -> tuple[int, int]:
         """``(rows, cols)`` of the patch grid for an image of ``(H, W)`` (or ``H = W``) pixels.
 
-        Raises ``ValueError`` when H or W is not a multiple of the patch size.
+        Same as :func:`vitlearn.grid_shape`; raises ``ValueError`` when H or W is not a multiple
+        of the patch size.
         """
-        h, w = as_pair(image_size, "image_size")
-        ph, pw = self._patch_size
-        if h % ph or w % pw:
-            raise ValueError(_not_multiple_message((h, w), (ph, pw)))
-        return h // ph, w // pw
+        return grid_shape(image_size, self._patch_size)
 
     def num_patches(self, image_size: int | Sequence[int]) -> int:
         """N, the number of tokens for an image of ``(H, W)`` pixels."""
@@ -141,10 +140,7 @@ class PatchEmbed(nn.Module):
                 f"images must have in_chans = {self.in_chans} channels (B, C, H, W), got shape "
                 f"{shape_str(x.shape)} with {x.shape[1]} channels"
             )
-        h, w = x.shape[-2:]
-        ph, pw = self._patch_size
-        if h % ph or w % pw:
-            raise ValueError(_not_multiple_message((h, w), (ph, pw)))
+        grid_shape(tuple(x.shape[-2:]), self._patch_size)  # raises if H, W do not split into patches
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,15 +187,6 @@ class PatchEmbed(nn.Module):
 
     def extra_repr(self) -> str:
         return f"patch_size={self._patch_size}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
-
-
-def _not_multiple_message(image_hw: tuple[int, int], patch_hw: tuple[int, int]) -> str:
-    (h, w), (ph, pw) = image_hw, patch_hw
-    return (
-        f"image size (H, W) = {(int(h), int(w))} is not a multiple of patch_size (ph, pw) = "
-        f"{(ph, pw)}: {int(h)} % {ph} = {int(h) % ph}, {int(w)} % {pw} = {int(w) % pw}. "
-        "Crop or pad the image first (vitlearn.crop_to_multiple / vitlearn.pad_to_multiple)."
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,26 +286,16 @@ class ViTEmbedding(nn.Module):
                     self.pos_embed.copy_(self._sincos_table())
 
     def _sincos_table(self) -> torch.Tensor:
-        """``(1, table_len, D)``: zeros for the prefix rows, then a 2-D sine-cosine table."""
-        d = self.embed_dim
-        if d % 4:
-            raise ValueError(f"pos_embed='sincos' needs embed_dim divisible by 4, got {d}")
-        rows, cols = self.grid_size
-        y, x = torch.meshgrid(
-            torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64),
-            indexing="ij",
-        )  # (rows, cols) each: y = grid row, x = grid column
-        quarter = d // 4
-        freqs = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter)  # (D/4,)
-        angles_y = y.reshape(-1, 1) * freqs  # (N, D/4)
-        angles_x = x.reshape(-1, 1) * freqs  # (N, D/4)
-        # first half of the channels encodes the row (y), second half the column (x)
-        table = torch.cat(
-            [angles_y.sin(), angles_y.cos(), angles_x.sin(), angles_x.cos()], dim=1
-        )  # (N, D)
+        """``(1, table_len, D)``: zeros for the prefix rows (as MAE does), then the fixed 2-D
+        sine-cosine codes of :func:`vitlearn.sincos_2d_pos_embed` (MAE layout) for the grid."""
+        if self.embed_dim % 4:
+            raise ValueError(
+                f"pos_embed='sincos' needs embed_dim divisible by 4, got {self.embed_dim}"
+            )
+        table = sincos_2d_pos_embed(self.grid_size, self.embed_dim, convention="mae")  # (N, D)
         prefix = 0 if self.no_embed_class else self.num_prefix_tokens
-        table = torch.cat([torch.zeros(prefix, d, dtype=torch.float64), table], dim=0)
-        return table.unsqueeze(0).float()
+        table = torch.cat([table.new_zeros(prefix, self.embed_dim), table], dim=0)
+        return table.unsqueeze(0)  # (1, prefix + N, D)
 
     @property
     def patch_size(self) -> tuple[int, int]:
