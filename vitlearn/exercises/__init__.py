@@ -1,5 +1,6 @@
 """Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises."""
 
 from ._feedback import Mistake, run_checks
+from .patches import check_patchify
 
-__all__ = ["Mistake", "run_checks"]
+__all__ = ["Mistake", "check_patchify", "run_checks"]
