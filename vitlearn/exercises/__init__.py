@@ -1,6 +1,7 @@
 """Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises."""
 
 from ._feedback import Mistake, run_checks
+from .embedding import check_conv_to_linear
 from .patches import check_patchify
 
-__all__ = ["Mistake", "check_patchify", "run_checks"]
+__all__ = ["Mistake", "check_conv_to_linear", "check_patchify", "run_checks"]
