@@ -73,7 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     written = release_student(args.outdir, notebooks=args.notebooks, colab_path=args.colab_path)
     out_nb = Path(args.outdir) / "notebooks"
-    print(f"wrote {len(written)} student notebooks to {out_nb}/ and {Path(args.outdir) / 'README.md'}")
+    print(
+        f"wrote {len(written)} student notebooks to {out_nb}/ and {Path(args.outdir) / 'README.md'}"
+    )
     for path, removed in written:
         print(f"  {path.name}: {removed} solution cell{'s' if removed != 1 else ''} removed")
 
@@ -95,9 +97,7 @@ def find_notebooks_dir(notebooks: Path | str | None = None) -> Path:
         if folder.is_dir():
             return folder.resolve()
     looked = " and ".join(str(c) for c in dict.fromkeys(candidates))
-    raise CommandError(
-        f"no notebooks folder found (looked in {looked}); pass --notebooks DIR"
-    )
+    raise CommandError(f"no notebooks folder found (looked in {looked}); pass --notebooks DIR")
 
 
 def _repo_root(source: Path) -> Path:
@@ -148,8 +148,11 @@ def _rewrite_badge(nb: Any, colab_file: str, name: str) -> None:
         file=sys.stderr,
     )
     if first is not None and first.cell_type == "markdown":
-        head, sep, rest = first.source.partition("\n")
-        first.source = f"{head}\n\n{badge}\n{sep}{rest}" if head.startswith("#") else f"{badge}\n\n{first.source}"
+        head, _, rest = first.source.partition("\n")
+        if head.startswith("#"):  # keep the title first
+            first.source = f"{head}\n\n{badge}\n\n{rest.lstrip()}".rstrip()
+        else:
+            first.source = f"{badge}\n\n{first.source}"
     else:
         import nbformat
 
@@ -180,7 +183,9 @@ def release_student(
         )
     if colab_path is None:
         root = _repo_root(source)
-        colab_path = out_nb.relative_to(root).as_posix() if _is_within(out, root) else DEFAULT_COLAB_DIR
+        colab_path = (
+            out_nb.relative_to(root).as_posix() if _is_within(out, root) else DEFAULT_COLAB_DIR
+        )
     colab_path = colab_path.strip("/")
 
     nbformat, preprocessors = _import_nbconvert()
@@ -206,7 +211,9 @@ def release_student(
             + ", ".join(stale),
             file=sys.stderr,
         )
-    (out / "README.md").write_text(_student_readme([p.name for p in files], colab_path), encoding="utf-8")
+    (out / "README.md").write_text(
+        _student_readme([p.name for p in files], colab_path), encoding="utf-8"
+    )
     return written
 
 
