@@ -191,3 +191,92 @@ def show_token_strip(
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+# --- Chapter 1: patch embedding filters -------------------------------------------------------
+
+
+def filter_mosaic(
+    weight: torch.Tensor,
+    patch_size: int | Sequence[int] | None = None,
+    *,
+    ncols: int = 8,
+    gap: int = 1,
+) -> np.ndarray:
+    """The rows of a patch projection as a grid of little images, for ``imshow``.
+
+    ``weight`` is the convolution form ``(D, C, ph, pw)`` or the linear form ``(D, ph*pw*C)``
+    (features in :func:`vitlearn.patchify`'s order; then ``patch_size`` is required). Each filter
+    is scaled on its own so that 0 is mid-grey and its largest ``|value|`` is black or white (or
+    the full colour range): only the pattern shows, not the size. Filters are laid out row by row,
+    ``ncols`` per row, separated by ``gap`` white pixels.
+    Returns ``(rows*(ph+gap)-gap, ncols*(pw+gap)-gap, C)`` (``C`` dropped when 1).
+    """
+    from ._checks import as_pair, shape_str
+
+    w = weight.detach().cpu().float()
+    if w.dim() == 4:
+        d, c, ph, pw = w.shape
+        w = w.permute(0, 2, 3, 1)  # (D, ph, pw, C)
+    elif w.dim() == 2:
+        if patch_size is None:
+            raise ValueError("a linear weight (D, ph*pw*C) needs patch_size to be shown as images")
+        ph, pw = as_pair(patch_size, "patch_size")
+        d, f = w.shape
+        if f % (ph * pw):
+            raise ValueError(
+                f"weight of shape {shape_str(w.shape)} has {f} features, not a multiple of "
+                f"ph * pw = {ph * pw}"
+            )
+        c = f // (ph * pw)
+        w = w.reshape(d, ph, pw, c)
+    else:
+        raise ValueError(
+            f"weight must be (D, C, ph, pw) or (D, ph*pw*C), got shape {shape_str(w.shape)}"
+        )
+    if c not in (1, 3):
+        raise ValueError(f"can only show filters with 1 or 3 channels, got {c}")
+    scale = w.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
+    w = (0.5 + 0.5 * w / scale).numpy()  # (D, ph, pw, C) in [0, 1], 0 -> grey
+    ncols = max(1, min(int(ncols), d))
+    nrows = -(-d // ncols)
+    out = np.ones((nrows * (ph + gap) - gap, ncols * (pw + gap) - gap, c), dtype=np.float32)
+    for i in range(d):
+        r, q = divmod(i, ncols)
+        out[r * (ph + gap) : r * (ph + gap) + ph, q * (pw + gap) : q * (pw + gap) + pw] = w[i]
+    return out[..., 0] if c == 1 else out
+
+
+def show_filters(
+    weight: torch.Tensor,
+    patch_size: int | Sequence[int] | None = None,
+    k: int | None = 32,
+    ax: Any = None,
+    *,
+    ncols: int = 8,
+    title: str | None = None,
+    size: float = 0.5,
+) -> Any:
+    """Show the first ``k`` filters of a patch projection as images. Returns the ``Axes``.
+
+    ``weight`` is ``(D, C, ph, pw)`` (e.g. ``PatchEmbed.proj.weight``) or ``(D, ph*pw*C)`` with
+    ``patch_size`` (e.g. an ``nn.Linear`` weight applied after :func:`vitlearn.patchify`). Each
+    filter is scaled on its own, 0 = mid-grey (see :func:`filter_mosaic`). With ``ax=None`` a new
+    pyplot figure is made, about ``size`` inches per filter.
+    """
+    w = weight if k is None else weight[: int(k)]
+    mosaic = filter_mosaic(w, patch_size, ncols=ncols)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        nrows = -(-w.shape[0] // max(1, min(ncols, w.shape[0])))
+        ncol = min(ncols, w.shape[0])
+        _, ax = plt.subplots(figsize=(size * ncol + 0.2, size * nrows + 0.4), layout="constrained")
+    ax.imshow(mosaic, cmap="gray" if mosaic.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
