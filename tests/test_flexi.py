@@ -72,7 +72,9 @@ def test_pi_resize_matrix_inverts_transpose_when_growing():
 
 @settings(max_examples=25, deadline=None)
 @given(
-    old=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    # at least 2 pixels a side: torch's antialiased interpolate mishandles 1-pixel-wide inputs
+    # ((2, 1) -> (3, 1) copies the first row), so its resize is not invertible there
+    old=st.tuples(st.integers(2, 5), st.integers(2, 5)),
     grow=st.tuples(st.integers(0, 4), st.integers(0, 4)),
     interpolation=st.sampled_from(["bilinear", "bicubic"]),
     antialias=st.booleans(),

@@ -120,6 +120,8 @@ def resample_patch_embed(
 
     Computed in float64 internally (pinv and product), returned in ``weight``'s dtype. Matches
     ``timm.layers.resample_patch_embed`` with the same arguments to float32 precision.
+    (Caveat from torch, not from the method: antialiased ``F.interpolate`` mishandles a kernel
+    one pixel wide, e.g. ``(2, 1) -> (3, 1)`` copies the first row, so there the identity fails.)
 
     Shapes: ``(D, C, ph, pw) -> (D, C, new_h, new_w)``.
     """
