@@ -7,6 +7,7 @@ course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D 
 from . import exercises, plot, widgets
 from .data import make_position_task, render_scenes
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
+from .flexi import resample_patch_embed, resize_matrix
 from .images import list_images, load_image
 from .models import TinyViT
 from .patches import crop_to_multiple, grid_shape, pad_to_multiple, patchify, unpatchify
@@ -19,7 +20,7 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .resample import resample_patch_embed, resample_pos_embed
+from .resample import resample_pos_embed
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "render_scenes",
     "resample_patch_embed",
     "resample_pos_embed",
+    "resize_matrix",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "unpatchify",

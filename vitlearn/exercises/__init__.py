@@ -2,7 +2,19 @@
 
 from ._feedback import Mistake, run_checks
 from .embedding import check_conv_to_linear
+from .flexi import check_pi_resize, check_quiz, check_resize_matrix, quiz_widget, show_quiz
 from .patches import check_patchify
 from .posenc import check_sincos_2d
 
-__all__ = ["Mistake", "check_conv_to_linear", "check_patchify", "check_sincos_2d", "run_checks"]
+__all__ = [
+    "Mistake",
+    "check_conv_to_linear",
+    "check_patchify",
+    "check_pi_resize",
+    "check_quiz",
+    "check_resize_matrix",
+    "check_sincos_2d",
+    "quiz_widget",
+    "run_checks",
+    "show_quiz",
+]
