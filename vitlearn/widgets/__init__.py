@@ -1,5 +1,13 @@
 """Interactive explorers (core ipywidgets, 7.7 and 8.x). See ``_base.Explorer`` for the pattern."""
 
 from ._base import Explorer
+from .patches import PatchExplorer
+from .posenc import FrequencyExplorer, JigsawExplorer, SimilarityExplorer
 
-__all__ = ["Explorer"]
+__all__ = [
+    "Explorer",
+    "FrequencyExplorer",
+    "JigsawExplorer",
+    "PatchExplorer",
+    "SimilarityExplorer",
+]

@@ -1,0 +1,78 @@
+"""PatchExplorer: update() returns what it drew; the widget builds; it redraws quickly."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from vitlearn import load_image, patchify
+from vitlearn.widgets import PatchExplorer
+
+
+@pytest.fixture(scope="module")
+def ex():
+    return PatchExplorer(size=(96, 128), patch_size=32)
+
+
+def test_update_numbers(ex):
+    r = ex.update(image="coffee", patch_size=16, k=5)
+    assert r["grid"] == (6, 8) and r["num_tokens"] == 48
+    assert r["token_dim"] == 768 and r["tokens_shape"] == (48, 768)
+    assert r["image_shape"] == (3, 96, 128) and r["k"] == 5
+    # the strip shows the first 5 tokens, each back as a 16 x 16 patch, gaps of 4
+    strip = r["strip"]
+    assert strip.shape == (16, 5 * 16 + 4 * 4, 3)
+    first = patchify(load_image("coffee", (96, 128)), 16)[0].reshape(16, 16, 3).numpy()
+    assert np.allclose(strip[:, :16], first)
+    assert np.allclose(strip[:, 16:20], 1.0)  # white gap
+
+
+def test_numbers_drawn_only_when_few(ex):
+    ex.update(patch_size=32)  # 3 x 4 = 12 patches: numbered
+    shown = [t.get_text() for t in ex._numbers if t.get_visible()]
+    assert shown == [str(i) for i in range(12)]
+    ex.update(patch_size=8)  # 192 patches: no numbers
+    assert not any(t.get_visible() for t in ex._numbers)
+    segs = ex._lines.get_segments()
+    assert len(segs) == (12 - 1) + (16 - 1)  # inner grid lines only
+
+
+def test_k_clipped_and_bad_input(ex):
+    assert ex.update(patch_size=32, k=100)["k"] == 12
+    with pytest.raises(ValueError, match="not a multiple"):
+        ex.update(patch_size=5)
+    with pytest.raises(ValueError, match="unknown image 'dog'"):
+        ex.update(image="dog", patch_size=16)
+    with pytest.raises(TypeError, match="unknown control"):
+        ex.update(colour="red")
+    with pytest.raises(ValueError, match="choose one of"):
+        PatchExplorer(size=(96, 128), patch_size=5)
+
+
+def test_widget_and_static_figure(ex):
+    box = ex.widget()
+    controls = box.children[0].children
+    assert [c.description for c in controls] == ["image", "patch P", "tokens shown"]
+    assert list(controls[1].options) == ex.patch_sizes == [2, 4, 8, 16, 32]
+    before = box.children[1].value
+    controls[1].value = 4  # moving the slider redraws the PNG
+    assert box.children[1].value != before and box.children[2].value == ""
+    fig = ex.static_figure(patch_size=16, image="astronaut")
+    assert fig is ex.fig
+    assert ex.render_png()[:4] == b"\x89PNG"
+    assert isinstance(ex._photo("astronaut"), torch.Tensor)
+
+
+def test_fast_enough():
+    ex = PatchExplorer()  # default size (192, 256)
+    times = []
+    for i in range(12):
+        t = time.perf_counter()
+        ex.update(patch_size=ex.patch_sizes[i % len(ex.patch_sizes)])
+        ex.render_png()
+        times.append(time.perf_counter() - t)
+    # target is 50 ms on an idle 2-core CPU; the bound here leaves room for a busy test machine
+    assert sorted(times)[len(times) // 2] < 0.5

@@ -1,0 +1,163 @@
+"""PatchExplorer: pick a photo and a patch size; see the patch grid and the tokens it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .._checks import as_pair, check_choice
+from ..images import list_images, load_image
+from ..patches import grid_shape, patchify
+from ..plot import token_strip
+from ._base import Explorer
+
+__all__ = ["PatchExplorer"]
+
+_MAX_NUMBERS = 48  # number the patches on the photo only while there are at most this many
+
+
+class PatchExplorer(Explorer):
+    """Patch-size slider and image chooser over a photo cut into patches.
+
+    Top: the photo with its patch grid (patches numbered in raster order while there are few).
+    Bottom: the first ``k`` tokens, each drawn as the little ``P x P`` image it came from, in the
+    order the transformer receives them. ``size = (H, W)`` is the size the photos are loaded at;
+    the slider offers the patch sizes that divide both ``H`` and ``W``.
+
+    >>> ex = PatchExplorer(size=(96, 128))
+    >>> ex.update(patch_size=32)["grid"]
+    (3, 4)
+    """
+
+    def __init__(
+        self,
+        image: str = "astronaut",
+        patch_size: int = 32,
+        *,
+        size: int | Sequence[int] = (192, 256),
+        k: int = 16,
+        images: Sequence[str] | None = None,
+    ) -> None:
+        self.size = as_pair(size, "size")
+        h, w = self.size
+        self.images = list(images) if images is not None else list_images()
+        check_choice(image, "image", self.images)
+        self.patch_sizes = [p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0]
+        if not self.patch_sizes:
+            raise ValueError(f"no patch size >= 2 divides both H={h} and W={w}; choose another size")
+        if patch_size not in self.patch_sizes:
+            raise ValueError(
+                f"patch_size {patch_size} does not divide the image (H, W) = ({h}, {w}); "
+                f"choose one of {self.patch_sizes}"
+            )
+        self.k = int(k)
+        self._cache: dict[str, torch.Tensor] = {}
+        self.state = {"image": image, "patch_size": patch_size, "k": self.k}
+
+        # Fixed axes positions (no layout engine): a slider move only redraws, never re-lays out.
+        self.fig = Figure(figsize=(5.0, 4.4), dpi=self.dpi)
+        self.ax_img = self.fig.add_axes((0.02, 0.27, 0.96, 0.66))
+        self.ax_tok = self.fig.add_axes((0.02, 0.04, 0.96, 0.15))
+        self._im = self.ax_img.imshow(np.zeros((h, w, 3)), interpolation="nearest")
+        self.ax_img.set_xticks([])
+        self.ax_img.set_yticks([])
+        from matplotlib import patheffects
+        from matplotlib.collections import LineCollection
+
+        self._lines = LineCollection([], colors="white", linewidths=1.0)
+        self.ax_img.add_collection(self._lines)
+        halo = [patheffects.withStroke(linewidth=2, foreground="black")]
+        self._numbers = [
+            self.ax_img.text(
+                0, 0, "", ha="center", va="center", color="white", fontsize=8,
+                fontweight="bold", path_effects=halo, visible=False,
+            )
+            for _ in range(_MAX_NUMBERS)
+        ]
+        self._strip = self.ax_tok.imshow(np.ones((2, 2, 3)), interpolation="nearest", aspect="equal")
+        self.ax_tok.set_yticks([])
+        self.ax_tok.tick_params(axis="x", length=0, labelsize=7)
+        for side in self.ax_tok.spines.values():
+            side.set_visible(False)
+        self.update()
+
+    def _photo(self, name: str) -> torch.Tensor:
+        if name not in self._cache:
+            self._cache[name] = load_image(name, self.size)  # (3, H, W)
+        return self._cache[name]
+
+    def controls(self) -> dict[str, Any]:
+        import ipywidgets as W
+
+        return {
+            "image": W.Dropdown(options=self.images, value=self.state["image"], description="image"),
+            "patch_size": W.SelectionSlider(
+                options=self.patch_sizes, value=self.state["patch_size"], description="patch P"
+            ),
+            "k": W.IntSlider(value=self.state["k"], min=1, max=32, description="tokens shown"),
+        }
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Redraw for ``image``, ``patch_size`` and ``k`` (omitted ones keep their values).
+
+        Returns the image shape ``(3, H, W)``, ``grid`` ``(rows, cols)``, ``num_tokens`` N,
+        ``token_dim`` P*P*3, ``tokens_shape`` (N, P*P*3), the ``strip`` array drawn and ``k``
+        (how many tokens it shows).
+        """
+        unknown = set(values) - set(self.state)
+        if unknown:
+            raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
+        new = {**self.state, **values}
+        name, p = new["image"], int(new["patch_size"])
+        check_choice(name, "image", self.images)
+        h, w = self.size
+        rows, cols = grid_shape((h, w), p)  # raises with the numbers if p does not divide
+        self.state = new  # only once the values are known to be good
+        img = self._photo(name)
+        tokens = patchify(img, p)  # (N, P*P*3)
+        n, f = tokens.shape
+
+        self._im.set_data(img.permute(1, 2, 0).numpy())
+        segs = [[(-0.5, r * p - 0.5), (w - 0.5, r * p - 0.5)] for r in range(1, rows)]
+        segs += [[(c * p - 0.5, -0.5), (c * p - 0.5, h - 0.5)] for c in range(1, cols)]
+        self._lines.set_segments(segs)
+        self._lines.set_linewidth(1.0 if n <= 256 else 0.5)
+        show_numbers = n <= _MAX_NUMBERS
+        for i, t in enumerate(self._numbers):
+            if show_numbers and i < n:
+                r, c = divmod(i, cols)
+                t.set_position((c * p + p / 2 - 0.5, r * p + p / 2 - 0.5))
+                t.set_text(str(i))
+                t.set_visible(True)
+            else:
+                t.set_visible(False)
+        self.ax_img.set_title(
+            f"P = {p}: grid {rows} x {cols} = {n} tokens, each {p}*{p}*3 = {f} numbers", fontsize=9
+        )
+
+        k = max(1, min(int(self.state["k"]), n))
+        gap = max(1, p // 4)
+        strip = token_strip(tokens, p, k, gap=gap)  # (P, k*(P+gap)-gap, 3)
+        self._strip.set_data(strip)
+        self._strip.set_extent((-0.5, strip.shape[1] - 0.5, strip.shape[0] - 0.5, -0.5))
+        self.ax_tok.set_xlim(-0.5, strip.shape[1] - 0.5)
+        self.ax_tok.set_ylim(strip.shape[0] - 0.5, -0.5)
+        step = 1 if k <= 16 else 2
+        idx = list(range(0, k, step))
+        self.ax_tok.set_xticks([i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx])
+        self.ax_tok.set_title(f"the first {k} of {n} tokens, in raster order", fontsize=9)
+        return {
+            "image": name,
+            "image_shape": tuple(img.shape),
+            "patch_size": p,
+            "grid": (rows, cols),
+            "num_tokens": n,
+            "token_dim": f,
+            "tokens_shape": tuple(tokens.shape),
+            "k": k,
+            "strip": strip,
+        }
