@@ -1,0 +1,389 @@
+"""Explorers for chapter 2: why a ViT needs position codes, and what the codes look like.
+
+- :class:`JigsawExplorer`: shuffle an image's patches (a seed slider) and compare the outputs of
+  models with and without position codes on the image and on its jigsaw.
+- :class:`SimilarityExplorer`: pick a kind of code and a patch; see how similar its code is to
+  every other patch's code.
+- :class:`FrequencyExplorer`: any channel of the 2-D sin-cos codes drawn over the patch grid, in
+  each published convention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .._checks import as_pair, check_choice, check_tensor
+from ..patches import grid_shape, patchify, unpatchify
+from ..posenc import (
+    SINCOS_CONVENTIONS,
+    FactorizedPosEmbed,
+    LearnedPosEmbed,
+    position_similarity,
+    sincos_1d_pos_embed,
+    sincos_2d_pos_embed,
+)
+from ._base import Explorer
+
+__all__ = ["FrequencyExplorer", "JigsawExplorer", "SimilarityExplorer", "shuffle_patches"]
+
+
+def _check_state(state: dict[str, Any], values: dict[str, Any]) -> None:
+    unknown = set(values) - set(state)
+    if unknown:
+        raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(state)}")
+
+
+def _clean_axes(ax: Any) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# --- jigsaw ----------------------------------------------------------------------------------
+
+
+def shuffle_patches(
+    image: torch.Tensor, patch_size: int | Sequence[int], seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut ``image`` ``(C, H, W)`` into patches and put them back in a random order.
+
+    Returns ``(jigsaw (C, H, W), perm (N,))``: the patch at raster position ``i`` of the jigsaw is
+    patch ``perm[i]`` of the image. ``seed = 0`` keeps the original order (``perm = arange(N)``);
+    any other seed draws ``torch.randperm`` from a generator seeded with it.
+    """
+    check_tensor(image, "image", (3,), "(C, H, W)")
+    rows, cols = grid_shape(tuple(image.shape[-2:]), patch_size)
+    n = rows * cols
+    if seed == 0:
+        perm = torch.arange(n)
+    else:
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+    tokens = patchify(image, patch_size)  # (N, P*P*C)
+    return unpatchify(tokens[perm], patch_size, (rows, cols)), perm
+
+
+class JigsawExplorer(Explorer):
+    """A seed slider shuffles the patches of ``image``; compare models on the image and its jigsaw.
+
+    ``models`` maps a name to a function (e.g. an ``nn.Module`` in eval mode) taking images
+    ``(B, C, H, W)`` and returning outputs ``(B, K)`` (logits, or any vector). Left: the image and
+    the jigsaw. Right: one bar chart per model, its ``K`` outputs for the image (grey) and for the
+    jigsaw (colour), with the largest difference in the title. A model without position codes,
+    pooling by class token or mean, gives the same outputs for both (up to float rounding).
+    ``seed = 0`` is the unshuffled image.
+    """
+
+    def __init__(
+        self,
+        image: torch.Tensor,
+        patch_size: int | Sequence[int],
+        models: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+        *,
+        seed: int = 1,
+        max_seed: int = 30,
+        output_names: Sequence[str] | None = None,
+    ) -> None:
+        check_tensor(image, "image", (3,), "(C, H, W)")
+        if not models:
+            raise ValueError("models must name at least one model")
+        self.image = image.detach().float()
+        self.patch_size = as_pair(patch_size, "patch_size")
+        self.grid = grid_shape(tuple(image.shape[-2:]), self.patch_size)
+        self.models = dict(models)
+        self.max_seed = int(max_seed)
+        with torch.no_grad():
+            self._base = {k: m(self.image[None])[0].float() for k, m in self.models.items()}
+        k_out = {v.shape[-1] for v in self._base.values()}
+        if len(k_out) != 1:
+            raise ValueError(f"every model must return (B, K) with the same K, got K in {sorted(k_out)}")
+        self.k = k_out.pop()
+        self.output_names = list(output_names) if output_names is not None else [
+            str(i) for i in range(self.k)
+        ]
+        self.state: dict[str, Any] = {"seed": int(seed)}
+
+        m = len(self.models)
+        h, w = self.image.shape[-2:]
+        img_w = 2.0 * min(1.6, w / h)  # inches per image panel
+        fig_w = 0.1 + 2 * (img_w + 0.1) + m * 2.4
+        self.fig = Figure(figsize=(fig_w, 2.6), dpi=self.dpi)
+
+        def box(left_in: float, width_in: float, bottom: float, height: float) -> tuple:
+            return (left_in / fig_w, bottom, width_in / fig_w, height)
+
+        self.ax_img = self.fig.add_axes(box(0.1, img_w, 0.08, 0.76))
+        self.ax_jig = self.fig.add_axes(box(0.2 + img_w, img_w, 0.08, 0.76))
+        show = self.image.permute(1, 2, 0).clamp(0, 1).numpy()
+        if show.shape[-1] == 1:
+            show = show[..., 0]
+        gray = "gray" if show.ndim == 2 else None
+        self.ax_img.imshow(show, cmap=gray, interpolation="nearest")
+        self.ax_img.set_title("image", fontsize=9)
+        self._jig = self.ax_jig.imshow(show, cmap=gray, interpolation="nearest")
+        for ax in (self.ax_img, self.ax_jig):
+            _clean_axes(ax)
+        x = np.arange(self.k)
+        self._bars: dict[str, Any] = {}
+        self._bar_axes: dict[str, Any] = {}
+        for i, (name, base) in enumerate(self._base.items()):
+            ax = self.fig.add_axes(box(0.2 + 2 * (img_w + 0.1) + 0.35 + 2.4 * i, 1.9, 0.14, 0.68))
+            ax.bar(x - 0.2, base.numpy(), width=0.4, color="0.7", label="image")
+            self._bars[name] = ax.bar(x + 0.2, base.numpy(), width=0.4, color=f"C{i}", label="jigsaw")
+            ax.set_xticks(x, self.output_names, fontsize=7)
+            ax.tick_params(axis="y", labelsize=7)
+            ax.axhline(0, color="k", linewidth=0.5)
+            lo = min(float(base.min()), 0.0)
+            hi = max(float(base.max()), 0.0)
+            pad = 0.6 * (hi - lo) + 1e-3
+            ax.set_ylim(lo - pad, hi + pad)
+            self._bar_axes[name] = ax
+        self._bar_axes[next(iter(self._bar_axes))].legend(fontsize=7, loc="upper left")
+        self.update()
+
+    def controls(self) -> dict[str, Any]:
+        import ipywidgets as W
+
+        return {
+            "seed": W.IntSlider(
+                value=self.state["seed"], min=0, max=self.max_seed, description="shuffle seed"
+            )
+        }
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Redraw for ``seed``. Returns ``perm`` (N,), the ``jigsaw`` (C, H, W) array, the
+        ``outputs`` {name: (image outputs (K,), jigsaw outputs (K,))} and ``max_diff``
+        {name: largest absolute difference}."""
+        _check_state(self.state, values)
+        self.state.update(values)
+        seed = int(self.state["seed"])
+        jigsaw, perm = shuffle_patches(self.image, self.patch_size, seed)
+        show = jigsaw.permute(1, 2, 0).clamp(0, 1).numpy()
+        self._jig.set_data(show[..., 0] if show.shape[-1] == 1 else show)
+        moved = int((perm != torch.arange(perm.numel())).sum())
+        self.ax_jig.set_title(f"jigsaw (seed {seed}): {moved} of {perm.numel()} moved", fontsize=9)
+        outputs, diffs = {}, {}
+        with torch.no_grad():
+            for name, model in self.models.items():
+                out = model(jigsaw[None])[0].float()
+                base = self._base[name]
+                for bar, v in zip(self._bars[name], out.tolist(), strict=True):
+                    bar.set_height(v)
+                diffs[name] = float((out - base).abs().max())
+                outputs[name] = (base.numpy(), out.numpy())
+                self._bar_axes[name].set_title(f"{name}\nmax |change| = {diffs[name]:.2g}", fontsize=8)
+        return {"seed": seed, "perm": perm.numpy(), "jigsaw": jigsaw.numpy(), "outputs": outputs,
+                "max_diff": diffs}
+
+
+# --- similarity ------------------------------------------------------------------------------
+
+
+def default_tables(grid_size: int | Sequence[int], dim: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A code of each kind for a ``(rows, cols)`` grid: ``{name: (rows*cols, dim)}``.
+
+    The learned kinds are shown at initialisation (before any training), drawn with ``seed``.
+    """
+    rows, cols = as_pair(grid_size, "grid_size")
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return {
+            "sin-cos 2-D": sincos_2d_pos_embed((rows, cols), dim),
+            "sin-cos 1-D (raster index)": sincos_1d_pos_embed(rows * cols, dim),
+            "factorized (random init)": FactorizedPosEmbed((rows, cols), dim).table().detach(),
+            "learned 1-D (random init)": LearnedPosEmbed(rows * cols, dim).table().detach().clone(),
+        }
+
+
+class SimilarityExplorer(Explorer):
+    """Choose a kind of position code and a patch (row, col); see the similarity of its code to all.
+
+    ``tables`` maps a name to a table of codes ``(num_prefix_tokens + rows*cols, D)`` (default:
+    :func:`default_tables`). Left: the ``(rows, cols)`` map of cosine similarities between the chosen
+    patch's code and every patch's code (one tile of the ViT paper's Figure 7, centre), the chosen
+    patch outlined. Right: the chosen code itself, channel by channel.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, torch.Tensor] | None = None,
+        grid_size: int | Sequence[int] = (8, 8),
+        *,
+        dim: int = 64,
+        num_prefix_tokens: int = 0,
+        kind: str | None = None,
+        row: int = 3,
+        col: int = 3,
+    ) -> None:
+        self.grid = as_pair(grid_size, "grid_size")
+        rows, cols = self.grid
+        raw = dict(tables) if tables is not None else default_tables(self.grid, dim)
+        self.kinds = list(raw)
+        self._sim = {k: position_similarity(t, self.grid, num_prefix_tokens).numpy() for k, t in raw.items()}
+        self._codes = {
+            k: (t[0] if t.dim() == 3 else t)[num_prefix_tokens:].detach().float().numpy()
+            for k, t in raw.items()
+        }
+        kind = kind if kind is not None else self.kinds[0]
+        check_choice(kind, "kind", self.kinds)
+        self.state: dict[str, Any] = {"kind": kind, "row": row, "col": col}
+
+        self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
+        self.ax_map = self.fig.add_axes((0.02, 0.06, 0.40, 0.80))
+        self.ax_code = self.fig.add_axes((0.52, 0.18, 0.45, 0.64))
+        self._map = self.ax_map.imshow(np.zeros((rows, cols)), cmap="viridis", vmin=-1, vmax=1,
+                                       interpolation="nearest")
+        self._cbar = self.fig.colorbar(self._map, ax=self.ax_map, shrink=0.8, pad=0.02)
+        self._cbar.ax.tick_params(labelsize=7)
+        from matplotlib.patches import Rectangle
+
+        self._box = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
+        self.ax_map.add_patch(self._box)
+        _clean_axes(self.ax_map)
+        self._line = None
+        self.ax_code.set_xlabel("channel", fontsize=8)
+        self.ax_code.tick_params(labelsize=7)
+        self.update()
+
+    def controls(self) -> dict[str, Any]:
+        import ipywidgets as W
+
+        rows, cols = self.grid
+        return {
+            "kind": W.Dropdown(options=self.kinds, value=self.state["kind"], description="code"),
+            "row": W.IntSlider(value=self.state["row"], min=0, max=rows - 1, description="row"),
+            "col": W.IntSlider(value=self.state["col"], min=0, max=cols - 1, description="col"),
+        }
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Redraw for ``kind``, ``row``, ``col``. Returns ``sim`` (rows, cols) and ``code`` (D,)."""
+        _check_state(self.state, values)
+        self.state.update(values)
+        kind, r, c = self.state["kind"], int(self.state["row"]), int(self.state["col"])
+        check_choice(kind, "kind", self.kinds)
+        rows, cols = self.grid
+        if not (0 <= r < rows and 0 <= c < cols):
+            raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        sim = self._sim[kind][r, c]
+        code = self._codes[kind][r * cols + c]
+        self._map.set_data(sim)
+        low = min(float(self._sim[kind].min()), 0.99)
+        self._map.set_clim(low, 1.0)
+        self._cbar.set_ticks([low, 1.0], labels=[f"{low:.2f}", "1"])
+        self._box.set_xy((c - 0.5, r - 0.5))
+        self.ax_map.set_title(f"{kind}\npatch ({r}, {c}) vs all", fontsize=8)
+        x = np.arange(code.shape[0])
+        if self._line is None or len(self._line.get_xdata()) != code.shape[0]:
+            if self._line is not None:
+                self._line.remove()
+            (self._line,) = self.ax_code.plot(x, code, lw=1)
+            self.ax_code.set_xlim(-0.5, code.shape[0] - 0.5)
+            self.ax_code.set_xticks([0, code.shape[0] // 2, code.shape[0] - 1])
+        else:
+            self._line.set_ydata(code)
+        lim = max(1e-6, float(np.abs(self._codes[kind]).max())) * 1.1
+        self.ax_code.set_ylim(-lim, lim)
+        self.ax_code.set_yticks([-lim / 1.1, 0, lim / 1.1], labels=[f"{-lim / 1.1:.2g}", "0", f"{lim / 1.1:.2g}"])
+        self.ax_code.set_title(f"its code: {code.shape[0]} numbers", fontsize=8)
+        return {"kind": kind, "patch": (r, c), "sim": sim, "code": code}
+
+
+# --- frequencies -----------------------------------------------------------------------------
+
+
+def describe_sincos_channel(channel: int, dim: int, convention: str = "mae",
+                            temperature: float = 10000.0) -> dict[str, Any]:
+    """What channel ``channel`` of :func:`vitlearn.sincos_2d_pos_embed` holds, in ``convention``.
+
+    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's value
+    at the patch in column x, row y is ``func(axis * w_k)``.
+    """
+    check_choice(convention, "convention", SINCOS_CONVENTIONS)
+    f = dim // 4
+    if not 0 <= channel < dim:
+        raise ValueError(f"channel must be in 0 .. {dim - 1}, got {channel}")
+    block, k = divmod(channel, f)
+    names = {
+        "timm": [("sin", "y"), ("sin", "x"), ("cos", "y"), ("cos", "x")],
+    }.get(convention, [("sin", "x"), ("cos", "x"), ("sin", "y"), ("cos", "y")])
+    func, axis = names[block]
+    denom = f - 1 if convention == "big_vision" else f
+    return {"func": func, "axis": axis, "k": k, "omega": float(temperature ** (-k / denom))}
+
+
+class FrequencyExplorer(Explorer):
+    """Any channel of the 2-D sin-cos codes drawn over the patch grid; a channel slider and a
+    convention menu (``"mae"``, ``"big_vision"``, ``"timm"``).
+
+    Left: the channel's value at every patch (rows down, columns across), with its formula in the
+    title. Right: the whole table ``(rows*cols, dim)`` with the chosen channel marked, so the
+    layout of the convention (which quarter is sin/cos of x/y) is visible at a glance.
+    """
+
+    def __init__(
+        self,
+        grid_size: int | Sequence[int] = (14, 14),
+        dim: int = 64,
+        *,
+        convention: str = "mae",
+        channel: int = 1,
+    ) -> None:
+        self.grid = as_pair(grid_size, "grid_size")
+        self.dim = dim
+        self._tables = {c: sincos_2d_pos_embed(self.grid, dim, convention=c).numpy()
+                        for c in SINCOS_CONVENTIONS}
+        check_choice(convention, "convention", SINCOS_CONVENTIONS)
+        self.state: dict[str, Any] = {"convention": convention, "channel": channel}
+        rows, cols = self.grid
+        self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
+        self.ax_map = self.fig.add_axes((0.02, 0.06, 0.38, 0.76))
+        self.ax_tab = self.fig.add_axes((0.50, 0.14, 0.47, 0.68))
+        self._map = self.ax_map.imshow(np.zeros((rows, cols)), cmap="RdBu_r", vmin=-1, vmax=1,
+                                       interpolation="nearest")
+        self.ax_map.set_xlabel("column x", fontsize=8)
+        self.ax_map.set_ylabel("row y", fontsize=8)
+        self.ax_map.set_xticks([])
+        self.ax_map.set_yticks([])
+        self._tab = self.ax_tab.imshow(self._tables[convention], cmap="RdBu_r", vmin=-1, vmax=1,
+                                       aspect="auto", interpolation="nearest")
+        self._mark = self.ax_tab.axvline(channel, color="k", linewidth=1.5)
+        self.ax_tab.set_xlabel("channel", fontsize=8)
+        self.ax_tab.set_ylabel("token (row-major)", fontsize=8)
+        self.ax_tab.tick_params(labelsize=7)
+        self.ax_tab.set_xticks([i * dim // 4 for i in range(4)] + [dim - 1])
+        self.ax_tab.set_yticks([0, rows * cols - 1])
+        self.update()
+
+    def controls(self) -> dict[str, Any]:
+        import ipywidgets as W
+
+        return {
+            "convention": W.Dropdown(options=list(SINCOS_CONVENTIONS),
+                                     value=self.state["convention"], description="convention"),
+            "channel": W.IntSlider(value=self.state["channel"], min=0, max=self.dim - 1,
+                                   description="channel"),
+        }
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Redraw for ``convention`` and ``channel``. Returns ``values`` (rows, cols) and the
+        channel's description (``func``, ``axis``, ``k``, ``omega``, see
+        :func:`describe_sincos_channel`)."""
+        _check_state(self.state, values)
+        self.state.update(values)
+        conv, ch = self.state["convention"], int(self.state["channel"])
+        info = describe_sincos_channel(ch, self.dim, conv)
+        rows, cols = self.grid
+        table = self._tables[conv]
+        vals = table[:, ch].reshape(rows, cols)
+        self._map.set_data(vals)
+        period = 2 * np.pi / info["omega"]
+        self.ax_map.set_title(
+            f"channel {ch} = {info['func']}({info['axis']} * w_{info['k']})\n"
+            f"w = {info['omega']:.3g}, period {period:.3g} patches", fontsize=8)
+        self._tab.set_data(table)
+        self._mark.set_xdata([ch, ch])
+        self.ax_tab.set_title(f"{conv}: the whole table ({rows * cols}, {self.dim})", fontsize=8)
+        return {"convention": conv, "channel": ch, "values": vals, **info}
