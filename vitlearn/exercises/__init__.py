@@ -5,6 +5,7 @@ from .embedding import check_conv_to_linear
 from .flexi import check_pi_resize, check_quiz, check_resize_matrix, quiz_widget, show_quiz
 from .patches import check_patchify
 from .posenc import check_sincos_2d
+from .resample import check_resample_pos_embed
 
 __all__ = [
     "Mistake",
@@ -12,6 +13,7 @@ __all__ = [
     "check_patchify",
     "check_pi_resize",
     "check_quiz",
+    "check_resample_pos_embed",
     "check_resize_matrix",
     "check_sincos_2d",
     "quiz_widget",
