@@ -1,0 +1,142 @@
+"""ReconstructionExplorer: update() returns what it drew; reconstruction = pinv; speed."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from vitlearn import widgets
+from vitlearn.patches import patchify
+from vitlearn.widgets.embedding import ReconstructionExplorer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():  # type: ignore[no-untyped-def]
+    # tiny linear algebra: a second thread only adds waiting, a lot of it on a busy machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def ex() -> ReconstructionExplorer:
+    return ReconstructionExplorer(size=32, patch_size=8, images=["astronaut", "cat"])
+
+
+def test_exported() -> None:
+    assert widgets.ReconstructionExplorer is ReconstructionExplorer
+    assert "ReconstructionExplorer" in widgets.__all__
+
+
+@pytest.mark.parametrize("projection", ["random", "pca"])
+@pytest.mark.parametrize("dim", [1, 17, 191, 192, 250, 384])
+def test_reconstruction_is_pinv(ex: ReconstructionExplorer, dim: int, projection: str) -> None:
+    out = ex.reconstruct("cat", dim, projection)
+    x = patchify(ex._images["cat"], 8).double()  # (16, 192)
+    w = ex.projections[projection][:dim]  # (D, 192)
+    tokens = x @ w.T
+    want = tokens @ torch.linalg.pinv(w).T
+    assert out["tokens"].shape == (16, dim)
+    torch.testing.assert_close(out["tokens"].double(), tokens, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(out["patches_hat"].double(), want, rtol=1e-4, atol=1e-4)
+    assert out["rank"] == int(torch.linalg.matrix_rank(w)) == min(dim, 192)
+    assert out["image_hat"].shape == (3, 32, 32)
+
+
+def test_update_returns_what_it_drew(ex: ReconstructionExplorer) -> None:
+    r = ex.update(dim=40, image="astronaut", projection="random")
+    assert (r["dim"], r["rank"], r["image"], r["projection"]) == (40, 40, "astronaut", "random")
+    assert r["reconstruction"].shape == (32, 32, 3)
+    assert np.array_equal(ex._im_rec.get_array(), r["reconstruction"])
+    assert r["reconstruction"].min() >= 0 and r["reconstruction"].max() <= 1
+    assert ex._marker.get_xdata()[0] == 40
+    assert ex._marker.get_ydata()[0] == pytest.approx(r["error"])
+    assert "D = 40, rank 40" in ex._title_rec.get_text()
+    # the other controls keep their values
+    r2 = ex.update(projection="pca")
+    assert (r2["dim"], r2["image"]) == (40, "astronaut")
+
+
+def test_error_falls_to_zero_at_full_rank(ex: ReconstructionExplorer) -> None:
+    f = 8 * 8 * 3
+    for projection in ("random", "pca"):
+        curve = ex.error_curve("cat", projection)
+        assert curve.shape == (ex.max_dim,)
+        assert np.all(np.diff(curve) <= 1e-12)  # more rows never lose more
+        if projection == "random":
+            assert curve[f - 2] > 1e-4  # D = F - 1 random directions miss part of the photo ...
+        assert np.all(curve[f - 1 :] < 1e-6)  # ... D >= F never does (W has full rank F)
+        for d in (1, 50, f - 1, f, ex.max_dim):
+            r = ex.update(dim=d, image="cat", projection=projection)
+            assert r["error"] == pytest.approx(curve[d - 1], abs=1e-5)
+            assert r["rank"] == min(d, f)
+    # principal components keep far more of the photo than random directions
+    assert ex.error_curve("cat", "pca")[15] < 0.5 * ex.error_curve("cat", "random")[15]
+
+
+def test_bad_values(ex: ReconstructionExplorer) -> None:
+    with pytest.raises(ValueError, match="dim must be in 1 .. 384"):
+        ex.update(dim=0)
+    with pytest.raises(ValueError, match="unknown projection 'svd'"):
+        ex.update(projection="svd")
+    with pytest.raises(ValueError, match="unknown image 'dog'"):
+        ex.update(image="dog")
+    with pytest.raises(TypeError, match="unknown control"):
+        ex.update(width=3)
+    ex.update(dim=40, image="astronaut", projection="random")
+
+
+def test_controls_and_widget(ex: ReconstructionExplorer) -> None:
+    controls = ex.controls()
+    assert set(controls) == {"dim", "image", "projection"}
+    assert controls["dim"].max == ex.max_dim
+    box = ex.widget()
+    controls = box.children[0].children
+    controls[0].value = 100  # the slider drives update()
+    assert ex.state["dim"] == 100
+    assert box.children[2].value == ""  # no error shown
+
+
+def test_static_figure_and_png(ex: ReconstructionExplorer) -> None:
+    fig = ex.static_figure(dim=64)
+    assert fig is ex.fig and ex.state["dim"] == 64
+    png = ex.render_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _median_seconds(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def test_update_and_render_speed() -> None:
+    ex = ReconstructionExplorer()  # the default: 64 px photos, P = 8, D up to 384
+    dims = list(range(5, 384, 25))
+
+    def step(i: int) -> None:
+        ex.update(dim=dims[i % len(dims)], image=ex.images[i % len(ex.images)])
+
+    def step_and_render(i: int) -> None:
+        step(i)
+        ex.render_png()
+
+    # update() itself: a few einsums on (64, 192) matrices
+    assert _median_seconds(step, 8) < 0.02
+    # update + render: the target is 50 ms on an idle 2-core CPU. On a busy machine drawing
+    # anything is slower, so compare with drawing an empty figure of the same size there and then
+    from matplotlib.figure import Figure
+
+    blank = Figure(figsize=ex.fig.get_size_inches(), dpi=ex.dpi)
+    blank.subplots(1, 3)
+    blank_s = _median_seconds(lambda i: blank.savefig(io.BytesIO(), format="png", dpi=ex.dpi), 5)
+    ours_s = _median_seconds(step_and_render, 8)
+    assert ours_s < max(0.05, 1.5 * blank_s), (ours_s, blank_s)
