@@ -2,14 +2,18 @@
 
 from ._base import Explorer
 from .embedding import ReconstructionExplorer
+from .flexi import PatchSizeExplorer
 from .patches import PatchExplorer
 from .posenc import FrequencyExplorer, JigsawExplorer, SimilarityExplorer
+from .resample import ResampleExplorer
 
 __all__ = [
     "Explorer",
     "FrequencyExplorer",
     "JigsawExplorer",
     "PatchExplorer",
+    "PatchSizeExplorer",
     "ReconstructionExplorer",
+    "ResampleExplorer",
     "SimilarityExplorer",
 ]
