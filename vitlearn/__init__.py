@@ -5,11 +5,20 @@ course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D 
 """
 
 from . import exercises, plot, widgets
-from .data import make_position_task, render_scenes
+from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .flexi import resample_patch_embed, resize_matrix
 from .images import list_images, load_image
-from .models import TinyViT
+from .models import (
+    Attention,
+    Block,
+    TinyViT,
+    TrainedTinyViT,
+    evaluate,
+    make_trained_tiny_vit,
+    save_timm_state_dict,
+    train_tiny_vit,
+)
 from .patches import crop_to_multiple, grid_shape, pad_to_multiple, patchify, unpatchify
 from .posenc import (
     FactorizedPosEmbed,
@@ -25,21 +34,28 @@ from .resample import resample_pos_embed
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attention",
+    "Block",
     "FactorizedPosEmbed",
     "LearnedPosEmbed",
     "PatchEmbed",
     "RelativePositionBias",
     "RotaryEmbedding2D",
+    "Scenes",
     "TinyViT",
+    "TrainedTinyViT",
     "ViTEmbedding",
     "conv_to_linear_weight",
     "crop_to_multiple",
+    "evaluate",
     "exercises",
     "grid_shape",
     "linear_to_conv_weight",
     "list_images",
     "load_image",
     "make_position_task",
+    "make_scenes",
+    "make_trained_tiny_vit",
     "pad_to_multiple",
     "patchify",
     "plot",
@@ -48,8 +64,11 @@ __all__ = [
     "resample_patch_embed",
     "resample_pos_embed",
     "resize_matrix",
+    "save_timm_state_dict",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
+    "task_info",
+    "train_tiny_vit",
     "unpatchify",
     "widgets",
 ]

@@ -1,10 +1,242 @@
-"""(stub: being written)"""
+"""Synthetic scenes for training tiny ViTs on a CPU in seconds.
 
-def make_position_task(*a, **k):
-    raise NotImplementedError
+A scene is a handful of coloured shapes described by *continuous* parameters (centres, radii,
+kinds, colours) in the unit square, not by pixels. :func:`render_scenes` draws the same scenes at
+any resolution, so a model trained on 32 px images can be evaluated on the very same scenes at
+48 or 64 px. Coordinates: ``centers[..., 0]`` is y (the row axis, growing downwards) and
+``centers[..., 1]`` is x (the column axis, growing to the right), both in ``[0, 1]`` where 0 is the
+top/left edge of the image and 1 the bottom/right edge.
+
+Two tasks:
+
+``"relation"`` (:func:`make_position_task`)
+    A red and a blue shape. The label says where the red shape is relative to the blue one:
+    left of, right of, above or below it (whichever axis separates them most, by a clear margin).
+    The two shapes are always at least a quarter of the image apart along that axis, plus their
+    radii, so **no patch of side <= 1/4 of the image** (e.g. P=8 at 32 px, P=16 at 64 px, and
+    every smaller patch) ever holds parts of both. A model that sees only the *set* of patch
+    contents -- a ViT without position codes -- cannot tell the classes apart: swapping the red
+    and the blue patches keeps the set and flips the label. Chance is 1/4.
+
+``"shape"``
+    One shape of a random colour at a random place; the label is its kind (disc, square,
+    diamond). The content of the patches is enough here: position codes are not needed. Chance 1/3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._checks import as_pair, check_choice
+
+KINDS: tuple[str, ...] = ("disc", "square", "diamond")
+"""Shape kinds, indexed by ``Scenes.kinds``."""
+
+RED = (0.90, 0.15, 0.10)
+BLUE = (0.10, 0.30, 0.95)
+BACKGROUND = (0.97, 0.97, 0.95)
+
+SCENE_MEAN: tuple[float, float, float] = (0.93, 0.92, 0.92)
+"""Per-channel mean of the rendered scenes (R, G, B): mostly the light background."""
+SCENE_STD: tuple[float, float, float] = (0.16, 0.16, 0.16)
+"""Per-channel standard deviation of the rendered scenes; :class:`vitlearn.TinyViT` standardises
+its input with these two, as ImageNet models do with ImageNet's mean and std."""
+
+_PALETTE = np.array(
+    [RED, BLUE, (0.10, 0.65, 0.20), (0.95, 0.70, 0.05), (0.55, 0.20, 0.75), (0.05, 0.70, 0.75)],
+    dtype=np.float64,
+)
+
+_MAX_PATCH_FRACTION = 0.25  # no patch of side <= 1/4 of the image may hold both shapes
+_AA_PAD = 1.0 / 32  # soft edges reach half a pixel out; at 32 px and above that is <= 1/64 a side
+_RADIUS = (0.09, 0.12)  # shape radius, as a fraction of the image side
 
 
-def render_scenes(*a, **k):
-    raise NotImplementedError
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a task asks: its classes and chance level (the accuracy of guessing)."""
+
+    name: str
+    class_names: tuple[str, ...]
+    description: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def chance(self) -> float:
+        """Accuracy of guessing; classes are balanced, so this is ``1 / num_classes``."""
+        return 1.0 / self.num_classes
 
 
+TASKS: dict[str, TaskInfo] = {
+    "relation": TaskInfo(
+        "relation",
+        ("red left of blue", "red right of blue", "red above blue", "red below blue"),
+        "where is the red shape relative to the blue one? (needs positions)",
+    ),
+    "shape": TaskInfo(
+        "shape",
+        KINDS,
+        "which kind of shape is it? (content alone is enough)",
+    ),
+}
+
+
+def task_info(task: str = "relation") -> TaskInfo:
+    """The classes of ``task`` (``"relation"`` or ``"shape"``): names, ``num_classes``, ``chance``.
+
+    >>> task_info("relation").num_classes
+    4
+    """
+    check_choice(task, "task", tuple(TASKS))
+    return TASKS[task]
+
+
+@dataclass(frozen=True)
+class Scenes:
+    """``n`` scenes of ``K`` shapes each, in continuous coordinates (resolution-free).
+
+    Attributes:
+        centers: ``(n, K, 2)`` float, ``(y, x)`` in ``[0, 1]``; y = row (down), x = column (right).
+        radii: ``(n, K)`` float, fraction of the image side.
+        kinds: ``(n, K)`` int, index into :data:`KINDS`.
+        colors: ``(n, K, 3)`` float RGB in ``[0, 1]``; shapes are drawn in order, later on top.
+        labels: ``(n,)`` int64 class indices (see :func:`task_info`).
+        task: the task's name.
+    """
+
+    centers: np.ndarray
+    radii: np.ndarray
+    kinds: np.ndarray
+    colors: np.ndarray
+    labels: np.ndarray
+    task: str
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def info(self) -> TaskInfo:
+        return TASKS[self.task]
+
+    def subset(self, index: slice | np.ndarray | list[int]) -> Scenes:
+        """The scenes at ``index`` (a slice, a list or an array of indices)."""
+        return Scenes(
+            self.centers[index], self.radii[index], self.kinds[index], self.colors[index],
+            self.labels[index], self.task,
+        )
+
+
+def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` labels, each class ``n // num_classes`` or one more times, in random order."""
+    return rng.permutation(np.arange(n) % num_classes).astype(np.int64)
+
+
+def _relation_scenes(n: int, rng: np.random.Generator) -> Scenes:
+    labels = _balanced_labels(n, 4, rng)
+    radii = rng.uniform(*_RADIUS, size=(n, 2))
+    kinds = rng.integers(0, len(KINDS), size=(n, 2))
+    centers = np.zeros((n, 2, 2))
+    margin = 0.04  # the dominant axis beats the other by at least this much: no borderline labels
+    todo = np.arange(n)
+    while todo.size:
+        m = todo.size
+        r = radii[todo]
+        lo = r + 0.02  # keep each shape inside the image
+        hi = 1.0 - r - 0.02
+        c = rng.uniform(lo[:, :, None], hi[:, :, None], size=(m, 2, 2))  # (m, shape, yx)
+        d = c[:, 0] - c[:, 1]  # red minus blue, (m, 2) as (dy, dx)
+        dy, dx = d[:, 0], d[:, 1]
+        horizontal = np.abs(dx) > np.abs(dy)
+        dom = np.where(horizontal, np.abs(dx), np.abs(dy))
+        other = np.where(horizontal, np.abs(dy), np.abs(dx))
+        # class of the draw: 0 left (dx<0), 1 right, 2 above (dy<0), 3 below
+        cls = np.where(horizontal, np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+        need = _MAX_PATCH_FRACTION + r[:, 0] + r[:, 1] + _AA_PAD
+        ok = (dom >= need) & (dom - other >= margin) & (cls == labels[todo])
+        centers[todo[ok]] = c[ok]
+        todo = todo[~ok]
+    colors = np.broadcast_to(np.array([RED, BLUE]), (n, 2, 3)).copy()
+    return Scenes(centers, radii, kinds, colors, labels, "relation")
+
+
+def _shape_scenes(n: int, rng: np.random.Generator) -> Scenes:
+    labels = _balanced_labels(n, len(KINDS), rng)
+    radii = rng.uniform(0.12, 0.2, size=(n, 1))
+    lo, hi = radii + 0.02, 1.0 - radii - 0.02
+    centers = rng.uniform(lo[:, :, None], hi[:, :, None], size=(n, 1, 2))
+    colors = _PALETTE[rng.integers(0, len(_PALETTE), size=(n, 1))]
+    return Scenes(centers, radii, labels[:, None].copy(), colors, labels, "shape")
+
+
+def make_scenes(n: int, *, seed: int = 0, task: str = "relation") -> Scenes:
+    """``n`` random scenes for ``task``, with balanced labels; the same for the same ``seed``.
+
+    ``task``: ``"relation"`` (red vs blue position, 4 classes) or ``"shape"`` (3 kinds).
+    Draw them at any resolution with :func:`render_scenes`.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_choice(task, "task", tuple(TASKS))
+    rng = np.random.default_rng(seed)
+    return _relation_scenes(n, rng) if task == "relation" else _shape_scenes(n, rng)
+
+
+def _coverage(kind: np.ndarray, dy: np.ndarray, dx: np.ndarray, r: np.ndarray, pixel: float) -> np.ndarray:
+    """Fraction of each pixel covered by a shape, from its signed distance (soft 1-pixel edge).
+
+    ``dy, dx``: offsets of the pixel centres from the shape centre, broadcast to ``(n, S, S)``.
+    """
+    disc = np.sqrt(dy**2 + dx**2) - r
+    square = np.maximum(np.abs(dy), np.abs(dx)) - 0.85 * r  # about the area of the disc
+    diamond = (np.abs(dy) + np.abs(dx)) / np.sqrt(2.0) - 0.9 * r
+    sdf = np.where(kind == 0, disc, np.where(kind == 1, square, diamond))
+    # a ramp one pixel wide centred on the edge: a cheap analytic box filter
+    return np.clip(0.5 - sdf / pixel, 0.0, 1.0)
+
+
+def render_scenes(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> torch.Tensor:
+    """Draw ``scenes`` on a pixel grid: ``(n, 3, H, W)`` float32 in ``[0, 1]``.
+
+    ``image_size``: ``S`` or ``(H, W)``. Each pixel is sampled at its centre,
+    ``((row + 0.5) / H, (col + 0.5) / W)``, with edges softened over one pixel, so the same scene
+    at 64 px averaged down 2x2 is close to its 32 px rendering.
+    """
+    if not isinstance(scenes, Scenes):
+        raise TypeError(f"scenes must be a Scenes (from make_scenes), got {type(scenes).__name__}")
+    h, w = as_pair(image_size, "image_size", minimum=2)
+    ys = (np.arange(h) + 0.5) / h  # (H,) row centres
+    xs = (np.arange(w) + 0.5) / w  # (W,) column centres
+    pixel = 1.0 / min(h, w)
+    n = len(scenes)
+    img = np.empty((n, 3, h, w), dtype=np.float64)
+    img[:] = np.array(BACKGROUND)[None, :, None, None]
+    for k in range(scenes.centers.shape[1]):
+        cy = scenes.centers[:, k, 0][:, None, None]  # (n, 1, 1)
+        cx = scenes.centers[:, k, 1][:, None, None]
+        r = scenes.radii[:, k][:, None, None]
+        kind = scenes.kinds[:, k][:, None, None]
+        a = _coverage(kind, ys[None, :, None] - cy, xs[None, None, :] - cx, r, pixel)  # (n, H, W)
+        a = a[:, None]  # (n, 1, H, W)
+        color = scenes.colors[:, k][:, :, None, None]  # (n, 3, 1, 1)
+        img = img * (1.0 - a) + color * a
+    return torch.from_numpy(img.astype(np.float32))
+
+
+def make_position_task(
+    n: int, image_size: int | tuple[int, int] = 32, *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels of the ``"relation"`` task, where only positions tell the classes apart.
+
+    Returns ``images`` ``(n, 3, H, W)`` float32 in ``[0, 1]`` and ``labels`` ``(n,)`` int64 in
+    ``0..3`` (balanced; names in ``task_info("relation").class_names``; chance 1/4). No patch of
+    side up to a quarter of the image holds both shapes, so without position codes a ViT is at
+    chance. Same ``seed``, same data; use different seeds for training and test sets.
+    """
+    scenes = make_scenes(n, seed=seed, task="relation")
+    return render_scenes(scenes, image_size), torch.from_numpy(scenes.labels)
