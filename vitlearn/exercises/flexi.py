@@ -309,7 +309,7 @@ QUIZ: dict[int, QuizQuestion] = {
         },
         "b",
         "(224/16)^2 = 196 patches plus the class token = 197; a patch holds 16*16*3 = 768 numbers.",
-        "notebook 01 (patches) and notebook 08, 'An image through the layer'",
+        "notebook 01, section 7 (patch size sets the sequence length), and notebook 08, section 2",
     ),
     2: QuizQuestion(
         "Without position codes, what happens to a ViT's class-token output when you shuffle the "
@@ -323,7 +323,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "c",
         "Attention and the MLP are permutation-equivariant, the class token reads a weighted sum: "
         "without position codes the output is invariant to the order of the patches.",
-        "the position-encoding notebooks (03-04) and notebook 08, 'The course at a glance'",
+        "notebook 03 (why position?) and the course map of notebook 08",
     ),
     3: QuizQuestion(
         "A ViT trained at 224 x 224 with patch 16 and a learned position table must run at "
@@ -337,7 +337,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "b",
         "The table is a 2-D grid of codes (plus the class token's): resample the grid in 2-D "
         "(vitlearn.resample_pos_embed) and leave the prefix token alone.",
-        "notebook 06 (resampling position codes)",
+        "notebook 06, section 4 (2-D interpolation, prefix tokens set aside)",
     ),
     4: QuizQuestion(
         "You change the patch size from 8 to 16 and feed a 2x upsampled image. Which kernel keeps "
@@ -351,7 +351,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "c",
         "The PI-resize solves B^T w_new = w, i.e. <B x, w_new> = <x, w> for every patch x; when "
         "the kernel grows the solution is exact.",
-        "notebook 07, 'The PI-resize'",
+        "notebook 07, section 4 (the PI-resize)",
     ),
     5: QuizQuestion(
         "Why does ViT cut the image into patches instead of using every pixel as a token?",
@@ -364,7 +364,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "a",
         "224 x 224 pixels would be 50,176 tokens and 2.5e9 attention pairs per head; 16 x 16 "
         "patches give 196 tokens.",
-        "notebook 01 (patches)",
+        "notebook 01, section 7 (attention pays for the sequence length squared)",
     ),
 }
 """The quiz at the end of the course: question number -> :class:`QuizQuestion`."""
