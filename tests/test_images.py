@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -75,11 +72,9 @@ def test_env_override(tmp_path, monkeypatch):
         load_image("cat")
 
 
-def test_loads_from_another_working_directory(tmp_path):
-    code = "import vitlearn; print(tuple(vitlearn.load_image('coffee', (16, 24)).shape))"
-    env = {k: v for k, v in os.environ.items() if k != "VITLEARN_IMAGES"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "(3, 16, 24)"
+def test_loads_from_another_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("VITLEARN_IMAGES", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert load_image("coffee", (16, 24)).shape == (3, 16, 24)
+    assert images_dir() == REPO / "images"
     assert Path(vitlearn.__file__).resolve().parents[1] == REPO

@@ -30,14 +30,18 @@ def test_update_numbers(ex):
     assert np.allclose(strip[:, 16:20], 1.0)  # white gap
 
 
-def test_numbers_drawn_only_when_few(ex):
-    ex.update(patch_size=32)  # 3 x 4 = 12 patches: numbered
+def test_numbers_mark_the_tokens_of_the_strip(ex):
+    ex.update(patch_size=32, k=16)  # 3 x 4 = 12 patches: k is clipped to 12, all numbered
     shown = [t.get_text() for t in ex._numbers if t.get_visible()]
     assert shown == [str(i) for i in range(12)]
-    ex.update(patch_size=8)  # 192 patches: no numbers
+    # number n sits at the centre of grid cell (n // cols, n % cols)
+    assert ex._numbers[5].get_position() == (1 * 32 + 15.5, 1 * 32 + 15.5)
+    ex.update(patch_size=8, k=6)  # 12 x 16 patches: only the 6 shown in the strip are numbered
+    assert [t.get_text() for t in ex._numbers if t.get_visible()] == [str(i) for i in range(6)]
+    ex.update(patch_size=2)  # patches too small to hold a number
     assert not any(t.get_visible() for t in ex._numbers)
     segs = ex._lines.get_segments()
-    assert len(segs) == (12 - 1) + (16 - 1)  # inner grid lines only
+    assert len(segs) == (48 - 1) + (64 - 1)  # inner grid lines only
 
 
 def test_k_clipped_and_bad_input(ex):
@@ -69,7 +73,7 @@ def test_widget_and_static_figure(ex):
 def test_fast_enough():
     ex = PatchExplorer()  # default size (192, 256)
     times = []
-    for i in range(12):
+    for i in range(7):
         t = time.perf_counter()
         ex.update(patch_size=ex.patch_sizes[i % len(ex.patch_sizes)])
         ex.render_png()

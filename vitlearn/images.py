@@ -21,6 +21,9 @@ __all__ = ["images_dir", "list_images", "load_image"]
 
 _SUFFIXES = (".jpg", ".jpeg", ".png")
 ENV_VAR = "VITLEARN_IMAGES"
+# Found once, at import, from the package's own location: later changes of the working
+# directory (os.chdir in a notebook) cannot move it.
+_DEFAULT_DIR = Path(__file__).resolve().parents[1] / "images"
 
 
 def images_dir() -> Path:
@@ -28,7 +31,7 @@ def images_dir() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser().resolve()
-    return Path(__file__).resolve().parents[1] / "images"
+    return _DEFAULT_DIR
 
 
 def _files() -> dict[str, Path]:

@@ -145,7 +145,7 @@ def token_strip(
         raise ValueError(f"{f} features per token is not a multiple of ph * pw = {ph * pw}")
     c = f // (ph * pw)
     k = n if k is None else max(1, min(int(k), n))
-    patches = t[:k].reshape(k, ph, pw, c).float().clamp(0, 1).numpy()
+    patches = np.clip(t[:k].float().numpy().reshape(k, ph, pw, c), 0.0, 1.0)  # (k, ph, pw, C)
     strip = np.ones((ph, k * (pw + gap) - gap, c), dtype=np.float32)
     for i in range(k):
         x0 = i * (pw + gap)

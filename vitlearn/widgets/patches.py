@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,13 +18,13 @@ from ._base import Explorer
 
 __all__ = ["PatchExplorer"]
 
-_MAX_NUMBERS = 48  # number the patches on the photo only while there are at most this many
+_MAX_NUMBERS = 16  # at most this many patch numbers on the photo (the first tokens)
 
 
 class PatchExplorer(Explorer):
     """Patch-size slider and image chooser over a photo cut into patches.
 
-    Top: the photo with its patch grid (patches numbered in raster order while there are few).
+    Top: the photo with its patch grid; the first tokens (up to 16) are numbered in raster order.
     Bottom: the first ``k`` tokens, each drawn as the little ``P x P`` image it came from, in the
     order the transformer receives them. ``size = (H, W)`` is the size the photos are loaded at;
     the slider offers the patch sizes that divide both ``H`` and ``W``.
@@ -56,6 +57,8 @@ class PatchExplorer(Explorer):
             )
         self.k = int(k)
         self._cache: dict[str, torch.Tensor] = {}
+        self._hwc: dict[str, np.ndarray] = {}
+        self._drawn: dict[str, Any] = {}  # what the artists show now, to skip unchanged work
         self.state = {"image": image, "patch_size": patch_size, "k": self.k}
 
         # Fixed axes positions (no layout engine): a slider move only redraws, never re-lays out.
@@ -78,6 +81,8 @@ class PatchExplorer(Explorer):
             )
             for _ in range(_MAX_NUMBERS)
         ]
+        # screen pixels per image pixel, to know when a patch is big enough for its number
+        self._scale = 0.96 * self.fig.get_figwidth() * self.dpi / w
         self._strip = self.ax_tok.imshow(np.ones((2, 2, 3)), interpolation="nearest", aspect="equal")
         self.ax_tok.set_yticks([])
         self.ax_tok.tick_params(axis="x", length=0, labelsize=7)
@@ -87,8 +92,16 @@ class PatchExplorer(Explorer):
 
     def _photo(self, name: str) -> torch.Tensor:
         if name not in self._cache:
-            self._cache[name] = load_image(name, self.size)  # (3, H, W)
+            img = load_image(name, self.size)  # (3, H, W)
+            self._cache[name] = img
+            self._hwc[name] = np.ascontiguousarray(img.permute(1, 2, 0).numpy())  # (H, W, 3)
         return self._cache[name]
+
+    def render_png(self) -> bytes:
+        """The figure as PNG bytes (fast zlib level: the PNG is redrawn on every slider move)."""
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
+        return buf.getvalue()
 
     def controls(self) -> dict[str, Any]:
         import ipywidgets as W
@@ -118,38 +131,44 @@ class PatchExplorer(Explorer):
         rows, cols = grid_shape((h, w), p)  # raises with the numbers if p does not divide
         self.state = new  # only once the values are known to be good
         img = self._photo(name)
-        tokens = patchify(img, p)  # (N, P*P*3)
-        n, f = tokens.shape
-
-        self._im.set_data(img.permute(1, 2, 0).numpy())
-        segs = [[(-0.5, r * p - 0.5), (w - 0.5, r * p - 0.5)] for r in range(1, rows)]
-        segs += [[(c * p - 0.5, -0.5), (c * p - 0.5, h - 0.5)] for c in range(1, cols)]
-        self._lines.set_segments(segs)
-        self._lines.set_linewidth(1.0 if n <= 256 else 0.5)
-        show_numbers = n <= _MAX_NUMBERS
-        for i, t in enumerate(self._numbers):
-            if show_numbers and i < n:
-                r, c = divmod(i, cols)
-                t.set_position((c * p + p / 2 - 0.5, r * p + p / 2 - 0.5))
-                t.set_text(str(i))
-                t.set_visible(True)
-            else:
-                t.set_visible(False)
-        self.ax_img.set_title(
-            f"P = {p}: grid {rows} x {cols} = {n} tokens, each {p}*{p}*3 = {f} numbers", fontsize=9
-        )
-
+        n, f = rows * cols, p * p * img.shape[0]
         k = max(1, min(int(self.state["k"]), n))
+        band = img[:, : -(-k // cols) * p]  # only the patch rows the strip needs
+        first = patchify(band, p)[:k]  # (k, P*P*3), the first k tokens of patchify(img, p)
+
+        if self._drawn.get("image") != name:
+            self._im.set_data(self._hwc[name])
+        if self._drawn.get("patch_size") != p:
+            segs = [[(-0.5, r * p - 0.5), (w - 0.5, r * p - 0.5)] for r in range(1, rows)]
+            segs += [[(c * p - 0.5, -0.5), (c * p - 0.5, h - 0.5)] for c in range(1, cols)]
+            self._lines.set_segments(segs)
+            self._lines.set_linewidth(1.0 if n <= 256 else 0.5)
+        if (self._drawn.get("patch_size"), self._drawn.get("k")) != (p, k):
+            # Number the tokens that the strip shows (text is the slowest thing to draw, so
+            # only those, and only when a patch is big enough to hold its number).
+            n_numbers = min(k, _MAX_NUMBERS) if p * self._scale >= 14 else 0
+            for i, t in enumerate(self._numbers):
+                if i < n_numbers:
+                    r, c = divmod(i, cols)
+                    t.set_position((c * p + p / 2 - 0.5, r * p + p / 2 - 0.5))
+                    t.set_text(str(i))
+                    t.set_visible(True)
+                else:
+                    t.set_visible(False)
+        if self._drawn.get("patch_size") != p:
+            self.ax_img.set_title(f"P = {p}: {rows} x {cols} = {n} tokens of {f} numbers", fontsize=9)
+
         gap = max(1, p // 4)
-        strip = token_strip(tokens, p, k, gap=gap)  # (P, k*(P+gap)-gap, 3)
+        strip = token_strip(first, p, k, gap=gap)  # (P, k*(P+gap)-gap, 3)
         self._strip.set_data(strip)
-        self._strip.set_extent((-0.5, strip.shape[1] - 0.5, strip.shape[0] - 0.5, -0.5))
-        self.ax_tok.set_xlim(-0.5, strip.shape[1] - 0.5)
-        self.ax_tok.set_ylim(strip.shape[0] - 0.5, -0.5)
-        step = 1 if k <= 16 else 2
-        idx = list(range(0, k, step))
-        self.ax_tok.set_xticks([i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx])
-        self.ax_tok.set_title(f"the first {k} of {n} tokens, in raster order", fontsize=9)
+        if (self._drawn.get("patch_size"), self._drawn.get("k")) != (p, k):
+            self._strip.set_extent((-0.5, strip.shape[1] - 0.5, strip.shape[0] - 0.5, -0.5))
+            self.ax_tok.set_xlim(-0.5, strip.shape[1] - 0.5)
+            self.ax_tok.set_ylim(strip.shape[0] - 0.5, -0.5)
+            idx = list(range(0, k, 1 if k <= 4 else 4))
+            self.ax_tok.set_xticks([i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx])
+            self.ax_tok.set_title(f"first {k} tokens, raster order", fontsize=9)
+        self._drawn = {"image": name, "patch_size": p, "k": k}
         return {
             "image": name,
             "image_shape": tuple(img.shape),
@@ -157,7 +176,7 @@ class PatchExplorer(Explorer):
             "grid": (rows, cols),
             "num_tokens": n,
             "token_dim": f,
-            "tokens_shape": tuple(tokens.shape),
+            "tokens_shape": (n, f),
             "k": k,
             "strip": strip,
         }
