@@ -62,7 +62,11 @@ def show_image(
 
         h, w = arr.shape[:2]
         _, ax = plt.subplots(figsize=(size * w / h, size), layout="constrained")
-    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, interpolation="nearest")
+    if arr.ndim == 2:  # one channel: grey levels on the image's own scale, not stretched
+        vmax = 1.0 if np.issubdtype(arr.dtype, np.floating) else 255
+        ax.imshow(arr, cmap="gray", vmin=0, vmax=vmax, interpolation="nearest")
+    else:
+        ax.imshow(arr, interpolation="nearest")
     if title:
         ax.set_title(title)
     if not axis:
