@@ -80,3 +80,37 @@ def test_fast_enough():
         times.append(time.perf_counter() - t)
     # target is 50 ms on an idle 2-core CPU; the bound here leaves room for a busy test machine
     assert sorted(times)[len(times) // 2] < 0.5
+
+
+def test_plot_helpers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vitlearn.plot import (
+        draw_patch_grid,
+        show_image,
+        show_token_strip,
+        to_numpy_image,
+        token_strip,
+    )
+
+    img = torch.rand(3, 32, 48)
+    assert to_numpy_image(img).shape == (32, 48, 3)
+    assert to_numpy_image(img[:1]).shape == (32, 48)
+    with pytest.raises(ValueError, match="5 channels"):
+        to_numpy_image(torch.rand(5, 4, 4))
+    ax = show_image(img, title="x")
+    lines, texts = draw_patch_grid(ax, (32, 48), 16, numbers=True)
+    assert len(lines.get_segments()) == (2 + 1) + (3 + 1)
+    assert [t.get_text() for t in texts] == [str(i) for i in range(6)]
+    assert texts[4].get_position() == (1 * 16 + 7.5, 1 * 16 + 7.5)  # token 4: row 1, col 1
+    grey = show_image(torch.full((8, 8), 0.5)).images[0]
+    assert grey.get_clim() == (0.0, 1.0)  # not stretched to its own min/max
+    strip = token_strip(patchify(img, 16), 16, k=3, gap=2)
+    assert strip.shape == (16, 3 * 16 + 2 * 2, 3)
+    assert np.allclose(strip[:, 18:34], img[:, :16, 16:32].permute(1, 2, 0).numpy())
+    ax = show_token_strip(patchify(img, (16, 8)), (16, 8), k=4)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3"]
+    plt.close("all")
