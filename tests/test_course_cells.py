@@ -189,3 +189,22 @@ def test_setup_cell_outside_colab_does_nothing(tmp_path: Path) -> None:
     assert out["path_same"]
     assert "subprocess" not in out["new_modules"] and "google.colab" not in out["new_modules"]
     assert not home.exists()
+
+
+def _requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def test_binder_installs_the_course_runtime() -> None:
+    """Binder gets what requirements.txt lists (torch from the CPU index) plus vitlearn itself."""
+    binder = ROOT / "binder"
+    assert _requirement_names(ROOT / "requirements.txt") <= _requirement_names(
+        binder / "requirements.txt"
+    )
+    assert "download.pytorch.org/whl/cpu" in (binder / "requirements.txt").read_text()
+    assert "pip install --no-cache-dir --no-deps -e ." in (binder / "postBuild").read_text()

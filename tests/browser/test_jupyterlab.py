@@ -158,19 +158,32 @@ def _exercise_explorer(page: object, explorer: object, label: str) -> tuple[list
     explorer.scroll_into_view_if_needed()  # type: ignore[attr-defined]
     _wait_for(lambda: _img_src(explorer), 30, f"{label}'s image")
 
-    def check(what: str, act: Callable[[], None], retry: Callable[[], None] | None = None) -> None:
+    def check(
+        what: str,
+        act: Callable[[], None],
+        retry: Callable[[], None] | None = None,
+        undo: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Do ``act`` (``retry`` if nothing changed), expect a new picture, then ``undo`` it so the
+        next control is tried from the explorer's initial state (one control's extreme can make
+        another one moot, e.g. a patch size leaving fewer tokens than a "tokens shown" slider)."""
         before = _img_src(explorer)
         act()
-        ok = _changed(explorer, before)
+        ok, retried = _changed(explorer, before), False
         if not ok and retry is not None:
             retry()
-            ok = _changed(explorer, before)
+            ok, retried = _changed(explorer, before), True
         err = _status_error(explorer)
         if err:
             problems.append(f"{label}: {what}: the explorer reports {err!r}")
         elif not ok:
             problems.append(f"{label}: {what}: the image did not change within {CHANGE_TIMEOUT_S} s")
         done.append(what)
+        if undo is not None:
+            changed_to = _img_src(explorer)
+            undo(retried)
+            if ok:
+                _changed(explorer, changed_to)  # let the restoring redraw land
 
     # Sliders: ipywidgets 8 draws them with noUiSlider (.noUi-handle), 7.x with jQuery UI.
     handles = explorer.locator(".noUi-handle, .ui-slider-handle")  # type: ignore[attr-defined]
@@ -188,7 +201,11 @@ def _exercise_explorer(page: object, explorer: object, label: str) -> tuple[list
             h.press("ArrowLeft")  # type: ignore[attr-defined]
             h.press("ArrowLeft")  # type: ignore[attr-defined]
 
-        check(f"slider {name!r} (arrow keys)", right, left)
+        def back(retried: bool, h: object = handle) -> None:
+            h.focus()  # type: ignore[attr-defined]
+            h.press("ArrowRight" if retried else "ArrowLeft")  # type: ignore[attr-defined]
+
+        check(f"slider {name!r} (arrow keys)", right, left, back)
 
     selects = explorer.locator("select")  # type: ignore[attr-defined]
     for i in range(selects.count()):
@@ -199,19 +216,27 @@ def _exercise_explorer(page: object, explorer: object, label: str) -> tuple[list
         current = select.input_value()
         values = [o.get_attribute("value") for o in options]
         target = values[(values.index(current) + 1) % len(values)] if current in values else values[1]
-        check(f"select -> {target!r}", lambda s=select, t=target: s.select_option(t))
+        check(
+            f"select -> {target!r}",
+            lambda s=select, t=target: s.select_option(t),
+            undo=lambda _r, s=select, v=current: s.select_option(v),
+        )
 
     toggles = explorer.locator(".widget-toggle-buttons button")  # type: ignore[attr-defined]
     for i in range(toggles.count()):
         button = toggles.nth(i)
         if "mod-active" not in (button.get_attribute("class") or ""):
-            check(f"toggle {button.inner_text()!r}", button.click)
+            active = explorer.locator(".widget-toggle-buttons button.mod-active").first.element_handle()  # type: ignore[attr-defined]
+            check(f"toggle {button.inner_text()!r}", button.click, undo=lambda _r, a=active: a.click())
     for kind in ("radio", "checkbox"):
         boxes = explorer.locator(f"input[type={kind}]")  # type: ignore[attr-defined]
         for i in range(boxes.count()):
             box = boxes.nth(i)
-            if kind == "checkbox" or not box.is_checked():
-                check(f"{kind} {i}", box.click)
+            if kind == "checkbox":
+                check(f"checkbox {i}", box.click, undo=lambda _r, b=box: b.click())
+            elif not box.is_checked():
+                checked = explorer.locator("input[type=radio]:checked").first.element_handle()  # type: ignore[attr-defined]
+                check(f"radio {i}", box.click, undo=lambda _r, c=checked: c.click())
     if not done:
         problems.append(f"{label}: no control found to exercise")
     return done, problems
