@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ._checks import as_pair
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["images_dir", "list_images", "load_image"]
 
@@ -82,7 +86,7 @@ def load_image(name: str, size: int | Sequence[int] | None = None) -> torch.Tens
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()  # (3, H, W)
 
 
-def _cover_resize(im, h: int, w: int):  # type: ignore[no-untyped-def]
+def _cover_resize(im: Image.Image, h: int, w: int) -> Image.Image:
     """Centre-crop ``im`` to the aspect ratio ``h : w``, then resize it to ``w x h`` pixels."""
     from PIL import Image
 

@@ -100,7 +100,9 @@ def patchify(images: torch.Tensor, patch_size: int | Sequence[int]) -> torch.Ten
     ``rearrange(x, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)")``.
 
     Differentiable; one reshape, one permute and one copy. ``H`` and ``W`` must be multiples of
-    the patch size: see :func:`crop_to_multiple` and :func:`pad_to_multiple` otherwise.
+    the patch size: see :func:`crop_to_multiple` and :func:`pad_to_multiple` otherwise. A tensor
+    whose last axis has 1, 3 or 4 entries while its channel axis has more than 4 (and its height
+    more than 4) is taken for a channels-last image and refused with a hint to permute it.
 
     >>> patchify(torch.zeros(2, 3, 32, 48), 16).shape
     torch.Size([2, 6, 768])
