@@ -95,3 +95,80 @@ def test_rejects_other_errors_without_raising(capsys):
 
     assert exercises.check_sincos_2d(off_by_a_bit) is False
     assert "token 3 (row 0, column 3), channel 2" in capsys.readouterr().out
+
+
+# --- check_jigsaw -------------------------------------------------------------------------------
+
+
+def _grid(image, p):
+    c, h, w = image.shape
+    return h // p, w // p
+
+
+def jigsaw_solution(image, patch_size, perm):
+    from vitlearn import patchify, unpatchify
+
+    return unpatchify(patchify(image, patch_size)[perm], patch_size, _grid(image, patch_size))
+
+
+def jigsaw_inverse(image, patch_size, perm):
+    from vitlearn import patchify, unpatchify
+
+    tokens = patchify(image, patch_size)
+    out = torch.empty_like(tokens)
+    out[perm] = tokens  # scatter: patch i goes to position perm[i]
+    return unpatchify(out, patch_size, _grid(image, patch_size))
+
+
+def jigsaw_by_hand(image, p, perm):
+    """Loops instead of patchify: an independent correct answer."""
+    rows, cols = _grid(image, p)
+    out = torch.empty_like(image)
+    for i, j in enumerate(perm.tolist()):
+        r, c = divmod(i, cols)
+        rj, cj = divmod(j, cols)
+        out[:, r * p : r * p + p, c * p : c * p + p] = image[:, rj * p : rj * p + p, cj * p : cj * p + p]
+    return out
+
+
+def jigsaw_column_major(image, p, perm):
+    """Numbers the patches column by column: wrong on non-square grids."""
+    rows, cols = _grid(image, p)
+    out = torch.empty_like(image)
+    for i, j in enumerate(perm.tolist()):
+        c, r = divmod(i, rows)
+        cj, rj = divmod(j, rows)
+        out[:, r * p : r * p + p, c * p : c * p + p] = image[:, rj * p : rj * p + p, cj * p : cj * p + p]
+    return out
+
+
+def test_check_jigsaw_accepts(capsys):
+    assert exercises.check_jigsaw(jigsaw_solution)
+    assert exercises.check_jigsaw(jigsaw_by_hand)
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_check_jigsaw_stub(capsys):
+    def stub(image, patch_size, perm):
+        raise NotImplementedError
+
+    assert not exercises.check_jigsaw(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "fn, phrase",
+    [
+        (lambda image, p, perm: image, "unchanged"),
+        (jigsaw_inverse, "the other way round"),
+        (lambda image, p, perm: __import__("vitlearn").patchify(image, p)[perm], "unpatchify"),
+        (lambda image, p, perm: jigsaw_solution(image, p, perm).permute(1, 2, 0), "channels are last"),
+        (jigsaw_column_major, "should be patch perm[0]"),
+        (lambda image, p, perm: jigsaw_solution(image.flip(-1), p, perm), "not any patch of the image"),
+        (lambda image, p, perm: jigsaw_solution(image, p, perm).numpy(), "should return a torch.Tensor"),
+    ],
+)
+def test_check_jigsaw_rejects(fn, phrase, capsys):
+    assert exercises.check_jigsaw(fn) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and phrase in out, out

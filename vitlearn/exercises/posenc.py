@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from .._checks import shape_str
+from ..patches import patchify, unpatchify
 from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["check_sincos_2d"]
+__all__ = ["check_jigsaw", "check_sincos_2d"]
 
 # The grids and widths the checker tries: non-square first (on a square grid, tokens in
 # column-major order look the same as x and y swapped), then a square int grid.
@@ -151,3 +152,75 @@ def check_sincos_2d(fn: Callable[..., Any]) -> bool:
         return "Same as vitlearn.sincos_2d_pos_embed(grid_size, dim, convention='mae'), on square and non-square grids."
 
     return run_checks("check_sincos_2d", checks)
+
+
+# --- the jigsaw (notebook 03) -------------------------------------------------------------------
+
+_JIGSAW_CASES = [((3, 8, 12), 4, 11), ((1, 6, 6), 2, 12), ((3, 12, 8), 4, 13)]  # (C, H, W), P, seed
+
+
+def _jigsaw_case(shape: tuple[int, int, int], p: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(shape, generator=g)
+    n = (shape[1] // p) * (shape[2] // p)
+    perm = torch.randperm(n, generator=g)
+    while n >= 3 and (torch.equal(perm, torch.arange(n)) or torch.equal(perm, perm.argsort())):
+        perm = torch.randperm(n, generator=g)  # neither the identity nor its own inverse
+    return image, perm
+
+
+def _check_jigsaw_one(fn: Callable[..., Any], shape: tuple[int, int, int], p: int, seed: int) -> None:
+    image, perm = _jigsaw_case(shape, p, seed)
+    c, h, w = shape
+    rows, cols = h // p, w // p
+    call = f"fn(image of shape {shape_str(shape)}, {p}, perm={perm.tolist()})"
+    got = call_student(fn, image.clone(), p, perm.clone(), call=call)
+    if not isinstance(got, torch.Tensor):
+        raise Mistake(f"{call} should return a torch.Tensor, but it returned a {type(got).__name__}.")
+    n, f = rows * cols, p * p * c
+    if tuple(got.shape) != shape:
+        hint = ""
+        if tuple(got.shape) == (n, f):
+            hint = " These are the shuffled tokens: put them back into an image with unpatchify."
+        elif tuple(got.shape) == (h, w, c):
+            hint = " The channels are last: keep the course's (C, H, W) layout."
+        raise Mistake(f"{call} has shape {shape_str(got.shape)}, expected the image's shape "
+                      f"{shape_str(shape)}.{hint}")
+    got = got.detach().to(image.dtype)
+    tokens = patchify(image, p)  # (N, F)
+    expected = unpatchify(tokens[perm], p, (rows, cols))
+    if torch.allclose(got, expected):
+        return
+    if torch.allclose(got, image):
+        raise Mistake(f"{call} returned the image unchanged: the patches were not moved.")
+    if torch.allclose(got, unpatchify(tokens[perm.argsort()], p, (rows, cols))):
+        raise Mistake(
+            f"{call}: the permutation is applied the other way round. Position i of the jigsaw "
+            "must show patch perm[i] of the image (gather: tokens[perm]), not send patch i to "
+            "position perm[i]."
+        )
+    got_tokens = patchify(got, p)
+    for i in range(n):
+        if not torch.allclose(got_tokens[i], tokens[perm[i]]):
+            same = [j for j in range(n) if torch.allclose(got_tokens[i], tokens[j])]
+            where = (f"it is patch {same[0]} (row {same[0] // cols}, col {same[0] % cols})" if same
+                     else "it is not any patch of the image (were pixels moved inside a patch?)")
+            j = int(perm[i])
+            raise Mistake(
+                f"{call}: the jigsaw's patch at row {i // cols}, col {i % cols} should be patch "
+                f"perm[{i}] = {j} of the image (row {j // cols}, col {j % cols}), but {where}."
+            )
+    raise Mistake(f"{call} has the right patches but differs in value somewhere.")
+
+
+def check_jigsaw(fn: Callable[..., Any]) -> bool:
+    """Check ``fn(image (C, H, W), patch_size, perm (N,)) -> (C, H, W)``: the patch at raster
+    position ``i`` of the result is patch ``perm[i]`` of ``image`` (patches in row-major order).
+    Tried on non-square and square grids. Prints feedback, returns bool, never raises."""
+
+    def checks() -> str:
+        for shape, p, seed in _JIGSAW_CASES:
+            _check_jigsaw_one(fn, shape, p, seed)
+        return "Every patch is where perm says, on square and non-square grids."
+
+    return run_checks("check_jigsaw", checks)
