@@ -87,12 +87,14 @@ def test_default_table_controls_and_static_figure():
 
 
 def test_update_and_render_are_fast():
+    """Target: 50 ms per move on a quiet 2-core CPU. Measured as this process's CPU time, so that
+    other jobs on a shared machine do not make the test flaky (wall time then only grows)."""
     ex = ResampleExplorer()
     ex.render_png()
     times = []
     for i in range(9):
-        t = time.perf_counter()
+        t = time.process_time()
         ex.update(size=10 + 2 * i, method=list(METHODS)[i % len(METHODS)])
         ex.render_png()
-        times.append(time.perf_counter() - t)
-    assert 1000 * float(np.median(times)) < 250  # target 50 ms on a quiet 2-core CPU
+        times.append(time.process_time() - t)
+    assert 1000 * float(np.median(times)) < 80

@@ -138,6 +138,11 @@ class ResampleExplorer(Explorer):
         from matplotlib.patches import Rectangle
 
         self._suptitle = self.fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=9)
+        # panel titles as plain figure texts: Axes titles re-run a layout pass on every draw
+        self._titles = [
+            self.fig.text(0.01 + 0.25 * i + 0.11, 0.79, "", ha="center", va="bottom", fontsize=8)
+            for i in range(4)
+        ]
         self._box_old = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5)
         self._box_new = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5)
         self.ax_sim_old.add_patch(self._box_old)
@@ -206,10 +211,14 @@ class ResampleExplorer(Explorer):
             image.set_clim(-lim, lim)
         self._box_old.set_xy((c - 0.5, r - 0.5))
         self._box_new.set_xy((nc - 0.5, nr - 0.5))
-        self.ax_sim_old.set_title(f"{rows}x{cols}: patch ({r}, {c}) vs all", fontsize=8)
-        self.ax_sim_new.set_title(f"{new[0]}x{new[1]}: patch ({nr}, {nc}) vs all", fontsize=8)
-        self.ax_ch_old.set_title(f"channel {channel}, {rows}x{cols}", fontsize=8)
-        self.ax_ch_new.set_title(f"channel {channel}, {new[0]}x{new[1]}", fontsize=8)
+        titles = (
+            f"{rows}x{cols}: patch ({r}, {c}) vs all",
+            f"{new[0]}x{new[1]}: patch ({nr}, {nc}) vs all",
+            f"channel {channel}, {rows}x{cols}",
+            f"channel {channel}, {new[0]}x{new[1]}",
+        )
+        for text, title in zip(self._titles, titles, strict=True):
+            text.set_text(title)
         self._suptitle.set_text(f"{rows}x{cols} -> {new[0]}x{new[1]} with {method}")
         return {
             "size": new,
