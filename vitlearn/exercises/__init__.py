@@ -2,7 +2,14 @@
 
 from ._feedback import Mistake, run_checks
 from .embedding import check_conv_to_linear
-from .flexi import check_pi_resize, check_quiz, check_resize_matrix, quiz_widget, show_quiz
+from .flexi import (
+    check_embedding_forward,
+    check_pi_resize,
+    check_quiz,
+    check_resize_matrix,
+    quiz_widget,
+    show_quiz,
+)
 from .patches import check_patchify
 from .posenc import check_jigsaw, check_sincos_2d
 from .resample import check_resample_pos_embed
@@ -10,6 +17,7 @@ from .resample import check_resample_pos_embed
 __all__ = [
     "Mistake",
     "check_conv_to_linear",
+    "check_embedding_forward",
     "check_jigsaw",
     "check_patchify",
     "check_pi_resize",
