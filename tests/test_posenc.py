@@ -208,3 +208,23 @@ def test_position_similarity_errors():
         position_similarity(torch.zeros(16, 8), (3, 5))
     with pytest.raises(ValueError, match=r"\(2, 15, 8\)"):
         position_similarity(torch.zeros(2, 15, 8), (3, 5))
+
+
+def test_plot_position_similarity_draws_every_tile():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from vitlearn.plot import plot_position_similarity
+
+    table = sincos_2d_pos_embed((2, 3), 16)
+    sim = position_similarity(table, (2, 3))
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_position_similarity(table, (2, 3), ax=ax) is fig
+    mosaic = np.asarray(ax.images[0].get_array())
+    assert mosaic.shape == (2 * 3 - 1, 3 * 4 - 1)  # 2x3 tiles of 2x3 pixels, 1-pixel gaps
+    np.testing.assert_allclose(mosaic[3:5, 8:11], sim[1, 2].numpy(), atol=1e-6)  # tile (1, 2)
+    with pytest.raises(ValueError, match="grid_size"):
+        plot_position_similarity(table)
