@@ -129,7 +129,9 @@ def resample_patch_embed(
     new_h, new_w = _size(new_size, "new_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     d, c, ph, pw = w.shape
-    pinv = pi_resize_matrix((ph, pw), (new_h, new_w), interpolation=interpolation, antialias=antialias)
+    pinv = pi_resize_matrix(
+        (ph, pw), (new_h, new_w), interpolation=interpolation, antialias=antialias
+    )
     flat = w.detach().to(dtype=torch.float64, device="cpu").reshape(d * c, ph * pw)  # (D*C, old)
     out = flat @ pinv.T  # (D*C, new) = each row w -> pinv(B^T) w
     return out.reshape(d, c, new_h, new_w).to(dtype=w.dtype, device=w.device)
@@ -153,7 +155,11 @@ def naive_resize_patch_embed(
     new_h, new_w = _size(new_size, "new_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     return F.interpolate(
-        w.detach(), size=(new_h, new_w), mode=interpolation, antialias=antialias, align_corners=False
+        w.detach(),
+        size=(new_h, new_w),
+        mode=interpolation,
+        antialias=antialias,
+        align_corners=False,
     )
 
 
@@ -207,7 +213,9 @@ def resize_patchwise(
             f"image size {h}x{w} is not a multiple of the patch size {ph}x{pw} (rows x cols)"
         )
     rows, cols = h // ph, w // pw
-    patches = x.reshape(b, c, rows, ph, cols, pw).permute(0, 2, 4, 1, 3, 5)  # (B, rows, cols, C, ph, pw)
+    patches = x.reshape(b, c, rows, ph, cols, pw).permute(
+        0, 2, 4, 1, 3, 5
+    )  # (B, rows, cols, C, ph, pw)
     patches = patches.reshape(b * rows * cols, c, ph, pw)
     resized = F.interpolate(
         patches, size=(nh, nw), mode=interpolation, antialias=antialias, align_corners=False
