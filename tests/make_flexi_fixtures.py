@@ -41,13 +41,17 @@ def main() -> None:
         arrays[f"{name}__weight"] = weight.numpy()
         arrays[f"{name}__new_size"] = np.array(new)
         for mode_name, interpolation, antialias in MODES:
-            out = resample_patch_embed(weight, list(new), interpolation=interpolation, antialias=antialias)
+            out = resample_patch_embed(
+                weight, list(new), interpolation=interpolation, antialias=antialias
+            )
             arrays[f"{name}__{mode_name}"] = out.numpy()
     arrays["timm_version"] = np.array(timm.__version__)
     arrays["torch_version"] = np.array(torch.__version__)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, **arrays)
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes), timm {timm.__version__}, torch {torch.__version__}")
+    print(
+        f"wrote {OUT} ({OUT.stat().st_size} bytes), timm {timm.__version__}, torch {torch.__version__}"
+    )
 
 
 if __name__ == "__main__":

@@ -89,7 +89,9 @@ def test_pi_property_upsampled_tokens_equal(old, grow, interpolation, antialias,
     w_new = resample_patch_embed(weight, new, interpolation=interpolation, antialias=antialias)
     up = resize_patchwise(images, old, new, interpolation=interpolation, antialias=antialias)
     assert up.shape == (3, 2, 2 * new[0], 3 * new[1])
-    torch.testing.assert_close(patch_tokens(up, w_new), patch_tokens(images, weight), rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(
+        patch_tokens(up, w_new), patch_tokens(images, weight), rtol=1e-7, atol=1e-9
+    )
 
 
 def test_shrinking_is_least_squares_best():
@@ -137,7 +139,9 @@ def test_errors_name_the_numbers():
         resample_patch_embed(w, (0, 3))
     with pytest.raises(ValueError, match=r"new_size.*at least 1.*-2"):
         resample_patch_embed(w, -2)
-    with pytest.raises(ValueError, match=r"unknown interpolation 'nearest'; known: 'bilinear', 'bicubic'"):
+    with pytest.raises(
+        ValueError, match=r"unknown interpolation 'nearest'; known: 'bilinear', 'bicubic'"
+    ):
         resample_patch_embed(w, 8, interpolation="nearest")
     with pytest.raises(TypeError, match="floating-point"):
         resample_patch_embed(torch.zeros(2, 3, 4, 4, dtype=torch.long), 8)
