@@ -34,7 +34,11 @@ def unflattened(x, p):
 
 def grid_kept(x, p):
     b, c, h, w = x.shape
-    return x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, h // p, w // p, -1)
+    return (
+        x.reshape(b, c, h // p, p, w // p, p)
+        .permute(0, 2, 4, 3, 5, 1)
+        .reshape(b, h // p, w // p, -1)
+    )
 
 
 def no_batch(x, p):

@@ -46,8 +46,14 @@ def test_shapes_and_first_token():
     t = patchify(x, 2)
     assert t.shape == (2, 6, 12)
     # token 0 = top-left 2x2 patch, pixel (0,0) channels first, then pixel (0,1)
-    assert t[0, 0, :6].tolist() == [x[0, 0, 0, 0], x[0, 1, 0, 0], x[0, 2, 0, 0],
-                                    x[0, 0, 0, 1], x[0, 1, 0, 1], x[0, 2, 0, 1]]
+    assert t[0, 0, :6].tolist() == [
+        x[0, 0, 0, 0],
+        x[0, 1, 0, 0],
+        x[0, 2, 0, 0],
+        x[0, 0, 0, 1],
+        x[0, 1, 0, 1],
+        x[0, 2, 0, 1],
+    ]
     # token 1 is to the right of token 0 (raster order), token 3 is below token 0
     assert torch.equal(t[0, 1], x[0, :, 0:2, 2:4].permute(1, 2, 0).flatten())
     assert torch.equal(t[0, 3], x[0, :, 2:4, 0:2].permute(1, 2, 0).flatten())
@@ -76,7 +82,9 @@ def test_differentiable_and_dtypes():
     xi = torch.randint(0, 255, (3, 8, 8), dtype=torch.uint8)
     assert patchify(xi, 4).dtype == torch.uint8
     # a non-contiguous input (a crop) works
-    assert torch.equal(patchify(x.detach()[..., 1:5, 2:6], 2), loops(x.detach()[..., 1:5, 2:6], 2, 2))
+    assert torch.equal(
+        patchify(x.detach()[..., 1:5, 2:6], 2), loops(x.detach()[..., 1:5, 2:6], 2, 2)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -106,7 +114,10 @@ def test_round_trip(b, c, rows, cols, ph, pw, batched):
 def test_grid_shape():
     assert grid_shape(224, 16) == (14, 14)
     assert grid_shape((32, 48), (8, 16)) == (4, 3)
-    with pytest.raises(ValueError, match=r"width W=230 is not a multiple of patch width 16.*crop_to_multiple.*pad_to_multiple"):
+    with pytest.raises(
+        ValueError,
+        match=r"width W=230 is not a multiple of patch width 16.*crop_to_multiple.*pad_to_multiple",
+    ):
         grid_shape((224, 230), 16)
     with pytest.raises(ValueError, match=r"larger than the image"):
         grid_shape(8, 16)
@@ -122,9 +133,13 @@ def test_error_not_multiple_names_numbers_and_fix():
 
 
 def test_error_channels_last():
-    with pytest.raises(ValueError, match=r"\(224, 224, 3\) looks channels-last \(H, W, C\).*permute\(2, 0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"\(224, 224, 3\) looks channels-last \(H, W, C\).*permute\(2, 0, 1\)"
+    ):
         patchify(torch.rand(224, 224, 3), 16)
-    with pytest.raises(ValueError, match=r"looks channels-last \(B, H, W, C\).*permute\(0, 3, 1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"looks channels-last \(B, H, W, C\).*permute\(0, 3, 1, 2\)"
+    ):
         patchify(torch.rand(2, 32, 32, 3), 16)
     # genuine channels-first images with few channels are fine, whatever the width
     assert patchify(torch.rand(3, 8, 4), 4).shape == (2, 48)

@@ -41,7 +41,11 @@ def images_dir() -> Path:
 def _files() -> dict[str, Path]:
     folder = images_dir()
     if not folder.is_dir():
-        how = f"${ENV_VAR}" if os.environ.get(ENV_VAR) else f"the package (set ${ENV_VAR} to override)"
+        how = (
+            f"${ENV_VAR}"
+            if os.environ.get(ENV_VAR)
+            else f"the package (set ${ENV_VAR} to override)"
+        )
         raise FileNotFoundError(
             f"the sample images folder {folder} does not exist (located from {how}); "
             "it ships with the course repository: clone the repository and install it with "

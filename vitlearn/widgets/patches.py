@@ -49,7 +49,9 @@ class PatchExplorer(Explorer):
         check_choice(image, "image", self.images)
         self.patch_sizes = [p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0]
         if not self.patch_sizes:
-            raise ValueError(f"no patch size >= 2 divides both H={h} and W={w}; choose another size")
+            raise ValueError(
+                f"no patch size >= 2 divides both H={h} and W={w}; choose another size"
+            )
         if patch_size not in self.patch_sizes:
             raise ValueError(
                 f"patch_size {patch_size} does not divide the image (H, W) = ({h}, {w}); "
@@ -76,14 +78,24 @@ class PatchExplorer(Explorer):
         halo = [patheffects.withStroke(linewidth=2, foreground="black")]
         self._numbers = [
             self.ax_img.text(
-                0, 0, "", ha="center", va="center", color="white", fontsize=8,
-                fontweight="bold", path_effects=halo, visible=False,
+                0,
+                0,
+                "",
+                ha="center",
+                va="center",
+                color="white",
+                fontsize=8,
+                fontweight="bold",
+                path_effects=halo,
+                visible=False,
             )
             for _ in range(_MAX_NUMBERS)
         ]
         # screen pixels per image pixel, to know when a patch is big enough for its number
         self._scale = 0.96 * self.fig.get_figwidth() * self.dpi / w
-        self._strip = self.ax_tok.imshow(np.ones((2, 2, 3)), interpolation="nearest", aspect="equal")
+        self._strip = self.ax_tok.imshow(
+            np.ones((2, 2, 3)), interpolation="nearest", aspect="equal"
+        )
         self.ax_tok.set_yticks([])
         self.ax_tok.tick_params(axis="x", length=0, labelsize=7)
         for side in self.ax_tok.spines.values():
@@ -107,7 +119,9 @@ class PatchExplorer(Explorer):
         import ipywidgets as W
 
         return {
-            "image": W.Dropdown(options=self.images, value=self.state["image"], description="image"),
+            "image": W.Dropdown(
+                options=self.images, value=self.state["image"], description="image"
+            ),
             "patch_size": W.SelectionSlider(
                 options=self.patch_sizes, value=self.state["patch_size"], description="patch P"
             ),
@@ -156,7 +170,9 @@ class PatchExplorer(Explorer):
                 else:
                     t.set_visible(False)
         if self._drawn.get("patch_size") != p:
-            self.ax_img.set_title(f"P = {p}: {rows} x {cols} = {n} tokens of {f} numbers", fontsize=9)
+            self.ax_img.set_title(
+                f"P = {p}: {rows} x {cols} = {n} tokens of {f} numbers", fontsize=9
+            )
 
         gap = max(1, p // 4)
         strip = token_strip(first, p, k, gap=gap)  # (P, k*(P+gap)-gap, 3)
@@ -166,7 +182,9 @@ class PatchExplorer(Explorer):
             self.ax_tok.set_xlim(-0.5, strip.shape[1] - 0.5)
             self.ax_tok.set_ylim(strip.shape[0] - 0.5, -0.5)
             idx = list(range(0, k, 1 if k <= 4 else 4))
-            self.ax_tok.set_xticks([i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx])
+            self.ax_tok.set_xticks(
+                [i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx]
+            )
             self.ax_tok.set_title(f"first {k} tokens, raster order", fontsize=9)
         self._drawn = {"image": name, "patch_size": p, "k": k}
         return {
