@@ -74,12 +74,13 @@ def test_fast_enough():
     ex = PatchExplorer()  # default size (192, 256)
     times = []
     for i in range(7):
-        t = time.perf_counter()
+        t = time.process_time()  # CPU time: less sensitive than wall time to a busy machine
         ex.update(patch_size=ex.patch_sizes[i % len(ex.patch_sizes)])
         ex.render_png()
-        times.append(time.perf_counter() - t)
-    # target is 50 ms on an idle 2-core CPU; the bound here leaves room for a busy test machine
-    assert sorted(times)[len(times) // 2] < 0.5
+        times.append(time.process_time() - t)
+    # target: 50 ms; measured 60-95 ms of CPU on a 2-core machine at load average 9-14, where a
+    # bare one-image PNG took 31-34 ms. The bound leaves room for such a machine.
+    assert sorted(times)[len(times) // 2] < 0.2
 
 
 def test_plot_helpers():
