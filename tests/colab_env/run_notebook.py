@@ -28,6 +28,52 @@ print("PROBE" + _json.dumps({
 }))
 """
 
+# Every explorer the notebook displayed, driven from Python on Colab's ipywidgets: each control
+# is moved one step (then put back), and the explorer's Image must change with an empty status.
+WIDGETS_PROBE = """\
+import json as _json
+import ipywidgets as _w
+def _explorer_boxes():
+    registry = getattr(_w.Widget, "widgets", None) or getattr(_w.widgets.widget, "_instances", {})
+    return [b for b in list(registry.values())
+            if isinstance(b, _w.VBox) and "vitlearn-explorer" in b._dom_classes]
+def _nudge(c):
+    if hasattr(c, "index") and getattr(c, "options", None):
+        c.index = (c.index + 1) % len(c.options)
+    elif isinstance(c.value, bool):
+        c.value = not c.value
+    elif hasattr(c, "step") and hasattr(c, "max") and not isinstance(c.value, tuple):
+        c.value = c.value + c.step if c.value + c.step <= c.max else c.value - c.step
+    else:
+        return False
+    return True
+_report = []
+for _box in _explorer_boxes():
+    _controls, _image, _status = _box.children[0].children, _box.children[1], _box.children[2]
+    _problems, _moved = [], 0
+    for _c in _controls:
+        _name = getattr(_c, "description", "") or type(_c).__name__
+        _before, _old = _image.value, _c.value
+        if not _nudge(_c):
+            _problems.append(f"{_name}: don't know how to change a {type(_c).__name__}")
+            continue
+        _moved += 1
+        if _status.value:
+            _problems.append(f"{_name}: status {_status.value!r}")
+        elif _image.value == _before:
+            _problems.append(f"{_name} -> {_c.value!r}: the image did not change")
+        _c.value = _old
+    _report.append({"controls": _moved, "problems": _problems})
+print("WIDGETS" + _json.dumps(_report))
+"""
+
+
+def _stream(cell: nbformat.NotebookNode, marker: str) -> object:
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    if marker not in text:
+        raise RuntimeError(f"probe printed no {marker} line: {cell.outputs}")
+    return json.loads(text.split(marker, 1)[1])
+
 
 async def main(path: str, workdir: str) -> int:
     nb = nbformat.read(path, as_version=4)
@@ -47,9 +93,12 @@ async def main(path: str, workdir: str) -> int:
             return 1
         seconds = time.monotonic() - t0
         probe = nbformat.v4.new_code_cell(PROBE)
-        await client.async_execute_cell(probe, len(nb.cells))
-    text = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
-    report = json.loads(text.split("PROBE", 1)[1])
+        widgets = nbformat.v4.new_code_cell(WIDGETS_PROBE)
+        nb.cells += [probe, widgets]  # nbclient executes cells by their index in the notebook
+        await client.async_execute_cell(probe, len(nb.cells) - 2)
+        await client.async_execute_cell(widgets, len(nb.cells) - 1)
+    report = _stream(probe, "PROBE")
+    report["explorers"] = _stream(widgets, "WIDGETS")
     report["seconds"] = round(seconds, 1)
     print(json.dumps(report))
     return 0

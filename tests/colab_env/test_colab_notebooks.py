@@ -12,7 +12,10 @@ the notebooks' setup cell installs ``vitlearn`` with ``--no-deps``. This suite r
   checkout (no network) and ``VITLEARN_HOME`` in a fresh folder: so cell 1, the real setup cell,
   clones the course and ``pip install --no-deps -e``'s it, and every later cell runs on that;
 * after the run, a probe cell in the same kernel reports the versions it ran on: Colab's pins must
-  still be there (the setup cell replaced nothing) and ``vitlearn`` must come from the clone.
+  still be there (the setup cell replaced nothing) and ``vitlearn`` must come from the clone;
+* a second probe moves every control of every explorer the notebook displayed (found in
+  ipywidgets' registry by the ``vitlearn-explorer`` class) one step and back: with ipywidgets
+  7.7.1's traits and callbacks, the explorer's image must change and its status stay empty.
 
 Python is this machine's 3.11 (Colab has 3.13; the local CPU torch wheel is built for 3.11 only).
 Run: ``pytest -m colab_env tests/colab_env``.
@@ -140,3 +143,8 @@ def test_notebook_runs_in_colab_shaped_env(
     assert Path(report["vitlearn"]).resolve().is_relative_to(home.resolve()), (
         f"{path.name}: vitlearn imported from {report['vitlearn']}, not from the clone {home}"
     )
+    # The explorers it displayed respond to their controls on ipywidgets 7.7.1 (Python side).
+    problems = [
+        f"explorer #{i}: {p}" for i, e in enumerate(report["explorers"]) for p in e["problems"]
+    ]
+    assert not problems, f"{path.name} on ipywidgets {report['ipywidgets']}:\n" + "\n".join(problems)
