@@ -104,13 +104,13 @@ def sincos_2d_pos_embed(
     quarter ``cos(r * w_k)``, for ``k = 0 .. dim/4 - 1``. The three published implementations agree on
     that and differ in two details, which ``convention`` selects (``F = dim/4``):
 
-    ============  ==========================================  ================================
-    convention    channel layout (each block F channels)      frequencies ``w_k``
-    ============  ==========================================  ================================
-    ``"mae"``     ``[sin x | cos x | sin y | cos y]``          ``temperature ** (-k / F)``
-    ``"big_vision"`` ``[sin x | cos x | sin y | cos y]``       ``temperature ** (-k / (F - 1))``
-    ``"timm"``    ``[sin y | sin x | cos y | cos x]``          ``temperature ** (-k / F)``
-    ============  ==========================================  ================================
+    ==================  ===================================  ===================================
+    convention          channel layout (blocks of F)         frequencies ``w_k``
+    ==================  ===================================  ===================================
+    ``"mae"``           ``[sin x | cos x | sin y | cos y]``  ``temperature ** (-k / F)``
+    ``"big_vision"``    ``[sin x | cos x | sin y | cos y]``  ``temperature ** (-k / (F - 1))``
+    ``"timm"``          ``[sin y | sin x | cos y | cos x]``  ``temperature ** (-k / F)``
+    ==================  ===================================  ===================================
 
     - ``"mae"`` equals MAE's ``get_2d_sincos_pos_embed`` (facebookresearch/mae, ``util/pos_embed.py``)
       without its class-token row. Beware its naming: the half it calls ``emb_h`` is computed from
