@@ -256,6 +256,10 @@ class RotaryEmbedding2D(nn.Module):
     patches at ``(r1, c1)`` and ``(r2, c2)`` depends on their positions only through the offset
     ``(r2 - r1, c2 - c1)``. The first ``num_prefix_tokens`` tokens (a class token...) are not rotated.
     Nothing is learned.
+
+    This is the axial RoPE of RoPE-ViT (Heo et al. 2024, ``compute_axial_cis``) and SAM 2: the same
+    pairs, the same order (x pairs first) and the same frequencies ``theta ** (-4k / head_dim)``,
+    with ``theta = temperature`` (RoPE-ViT defaults to 100, SAM 2 to 10000).
     """
 
     def __init__(self, head_dim: int, temperature: float = 10000.0) -> None:
