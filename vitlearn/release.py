@@ -232,8 +232,9 @@ These are the course's notebooks with the exercise solutions taken out. Work thr
 
 - **Colab**: use the links above. The first code cell installs the course's helper package
   `vitlearn`; run the notebook from the top.
-- **Your own computer or a class server**: clone the course repository, then
-  `pip install -r requirements.txt` and `jupyter lab`, and open the files in `notebooks/` here.
+- **Your own computer or a class server**: in a clone of the course repository, run
+  `pip install -r requirements.txt` (it installs `vitlearn` too), then `jupyter lab`, and open
+  the notebooks of this edition (the `notebooks/` folder next to this README), starting with 00.
 
 ## Exercises
 
