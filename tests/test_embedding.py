@@ -82,7 +82,7 @@ def test_linear_to_conv_weight_errors() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     d=sizes, c=st.integers(1, 4), ph=st.integers(1, 4), pw=st.integers(1, 4),
     rows=st.integers(1, 3), cols=st.integers(1, 3), seed=st.integers(0, 2**16),
