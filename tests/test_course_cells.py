@@ -41,7 +41,7 @@ def test_cell0_has_this_notebooks_badge(path: Path) -> None:
         f"{path.name}: cell 0 must contain exactly once the line\n{badge}\n"
         f"(vitlearn._course.badge_markdown('notebooks/{path.name}')); cell 0 is:\n{cell.source}"
     )
-    colab_links = re.findall(r"https://colab\.research\.google\.com/[^\s)]+", cell.source)
+    colab_links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", cell.source)
     assert colab_links == [_course.colab_url(f"notebooks/{path.name}")], (
         f"{path.name}: cell 0 links to Colab pages other than its own: {colab_links}"
     )
