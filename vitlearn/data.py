@@ -10,13 +10,15 @@ top/left edge of the image and 1 the bottom/right edge.
 Two tasks:
 
 ``"relation"`` (:func:`make_position_task`)
-    A red and a blue shape. The label says where the red shape is relative to the blue one:
-    left of, right of, above or below it (whichever axis separates them most, by a clear margin).
-    The two shapes are always at least a quarter of the image apart along that axis, plus their
-    radii, so **no patch of side <= 1/4 of the image** (e.g. P=8 at 32 px, P=16 at 64 px, and
-    every smaller patch) ever holds parts of both. A model that sees only the *set* of patch
-    contents -- a ViT without position codes -- cannot tell the classes apart: swapping the red
-    and the blue patches keeps the set and flips the label. Chance is 1/4.
+    A red and a blue shape, each inside its own cell of a ``4 x 4`` grid of cells (a cell is a
+    quarter of the image side), jittered a little inside it. The label says where the red shape is
+    relative to the blue one: left of, right of, above or below it -- along the axis on which
+    their cells are further apart (never a tie). Patches that tile the cells (``S / P`` a multiple
+    of 4: P = 8 or 4 at 32 px, P = 12 or 6 at 48 px, P = 16, 8 or 4 at 64 px) each lie inside one
+    cell, and what a cell holds (kind, size, jitter of its shape) does not depend on the label. So
+    the *set* of patch contents has the same distribution for every class: a ViT without position
+    codes, which only sees that set, is at chance, 1/4. Swapping the red and the blue cells keeps
+    the set and flips the label.
 
 ``"shape"``
     One shape of a random colour at a random place; the label is its kind (disc, square,
@@ -39,9 +41,9 @@ RED = (0.90, 0.15, 0.10)
 BLUE = (0.10, 0.30, 0.95)
 BACKGROUND = (0.97, 0.97, 0.95)
 
-SCENE_MEAN: tuple[float, float, float] = (0.93, 0.92, 0.92)
+SCENE_MEAN: tuple[float, float, float] = (0.94, 0.93, 0.93)
 """Per-channel mean of the rendered scenes (R, G, B): mostly the light background."""
-SCENE_STD: tuple[float, float, float] = (0.16, 0.16, 0.16)
+SCENE_STD: tuple[float, float, float] = (0.15, 0.15, 0.15)
 """Per-channel standard deviation of the rendered scenes; :class:`vitlearn.TinyViT` standardises
 its input with these two, as ImageNet models do with ImageNet's mean and std."""
 
@@ -50,9 +52,11 @@ _PALETTE = np.array(
     dtype=np.float64,
 )
 
-_MAX_PATCH_FRACTION = 0.25  # no patch of side <= 1/4 of the image may hold both shapes
+RELATION_CELLS = 4
+"""The relation task places each shape in one cell of a ``4 x 4`` grid of cells."""
+
 _AA_PAD = 1.0 / 32  # soft edges reach half a pixel out; at 32 px and above that is <= 1/64 a side
-_RADIUS = (0.09, 0.12)  # shape radius, as a fraction of the image side
+_RADIUS = (0.085, 0.105)  # relation-task shape radius, as a fraction of the image side
 
 
 @dataclass(frozen=True)
@@ -139,28 +143,24 @@ def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.n
 
 def _relation_scenes(n: int, rng: np.random.Generator) -> Scenes:
     labels = _balanced_labels(n, 4, rng)
-    radii = rng.uniform(*_RADIUS, size=(n, 2))
-    kinds = rng.integers(0, len(KINDS), size=(n, 2))
-    centers = np.zeros((n, 2, 2))
-    margin = 0.04  # the dominant axis beats the other by at least this much: no borderline labels
+    g = RELATION_CELLS
+    cells = np.zeros((n, 2, 2), dtype=np.int64)  # (n, shape, (row, col)) cell of red, of blue
     todo = np.arange(n)
     while todo.size:
-        m = todo.size
-        r = radii[todo]
-        lo = r + 0.02  # keep each shape inside the image
-        hi = 1.0 - r - 0.02
-        c = rng.uniform(lo[:, :, None], hi[:, :, None], size=(m, 2, 2))  # (m, shape, yx)
-        d = c[:, 0] - c[:, 1]  # red minus blue, (m, 2) as (dy, dx)
+        c = rng.integers(0, g, size=(todo.size, 2, 2))
+        d = c[:, 0] - c[:, 1]  # red minus blue, in cells: (dy, dx)
         dy, dx = d[:, 0], d[:, 1]
-        horizontal = np.abs(dx) > np.abs(dy)
-        dom = np.where(horizontal, np.abs(dx), np.abs(dy))
-        other = np.where(horizontal, np.abs(dy), np.abs(dx))
-        # class of the draw: 0 left (dx<0), 1 right, 2 above (dy<0), 3 below
-        cls = np.where(horizontal, np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
-        need = _MAX_PATCH_FRACTION + r[:, 0] + r[:, 1] + _AA_PAD
-        ok = (dom >= need) & (dom - other >= margin) & (cls == labels[todo])
-        centers[todo[ok]] = c[ok]
+        # class of the draw: 0 left (dx<0), 1 right, 2 above (dy<0), 3 below; ties are redrawn
+        cls = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+        ok = (np.abs(dx) != np.abs(dy)) & (cls == labels[todo])
+        cells[todo[ok]] = c[ok]
         todo = todo[~ok]
+    radii = rng.uniform(*_RADIUS, size=(n, 2))
+    # jitter each shape inside its cell, independently of everything else, never over its border
+    room = 0.5 / g - radii - _AA_PAD / 2  # (n, 2) how far the centre may move from the cell's centre
+    jitter = rng.uniform(-1.0, 1.0, size=(n, 2, 2)) * room[:, :, None]
+    centers = (cells + 0.5) / g + jitter
+    kinds = rng.integers(0, len(KINDS), size=(n, 2))
     colors = np.broadcast_to(np.array([RED, BLUE]), (n, 2, 3)).copy()
     return Scenes(centers, radii, kinds, colors, labels, "relation")
 
@@ -234,8 +234,9 @@ def make_position_task(
     """Images and labels of the ``"relation"`` task, where only positions tell the classes apart.
 
     Returns ``images`` ``(n, 3, H, W)`` float32 in ``[0, 1]`` and ``labels`` ``(n,)`` int64 in
-    ``0..3`` (balanced; names in ``task_info("relation").class_names``; chance 1/4). No patch of
-    side up to a quarter of the image holds both shapes, so without position codes a ViT is at
+    ``0..3`` (balanced; names in ``task_info("relation").class_names``; chance 1/4). Each shape
+    sits in its own cell of a 4x4 grid of cells; with patches that tile the cells (e.g. P=8 or 4
+    at 32 px) a ViT without position codes is at
     chance. Same ``seed``, same data; use different seeds for training and test sets.
     """
     scenes = make_scenes(n, seed=seed, task="relation")

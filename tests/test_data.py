@@ -1,0 +1,118 @@
+"""The synthetic scenes: deterministic, balanced, resolution-free, and position-only for "relation"."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vitlearn import make_position_task, make_scenes, render_scenes, task_info
+from vitlearn.data import RELATION_CELLS, TASKS, Scenes
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_same_seed_same_scenes_other_seed_other_scenes(task):
+    a = make_scenes(40, seed=3, task=task)
+    b = make_scenes(40, seed=3, task=task)
+    c = make_scenes(40, seed=4, task=task)
+    assert np.array_equal(a.centers, b.centers) and np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.centers, c.centers)
+    assert torch.equal(render_scenes(a, 16), render_scenes(b, 16))
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.parametrize("n", [12, 37])
+def test_labels_are_balanced(task, n):
+    k = task_info(task).num_classes
+    counts = np.bincount(make_scenes(n, seed=1, task=task).labels, minlength=k)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == n
+
+
+def test_task_info():
+    info = task_info("relation")
+    assert info.num_classes == 4 and info.chance == 0.25
+    assert info.class_names[0] == "red left of blue"
+    assert task_info("shape").num_classes == 3
+    with pytest.raises(ValueError, match="unknown task 'colour'; known: 'relation', 'shape'"):
+        task_info("colour")
+
+
+def test_render_shape_range_dtype():
+    scenes = make_scenes(5, seed=0)
+    for size, hw in ((32, (32, 32)), (48, (48, 48)), ((16, 24), (16, 24))):
+        img = render_scenes(scenes, size)
+        assert img.shape == (5, 3, *hw) and img.dtype == torch.float32
+        assert img.min() >= 0.0 and img.max() <= 1.0
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_the_same_scene_at_every_resolution(task):
+    scenes = make_scenes(30, seed=2, task=task)
+    x32 = render_scenes(scenes, 32)
+    x64 = render_scenes(scenes, 64)
+    down = F.avg_pool2d(x64, 2)  # each 32 px pixel is the mean of the 2x2 pixels it covers
+    assert (down - x32).abs().mean() < 0.005
+    # a mismatched scene is far away: the comparison can fail
+    other = render_scenes(make_scenes(30, seed=9, task=task), 32)
+    assert (other - x32).abs().mean() > 0.02
+
+
+def test_relation_labels_match_the_geometry():
+    scenes = make_scenes(200, seed=5)
+    d = scenes.centers[:, 0] - scenes.centers[:, 1]  # red minus blue: (dy, dx)
+    dy, dx = d[:, 0], d[:, 1]
+    horizontal = np.abs(dx) > np.abs(dy)
+    expected = np.where(horizontal, np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+    assert np.array_equal(expected, scenes.labels)
+    # both shapes drawn where they should be: red pixels around the red centre
+    img = render_scenes(scenes.subset(slice(0, 1)), 32)[0]
+    cy, cx = (scenes.centers[0, 0] * 32).astype(int)
+    assert img[0, cy, cx] > 0.8 and img[2, cy, cx] < 0.2
+
+
+def test_each_relation_shape_stays_inside_its_cell():
+    scenes = make_scenes(300, seed=6)
+    g = RELATION_CELLS
+    cell = np.floor(scenes.centers * g)
+    lo = cell / g
+    hi = (cell + 1) / g
+    r = scenes.radii[:, :, None]
+    assert np.all(scenes.centers - r > lo) and np.all(scenes.centers + r < hi)
+    assert not np.any(np.all(cell[:, 0] == cell[:, 1], axis=-1))  # never the same cell
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_relation_patches_of_one_cell_never_show_both_colours(seed):
+    # with P = 8 at 32 px each patch is one cell: no patch holds red and blue together
+    img = render_scenes(make_scenes(8, seed=seed), 32)
+    patches = img.unfold(2, 8, 8).unfold(3, 8, 8)  # (n, 3, 4, 4, 8, 8)
+    red = (patches[:, 0] > 0.6) & (patches[:, 2] < 0.5)
+    blue = (patches[:, 2] > 0.6) & (patches[:, 0] < 0.5)
+    both = red.flatten(-2).any(-1) & blue.flatten(-2).any(-1)  # (n, 4, 4)
+    assert not both.any()
+    assert red.flatten(1).any(1).all() and blue.flatten(1).any(1).all()
+
+
+def test_make_position_task():
+    x, y = make_position_task(20, 48, seed=1)
+    assert x.shape == (20, 3, 48, 48) and y.shape == (20,) and y.dtype == torch.int64
+    x2, y2 = make_position_task(20, 48, seed=1)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_bad_input_names_what_was_expected():
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        make_scenes(0)
+    with pytest.raises(TypeError, match="scenes must be a Scenes"):
+        render_scenes(torch.zeros(2, 3, 8, 8), 8)
+    with pytest.raises(ValueError, match="image_size must be at least 2"):
+        render_scenes(make_scenes(2), 1)
+
+
+def test_subset():
+    s = make_scenes(10, seed=0)
+    sub = s.subset([1, 3])
+    assert isinstance(sub, Scenes) and len(sub) == 2
+    assert np.array_equal(sub.labels, s.labels[[1, 3]])
