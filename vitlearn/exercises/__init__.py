@@ -10,6 +10,7 @@ from .flexi import (
     quiz_widget,
     show_quiz,
 )
+from .models import check_parameter_count, check_vit_tokens
 from .patches import check_patchify
 from .posenc import check_jigsaw, check_sincos_2d
 from .resample import check_resample_pos_embed
@@ -19,12 +20,14 @@ __all__ = [
     "check_conv_to_linear",
     "check_embedding_forward",
     "check_jigsaw",
+    "check_parameter_count",
     "check_patchify",
     "check_pi_resize",
     "check_quiz",
     "check_resample_pos_embed",
     "check_resize_matrix",
     "check_sincos_2d",
+    "check_vit_tokens",
     "quiz_widget",
     "run_checks",
     "show_quiz",
