@@ -31,9 +31,9 @@ class Explorer:
         raise NotImplementedError
 
     def render_png(self) -> bytes:
-        """The figure as PNG bytes."""
+        """The figure as PNG bytes (fast zlib level 1: it is redrawn on every control change)."""
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        self.fig.savefig(buf, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
         return buf.getvalue()
 
     def static_figure(self, **values: Any) -> Figure:

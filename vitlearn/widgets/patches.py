@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,12 +107,6 @@ class PatchExplorer(Explorer):
             self._cache[name] = img
             self._hwc[name] = np.ascontiguousarray(img.permute(1, 2, 0).numpy())  # (H, W, 3)
         return self._cache[name]
-
-    def render_png(self) -> bytes:
-        """The figure as PNG bytes (fast zlib level: the PNG is redrawn on every slider move)."""
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
-        return buf.getvalue()
 
     def controls(self) -> dict[str, Any]:
         import ipywidgets as W
