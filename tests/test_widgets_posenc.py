@@ -14,12 +14,13 @@ from vitlearn.widgets.posenc import describe_sincos_channel, shuffle_patches
 
 
 def _median_ms(explorer, settings, repeats=9):
+    """Median CPU time of update() + render_png(), in ms (CPU, not wall: robust to a busy machine)."""
     times = []
     for i in range(repeats):
-        t = time.perf_counter()
+        t = time.process_time()
         explorer.update(**settings[i % len(settings)])
         explorer.render_png()
-        times.append(time.perf_counter() - t)
+        times.append(time.process_time() - t)
     return 1000 * float(np.median(times))
 
 
@@ -110,5 +111,7 @@ def test_explorers_are_fast():
     ]
     for ex, settings in cases:
         ex.widget()  # the controls build and wire up without a kernel
-        # target 50 ms on an idle 2-core CPU; the bound leaves room for a busy CI machine
-        assert _median_ms(ex, settings) < 250, type(ex).__name__
+        # target 50 ms on an idle 2-core CPU; the bound leaves room for a slower CI machine
+        ms = _median_ms(ex, settings)
+        print(f"{type(ex).__name__}: median update + render {ms:.0f} ms CPU")
+        assert ms < 120, type(ex).__name__

@@ -232,12 +232,10 @@ class SimilarityExplorer(Explorer):
         self.state: dict[str, Any] = {"kind": kind, "row": row, "col": col}
 
         self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
-        self.ax_map = self.fig.add_axes((0.02, 0.06, 0.40, 0.80))
+        self.ax_map = self.fig.add_axes((0.02, 0.04, 0.42, 0.78))
         self.ax_code = self.fig.add_axes((0.52, 0.18, 0.45, 0.64))
         self._map = self.ax_map.imshow(np.zeros((rows, cols)), cmap="viridis", vmin=-1, vmax=1,
                                        interpolation="nearest")
-        self._cbar = self.fig.colorbar(self._map, ax=self.ax_map, shrink=0.8, pad=0.02)
-        self._cbar.ax.tick_params(labelsize=7)
         from matplotlib.patches import Rectangle
 
         self._box = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
@@ -272,9 +270,8 @@ class SimilarityExplorer(Explorer):
         self._map.set_data(sim)
         low = min(float(self._sim[kind].min()), 0.99)
         self._map.set_clim(low, 1.0)
-        self._cbar.set_ticks([low, 1.0], labels=[f"{low:.2f}", "1"])
         self._box.set_xy((c - 0.5, r - 0.5))
-        self.ax_map.set_title(f"{kind}\npatch ({r}, {c}) vs all", fontsize=8)
+        self.ax_map.set_title(f"{kind}: patch ({r}, {c}) vs all\ncos: dark {low:.2f} .. yellow 1", fontsize=8)
         x = np.arange(code.shape[0])
         if self._line is None or len(self._line.get_xdata()) != code.shape[0]:
             if self._line is not None:
