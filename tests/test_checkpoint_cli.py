@@ -206,3 +206,16 @@ def test_subprocess_python_m_vitlearn(tmp_path: Path):
     assert ok.returncode == 0, ok.stderr
     assert "grid 4x4 -> 6x6" in ok.stdout
     assert torch.load(dst, weights_only=True)["pos_embed"].shape == (1, 37, D)
+
+
+def test_tiny_vit_checkpoint_loads_at_the_new_resolution(tmp_path: Path):
+    from vitlearn import TinyViT, save_timm_state_dict
+
+    model = TinyViT(image_size=32, patch_size=8)
+    src, dst = tmp_path / "tiny.pt", tmp_path / "tiny48.pt"
+    save_timm_state_dict(model, src)
+    assert run_cli(src, dst, "--image-size", 48, 48) == 0  # 4x4 -> 6x6 patches of 8 px
+    bigger = TinyViT(image_size=48, patch_size=8)
+    bigger.load_state_dict(torch.load(dst, weights_only=True))
+    assert torch.equal(bigger.pos_embed.detach(), resample_pos_embed(model.pos_embed.detach(), 6))
+    assert bigger(torch.zeros(1, 3, 48, 48)).shape == (1, 4)
