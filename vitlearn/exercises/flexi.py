@@ -444,7 +444,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "c",
         "Attention and the MLP are permutation-equivariant, the class token reads a weighted sum: "
         "without position codes the output is invariant to the order of the patches.",
-        "notebook 03 (why position?) and the course map of notebook 08",
+        "notebook 03, section 2 (an image and its jigsaw look the same to a ViT without position codes)",
     ),
     3: QuizQuestion(
         "A ViT trained at 224 x 224 with patch 16 and a learned position table must run at "
