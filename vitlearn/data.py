@@ -194,7 +194,7 @@ def _coverage(kind: np.ndarray, dy: np.ndarray, dx: np.ndarray, r: np.ndarray, p
     """
     disc = np.sqrt(dy**2 + dx**2) - r
     square = np.maximum(np.abs(dy), np.abs(dx)) - 0.85 * r  # about the area of the disc
-    diamond = (np.abs(dy) + np.abs(dx)) / np.sqrt(2.0) - 0.9 * r
+    diamond = (np.abs(dy) + np.abs(dx)) * np.float32(0.5**0.5) - 0.9 * r
     sdf = np.where(kind == 0, disc, np.where(kind == 1, square, diamond))
     # a ramp one pixel wide centred on the edge: a cheap analytic box filter
     return np.clip(0.5 - sdf / pixel, 0.0, 1.0)
@@ -210,22 +210,22 @@ def render_scenes(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> tor
     if not isinstance(scenes, Scenes):
         raise TypeError(f"scenes must be a Scenes (from make_scenes), got {type(scenes).__name__}")
     h, w = as_pair(image_size, "image_size", minimum=2)
-    ys = (np.arange(h) + 0.5) / h  # (H,) row centres
-    xs = (np.arange(w) + 0.5) / w  # (W,) column centres
+    ys = ((np.arange(h) + 0.5) / h).astype(np.float32)  # (H,) row centres
+    xs = ((np.arange(w) + 0.5) / w).astype(np.float32)  # (W,) column centres
     pixel = 1.0 / min(h, w)
     n = len(scenes)
-    img = np.empty((n, 3, h, w), dtype=np.float64)
-    img[:] = np.array(BACKGROUND)[None, :, None, None]
+    img = np.empty((n, 3, h, w), dtype=np.float32)
+    img[:] = np.array(BACKGROUND, dtype=np.float32)[None, :, None, None]
     for k in range(scenes.centers.shape[1]):
-        cy = scenes.centers[:, k, 0][:, None, None]  # (n, 1, 1)
-        cx = scenes.centers[:, k, 1][:, None, None]
-        r = scenes.radii[:, k][:, None, None]
+        cy = scenes.centers[:, k, 0].astype(np.float32)[:, None, None]  # (n, 1, 1)
+        cx = scenes.centers[:, k, 1].astype(np.float32)[:, None, None]
+        r = scenes.radii[:, k].astype(np.float32)[:, None, None]
         kind = scenes.kinds[:, k][:, None, None]
         a = _coverage(kind, ys[None, :, None] - cy, xs[None, None, :] - cx, r, pixel)  # (n, H, W)
         a = a[:, None]  # (n, 1, H, W)
-        color = scenes.colors[:, k][:, :, None, None]  # (n, 3, 1, 1)
+        color = scenes.colors[:, k].astype(np.float32)[:, :, None, None]  # (n, 3, 1, 1)
         img = img * (1.0 - a) + color * a
-    return torch.from_numpy(img.astype(np.float32))
+    return torch.from_numpy(img)
 
 
 def make_position_task(
