@@ -117,16 +117,21 @@ def test_without_position_codes_the_model_sees_a_set_of_patches():
     torch.manual_seed(0)
     x = torch.rand(3, 3, 16, 16)
     perm = torch.randperm(16)
-    moved = shuffle_patches(x, 4, perm)
+    moved = shuffle_patches(x, 4, perm)  # patch i of `moved` is patch perm[i] of `x`
     assert not torch.equal(moved, x)
     with torch.no_grad():
         for pool in ("cls", "mean"):
             m = small(pos_embed="none", pool=pool).eval()
             torch.testing.assert_close(m(moved), m(x), atol=1e-5, rtol=1e-5)
+            # the patch tokens are shuffled along, the class token is unchanged
+            f, g = m.forward_features(moved), m.forward_features(x)
+            torch.testing.assert_close(f[:, 1:], g[:, 1:][:, perm], atol=1e-5, rtol=1e-5)
         for kind in ("learned", "sincos", "rope"):
             m = small(pos_embed=kind).eval()
-            a, b = m.forward_features(moved)[:, 0], m.forward_features(x)[:, 0]  # class token
-            assert (a - b).abs().max() > 1e-2 * b.abs().max(), kind
+            for block in m.blocks:  # sharpen attention, so that rope's rotations show
+                block.attn.qkv.weight.mul_(20)
+            f, g = m.forward_features(moved)[:, 1:], m.forward_features(x)[:, 1:][:, perm]
+            assert (f - g).abs().max() > 0.05 * g.abs().max(), kind
 
 
 def test_save_in_timm_naming(tmp_path):

@@ -81,11 +81,10 @@ class Attention(nn.Module):
         # (B, T, 3D) -> (3, B, heads, T, head_dim): timm's split order q | k | v, then heads
         qkv = self.qkv(x).reshape(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, heads, T, head_dim)
-        if rope is not None:
-            q = rope(q, grid_size, num_prefix_tokens=num_prefix_tokens)
-            k = rope(k, grid_size, num_prefix_tokens=num_prefix_tokens)
-        attn = (q * self.scale) @ k.transpose(-2, -1)  # (B, heads, T, T)
-        attn = attn.softmax(dim=-1)
+        if rope is not None:  # rotate queries and keys in one call: (2, B, heads, T, head_dim)
+            q, k = rope(torch.stack([q, k]), grid_size, num_prefix_tokens=num_prefix_tokens).unbind(0)
+        attn = (q * self.scale) @ k.transpose(-2, -1)  # (B, heads, T, T) scores
+        attn = attn.softmax(dim=-1)  # each row (one query) sums to 1 over the keys
         if self.keep_attention:
             self.attention = attn.detach()
         out = attn @ v  # (B, heads, T, head_dim)

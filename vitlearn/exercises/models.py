@@ -137,21 +137,29 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
         if got == want:
             continue
         diff = want - got
-        named = {
-            parts["pos"]: "the learned position table ((1 + N) x D numbers)",
-            parts["pos_cls_row"]: "the class token's row of the position table (it has 1 + N rows, not N)",
-            parts["cls"] + parts["pos_cls_row"]: "the class token and its row of the position table",
-            parts["cls"]: "the class token (D numbers)",
-            parts["block_biases"] + parts["patch_bias"] + case["num_classes"]: "the biases (every Linear and the patch convolution has one)",
-            parts["block_biases"]: "the biases of the Linear layers inside the blocks",
-            parts["block_norms"] + parts["final_norm"]: "the LayerNorms (a weight and a bias of D numbers each: 2 per block, 1 at the end)",
-            parts["block_norms"]: "the two LayerNorms inside each block",
-            parts["final_norm"]: "the final LayerNorm",
-            parts["head"]: "the classification head",
-            parts["patch_weights"] + parts["patch_bias"]: "the patch embedding",
-        }
+        candidates = (
+            (parts["pos"], "the learned position table ((1 + N) x D numbers)"),
+            (parts["pos_cls_row"], "the class token's row of the position table (it has 1 + N rows, not N)"),
+            (parts["cls"], "the class token (D numbers)"),
+            (parts["cls"] + parts["pos_cls_row"], "the class token and its row of the position table"),
+            (parts["block_biases"] + parts["patch_bias"] + case["num_classes"],
+             "the biases (every Linear and the patch convolution has one)"),
+            (parts["block_biases"], "the biases of the Linear layers inside the blocks"),
+            (parts["block_norms"] + parts["final_norm"],
+             "the LayerNorms (a weight and a bias of D numbers each: 2 per block, 1 at the end)"),
+            (parts["block_norms"], "the two LayerNorms inside each block"),
+            (parts["final_norm"], "the final LayerNorm (a weight and a bias, 2 x D)"),
+            (parts["head"], "the classification head"),
+            (parts["patch_weights"] + parts["patch_bias"], "the patch embedding"),
+        )
+        named: dict[int, list[str]] = {}
+        for amount, what in candidates:
+            named.setdefault(amount, []).append(what)
         if diff in named:
-            raise Mistake(f"{call} returned {got}, expected {want}: {diff} short, exactly {named[diff]}.")
+            raise Mistake(
+                f"{call} returned {got}, expected {want}: {diff} short, exactly the size of "
+                + " -- or of ".join(named[diff]) + "."
+            )
         per_block = (parts["block_weights"] + parts["block_biases"] + parts["block_norms"]) // case["depth"]
         if diff == (case["depth"] - 1) * per_block:
             raise Mistake(f"{call} returned {got}, expected {want}: did you count one block but not multiply by depth={case['depth']}?")
