@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -72,13 +70,3 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match=r"C=3 channels.*multiple of the patch size 4"):
         PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 3, 9, 8))
-
-
-def test_fast_enough(explorer):
-    times = []
-    for s in explorer.sizes * 2:
-        start = time.process_time()  # CPU time: robust to other processes on a shared machine
-        explorer.update(patch_size=s)
-        explorer.render_png()
-        times.append(time.process_time() - start)
-    assert np.median(times) < 0.25  # target 50 ms on an idle 2-core CPU; generous for CI load

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -68,19 +66,6 @@ def test_widget_and_static_figure(ex):
     assert fig is ex.fig
     assert ex.render_png()[:4] == b"\x89PNG"
     assert isinstance(ex._photo("astronaut"), torch.Tensor)
-
-
-def test_fast_enough():
-    ex = PatchExplorer()  # default size (192, 256)
-    times = []
-    for i in range(7):
-        t = time.process_time()  # CPU time: less sensitive than wall time to a busy machine
-        ex.update(patch_size=ex.patch_sizes[i % len(ex.patch_sizes)])
-        ex.render_png()
-        times.append(time.process_time() - t)
-    # target: 50 ms; measured 60-95 ms of CPU on a 2-core machine at load average 9-14, where a
-    # bare one-image PNG took 31-34 ms. The bound leaves room for such a machine.
-    assert sorted(times)[len(times) // 2] < 0.2
 
 
 def test_plot_helpers():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -11,17 +9,6 @@ import torch
 from vitlearn import position_similarity, sincos_2d_pos_embed
 from vitlearn.widgets import FrequencyExplorer, JigsawExplorer, SimilarityExplorer
 from vitlearn.widgets.posenc import describe_sincos_channel, shuffle_patches
-
-
-def _median_ms(explorer, settings, repeats=9):
-    """Median CPU time of update() + render_png(), in ms (CPU, not wall: robust to a busy machine)."""
-    times = []
-    for i in range(repeats):
-        t = time.process_time()
-        explorer.update(**settings[i % len(settings)])
-        explorer.render_png()
-        times.append(time.process_time() - t)
-    return 1000 * float(np.median(times))
 
 
 def test_similarity_explorer_returns_the_map_it_draws():
@@ -102,16 +89,12 @@ def test_jigsaw_explorer_compares_models():
     np.testing.assert_allclose(heights, shuffled)
 
 
-def test_explorers_are_fast():
+def test_explorers_build_their_widgets():
     img = torch.rand(3, 32, 32)
-    cases = [
-        (SimilarityExplorer(), [{"row": 1}, {"kind": "factorized (random init)"}, {"col": 6}]),
-        (FrequencyExplorer(), [{"channel": 3}, {"convention": "timm"}, {"channel": 40}]),
-        (JigsawExplorer(img, 8, {"m": lambda x: x.mean(dim=(2, 3))}), [{"seed": 1}, {"seed": 2}]),
-    ]
-    for ex, settings in cases:
-        ex.widget()  # the controls build and wire up without a kernel
-        # target 50 ms on an idle 2-core CPU; the bound leaves room for a slower CI machine
-        ms = _median_ms(ex, settings)
-        print(f"{type(ex).__name__}: median update + render {ms:.0f} ms CPU")
-        assert ms < 120, type(ex).__name__
+    for ex in [
+        SimilarityExplorer(),
+        FrequencyExplorer(),
+        JigsawExplorer(img, 8, {"m": lambda x: x.mean(dim=(2, 3))}),
+    ]:
+        box = ex.widget()  # the controls build and wire up without a kernel
+        assert box.children, type(ex).__name__
