@@ -98,3 +98,10 @@ def test_explorers_build_their_widgets():
     ]:
         box = ex.widget()  # the controls build and wire up without a kernel
         assert box.children, type(ex).__name__
+
+
+def test_jigsaw_explorer_defaults():
+    ex = JigsawExplorer()
+    out = ex.update(seed=3)
+    diffs = list(out["max_diff"].values())
+    assert diffs[0] < 1e-6 < diffs[1]  # no position code: blind to the shuffle; learned: not
