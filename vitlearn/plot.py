@@ -190,8 +190,7 @@ def show_token_strip(
         ax.tick_params(axis="x", length=0, labelsize=7)
     else:
         ax.set_xticks([])
-    for side in ax.spines.values():
-        side.set_visible(False)
+    ax.set_frame_on(False)  # no box around the pictures
     if title:
         ax.set_title(title, fontsize=9)
     return ax
@@ -279,8 +278,7 @@ def show_filters(
     ax.imshow(mosaic, cmap="gray" if mosaic.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_visible(False)
+    ax.set_frame_on(False)  # no box around the pictures
     if title:
         ax.set_title(title, fontsize=9)
     return ax
