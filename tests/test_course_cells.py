@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import site
 import subprocess
 import sys
 import textwrap
@@ -134,13 +135,19 @@ def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Pa
     (stub / "google" / "colab").mkdir(parents=True)  # no google/__init__.py: stays a namespace
     (stub / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab."""\n')
     venv = tmp_path / "venv"
-    # --system-site-packages: torch & co. come from this environment; --without-pip: the cell's
-    # `python -m pip` is this environment's pip, installing into the venv's own site-packages.
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
+    # --without-pip: the cell's `python -m pip` is this environment's pip, installing into the
+    # new venv's own site-packages. torch & co. come from this environment too: a .pth file puts
+    # its site-packages on the new venv's path. (--system-site-packages would not do: from inside
+    # a venv it reaches the base interpreter's packages, not this environment's.) Folders named in
+    # a .pth file are not scanned for .pth files themselves, so this environment's editable
+    # install of vitlearn stays out of the new venv.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
+    new_site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    (Path(new_site) / "outer-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     home = tmp_path / "content" / "vitlearn"
     other = tmp_path / "elsewhere"
     other.mkdir()
@@ -166,8 +173,7 @@ def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Pa
     where = "import importlib.util as u; print(u.find_spec('vitlearn').origin)"
     fresh = _run([python, "-c", where], env, cwd=other)
     assert Path(fresh.strip()).resolve().is_relative_to(home.resolve())
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    assert list(site.glob("*vitlearn*")), "pip installed vitlearn outside the venv"
+    assert list(Path(new_site).glob("*vitlearn*")), "pip installed vitlearn outside the venv"
     mine = _run([sys.executable, "-c", where], _clean_env(), cwd=other)
     assert not Path(mine.strip()).resolve().is_relative_to(home.resolve())
 
