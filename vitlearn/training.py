@@ -13,8 +13,6 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +22,7 @@ from torch import nn
 
 from ._checks import check_int, check_tensor, shape_str
 from ._progress import ProgressBar
-from ._seed import seeded
+from ._state import one_thread, seeded
 from .data import Scenes, make_scenes, render_scenes, task_info
 from .models import TinyViT
 
@@ -36,22 +34,6 @@ __all__ = [
     "make_trained_tiny_vit",
     "train_tiny_vit",
 ]
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread for a while, then put the thread count back.
-
-    The matrices of a tiny ViT are so small that a second thread only adds overhead, and on a
-    busy 2-core machine two threads can be ten times slower than one. One thread also makes the
-    numbers independent of how many cores the machine has.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _check_labelled(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -69,7 +51,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     was_training = model.training
     model.eval()
     correct = 0
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         for i in range(0, images.shape[0], batch_size):
             pred = model(images[i : i + batch_size]).argmax(-1)
             correct += int((pred == labels[i : i + batch_size]).sum())
@@ -138,7 +120,7 @@ def train_tiny_vit(
     bar = ProgressBar(steps, desc=desc, enabled=progress)
     start = time.perf_counter()
     model.train()
-    with _one_thread():
+    with one_thread():
         n = images.shape[0]
         for step in range(steps):
             for group in opt.param_groups:

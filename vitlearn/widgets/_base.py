@@ -28,6 +28,8 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .._state import one_thread
+
 __all__ = ["Explorer"]
 
 
@@ -70,8 +72,9 @@ class Explorer:
         unknown = set(values) - set(self.state)
         if unknown:
             raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        state = self._validate({**self.state, **values})
-        drawn = self._draw(state)
+        with one_thread():  # small tensors: a second thread only adds overhead, more so under load
+            state = self._validate({**self.state, **values})
+            drawn = self._draw(state)
         self.state = state
         return drawn
 
