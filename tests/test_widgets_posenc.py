@@ -99,7 +99,7 @@ def test_explorers_build_their_widgets():
         box = ex.widget()  # the controls build and wire up without a kernel
         controls, image, status = box.children
         assert len(controls.children) == len(ex.controls()), type(ex).__name__
-        assert image.value.startswith(b"\x89PNG") and status.value == "", type(ex).__name__
+        assert bytes(image.value).startswith(b"\x89PNG") and status.value == "", type(ex).__name__
 
 
 def test_jigsaw_explorer_defaults():
