@@ -9,17 +9,17 @@ layout (``patch_embed.proj.weight``, ``cls_token``, ``pos_embed``, ``blocks.0.at
 
 Position codes (``pos_embed=``):
 
-``"none"``      nothing: the model sees a *set* of patches (permutation invariant).
-``"learned"``   a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
-                included), as in ViT. Fixed to one grid; resample it for another
-                (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
-``"sincos"``    the fixed 2-D sine-cosine table (:func:`vitlearn.sincos_2d_pos_embed`), recomputed
-                for whatever grid comes in; the class token gets none.
-``"rope"``      2-D rotary embedding of queries and keys inside attention
-                (:class:`vitlearn.RotaryEmbedding2D`); works for any grid; no table is added.
-``"factorized"`` a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
-                parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name);
-                fixed to one grid, like ``"learned"``.
+- ``"none"``: nothing; the model sees a *set* of patches (permutation invariant).
+- ``"learned"``: a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
+  included), as in ViT. Fixed to one grid; resample it for another
+  (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
+- ``"sincos"``: the fixed 2-D sine-cosine table (:func:`vitlearn.sincos_2d_pos_embed`), recomputed
+  for whatever grid comes in; the class token gets none.
+- ``"rope"``: 2-D rotary embedding of queries and keys inside attention
+  (:class:`vitlearn.RotaryEmbedding2D`); works for any grid; no table is added.
+- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
+  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
+  grid, like ``"learned"``.
 
 To train and evaluate: :func:`train_tiny_vit`, :func:`evaluate`; for a trained model in a few
 seconds with the course's default recipe: :func:`make_trained_tiny_vit`.

@@ -551,7 +551,15 @@ def _check_quiz(answers: Any) -> bool:
 
 
 def quiz_widget() -> Any:
-    """The quiz as core ipywidgets: one RadioButtons per question and a Check button."""
+    """The quiz as core ipywidgets: one RadioButtons per question and a Check button.
+
+    On the course's website (the notebooks executed by ``python -m vitlearn build-site``) there is
+    no kernel to click through: the quiz is shown as text instead, without its answers.
+    """
+    from ..widgets._static import static_widgets
+
+    if static_widgets():
+        return StaticQuiz()  # a page has no kernel to click through
     import ipywidgets as W
 
     radios: dict[int, Any] = {}
@@ -573,3 +581,26 @@ def quiz_widget() -> Any:
 
     button.on_click(on_click)
     return W.VBox([*rows, button, out])
+
+
+class StaticQuiz:
+    """:func:`quiz_widget` on a static page: the questions and choices as text, no answers."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        import html
+
+        from ..widgets._static import live_note
+
+        items = []
+        for n, q in QUIZ.items():
+            options = "".join(
+                f"<li>{letter}) {html.escape(text)}</li>" for letter, text in q.options.items()
+            )
+            items.append(f'<li value="{n}">{html.escape(q.question)}<ul>{options}</ul></li>')
+        note = live_note("The quiz as text: the clickable version")
+        rich = f'<ol class="vitlearn-static-quiz">{"".join(items)}</ol>{note["text/html"]}'
+        plain = "\n".join(
+            f"{n}. {q.question}\n" + "\n".join(f"   {k}) {t}" for k, t in q.options.items())
+            for n, q in QUIZ.items()
+        )
+        return {"text/html": rich, "text/plain": f"{plain}\n\n{note['text/plain']}"}

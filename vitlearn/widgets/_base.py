@@ -10,10 +10,13 @@ backend. :meth:`Explorer.static_figure` returns the figure for a printed copy of
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
 from matplotlib.figure import Figure
+
+from ._static import display_static, live_note, static_widgets
 
 
 class Explorer:
@@ -65,7 +68,25 @@ class Explorer:
         box.add_class("vitlearn-explorer")
         return box
 
+    def _static_bundles(self) -> list[dict[str, Any]]:
+        """What a static page shows instead of the widget (see ``widgets/_static.py``).
+
+        The figure the widget starts with, as a PNG, then one line saying where the live version
+        runs. Each item is a display bundle (mime type -> data).
+        """
+        controls = self.controls()
+        try:
+            self.update(**{k: c.value for k, c in controls.items()})  # widget()'s first figure
+        finally:
+            for c in controls.values():
+                c.close()  # a static page has no frontend for them: leave no widget behind
+        png = base64.b64encode(self.render_png()).decode("ascii")
+        return [{"image/png": png, "text/plain": f"<{type(self).__name__} figure>"}, live_note()]
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        if static_widgets():  # executed by `python -m vitlearn build-site`: no kernel behind the page
+            display_static(*self._static_bundles())
+            return
         display(self.widget())
