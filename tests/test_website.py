@@ -282,3 +282,19 @@ def test_execute_notebook_refuses_a_live_widget(tmp_path):
     path = _notebook(tmp_path, "import ipywidgets\nipywidgets.IntSlider()")
     with pytest.raises(CommandError, match=r"cell 0 \(import ipywidgets\) displays a live widget"):
         website.execute_notebook(path, tmp_path / "out" / path.name)
+
+
+# --- where it is published -------------------------------------------------------------------------
+
+
+def test_readme_and_workflow_say_how_the_site_is_built_and_where_it_is():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"[{_course.site_url()}]({_course.site_url()})" in readme
+    assert "python -m vitlearn build-site" in readme
+    workflow = (ROOT / ".github" / "workflows" / "site.yml").read_text(encoding="utf-8")
+    assert "branches: [main]" in workflow and _course.BRANCH == "main"
+    assert "pip install -r requirements.txt" in workflow
+    assert "python -m vitlearn build-site _build/html --strict" in workflow
+    assert "actions/upload-pages-artifact" in workflow and "actions/deploy-pages" in workflow
+    conf = (ROOT / "docs" / "site" / "conf.py").read_text(encoding="utf-8")
+    assert "html_baseurl = _course.site_url()" in conf

@@ -8,6 +8,7 @@ must come from the site itself; only images (the Colab and Binder badges) may po
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -32,8 +33,8 @@ OTHER_PAGES = ["index.html", "docs/SYLLABUS.html", "api.html", "search.html", "g
 WIDGET_PLACEHOLDERS = ("Error displaying widget", "kernel connection is required",
                        "Loading widget", "application/vnd.jupyter.widget")
 
-# a cell that shows an explorer: it builds one (vitlearn.widgets.XxxExplorer(...)) and the
-# cell's last line is an expression (the explorer object is displayed)
+# a cell that shows an explorer: it builds one (vitlearn.widgets.XxxExplorer(...)) and ends with
+# an expression, which Jupyter displays (the explorer itself, or the variable holding it)
 _EXPLORER = re.compile(r"\b\w+Explorer\(")
 
 
@@ -42,14 +43,11 @@ def _cells(path: Path) -> list:
 
 
 def _explorer_cells(path: Path) -> int:
-    count = 0
-    for cell in _cells(path):
-        if cell.cell_type != "code" or not _EXPLORER.search(cell.source):
-            continue
-        last = cell.source.rstrip().splitlines()[-1]
-        if "=" not in last and not last.startswith(("#", "print(", "assert")):
-            count += 1
-    return count
+    return sum(
+        1 for cell in _cells(path)
+        if cell.cell_type == "code" and _EXPLORER.search(cell.source)
+        and isinstance(ast.parse(cell.source).body[-1], ast.Expr)
+    )
 
 
 def _solutions(path: Path) -> list[str]:
@@ -132,7 +130,7 @@ def test_each_explorer_is_a_picture_with_where_to_run_it(nb, open_page):
         output = note.locator("xpath=ancestor::div[contains(@class, 'cell_output')][1]")
         picture = output.locator("img[src*='_images/']")
         assert picture.count() == 1 and picture.evaluate("i => i.naturalWidth > 0")
-        links = note.eval_on_selector_all("a", "els => els.map(a => a.href)")
+        links = note.locator("a").evaluate_all("els => els.map(a => a.href)")
         rel = f"notebooks/{nb.name}"
         assert links == [_course.colab_url(rel), _course.binder_url(rel)]
         assert note.inner_text().endswith("runs in Colab, on Binder or in JupyterLab.")
