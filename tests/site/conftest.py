@@ -12,6 +12,7 @@ so a script, stylesheet or font that is not served by the site itself shows up a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -66,10 +67,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def server(site: Site) -> Iterator[str]:
-    """The site's base URL, ``http://127.0.0.1:PORT/``."""
-    handler = functools.partial(_QuietHandler, directory=str(site.out))
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 (a free port) while the block runs; yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -79,6 +80,19 @@ def server(site: Site) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def serve_folder() -> Callable[[Path], contextlib.AbstractContextManager[str]]:
+    """:func:`serve`, for a test that builds a site of its own."""
+    return serve
+
+
+@pytest.fixture(scope="session")
+def server(site: Site) -> Iterator[str]:
+    """The site's base URL, ``http://127.0.0.1:PORT/``."""
+    with serve(site.out) as url:
+        yield url
 
 
 @dataclass
@@ -106,18 +120,23 @@ class Visit:
 
 
 @pytest.fixture
-def open_page(browser: Any, server: str) -> Iterator[Callable[[str], Visit]]:
-    """``open_page("notebooks/01_patches.html")``: load it offline-only; return the :class:`Visit`."""
+def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Visit]]:
+    """``open_page("notebooks/01_patches.html")``: load it offline-only; return the :class:`Visit`.
+
+    ``open_page(path, base=url)`` opens a page of another local server (see :func:`serve`).
+    """
     contexts = []
 
-    def open_(path: str) -> Visit:
+    def open_(path: str, base: str | None = None) -> Visit:
+        if base is None:
+            base = request.getfixturevalue("server")  # the course's site (built on first use)
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         contexts.append(context)
         page = context.new_page()
         visit = Visit(page)
 
         def route(r: Any) -> None:
-            if r.request.url.startswith(server):
+            if r.request.url.startswith(base):
                 r.continue_()
             else:
                 visit.blocked.append((r.request.resource_type, r.request.url))
@@ -133,9 +152,9 @@ def open_page(browser: Any, server: str) -> Iterator[Callable[[str], Visit]]:
         page.on(
             "response",
             lambda r: visit.failed_own.append(f"{r.status} {r.url}")
-            if r.url.startswith(server) and r.status >= 400 else None,
+            if r.url.startswith(base) and r.status >= 400 else None,
         )
-        page.goto(server + path, wait_until="load")
+        page.goto(base + path, wait_until="load")
         # every image of the page settled (loaded or failed) before anyone looks at it
         page.evaluate(
             """() => Promise.all(Array.from(document.images).filter(i => !i.complete)

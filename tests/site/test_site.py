@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -189,6 +191,28 @@ def test_api_page_documents_the_public_names_with_shapes(open_page):
     assert wanted <= ids, f"not on the API page: {sorted(wanted - ids)}"
     patchify = page.locator("dt[id='vitlearn.patchify'] + dd").inner_text()
     assert "(B, C, H, W) -> (B, N, ph*pw*C)" in patchify
+
+
+def test_math_is_typeset_offline(tmp_path, open_page, serve_folder):
+    """MathJax comes from the site (sphinx-mathjax-offline), not from a CDN.
+
+    No notebook has a formula today, so a one-page site built with the course's configuration
+    stands in for one that has.
+    """
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "docs" / "site", src)
+    (src / "index.md").write_text("# Math\n\nInline $N = (H/P)^2$ and displayed:\n\n$$\\sum_i a_i$$\n")
+    subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", str(src), str(tmp_path / "html")],
+        check=True, capture_output=True, text=True,
+    )
+    with serve_folder(tmp_path / "html") as base:
+        visit = open_page("index.html", base=base)
+        visit.page.locator("mjx-container").nth(1).wait_for(timeout=20_000)
+        assert visit.page.locator("mjx-container").count() == 2
+        assert visit.problems() == []
+        scripts = visit.page.eval_on_selector_all("script[src]", "els => els.map(s => s.src)")
+        assert any(s.startswith(base) and "mathjax" in s for s in scripts), scripts
 
 
 def test_building_did_not_touch_the_notebooks(site):
