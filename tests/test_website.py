@@ -121,7 +121,7 @@ def test_api_page_documents_every_public_name():
 @pytest.mark.parametrize("where", ["notebooks/site", ".", "docs/site/out"])
 def test_refuses_to_write_into_the_sources(where):
     with pytest.raises(CommandError, match="refusing to write the site into"):
-        website._prepare_out(ROOT / where, ROOT, ROOT / "notebooks")
+        website._check_out(ROOT / where, ROOT, ROOT / "notebooks")
 
 
 def test_replaces_a_previous_build_and_refuses_other_folders(tmp_path):
@@ -129,13 +129,18 @@ def test_replaces_a_previous_build_and_refuses_other_folders(tmp_path):
     old.mkdir()
     (old / ".buildinfo").write_text("# Sphinx build info\n")
     (old / "stale.html").write_text("a page of a renamed notebook")
-    assert website._prepare_out(old, ROOT, ROOT / "notebooks") == old.resolve()
-    assert not old.exists()
+    assert website._check_out(old, ROOT, ROOT / "notebooks") == old.resolve()
+    assert (old / "stale.html").is_file()  # kept until a new build has succeeded
+    new = tmp_path / "tmp" / "html"
+    new.mkdir(parents=True)
+    (new / "index.html").write_text("the new site")
+    website._replace(old, new)
+    assert sorted(p.name for p in old.iterdir()) == ["index.html"] and not new.exists()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "thesis.tex").write_text("keep me")
     with pytest.raises(CommandError, match="not empty and holds no previous site build"):
-        website._prepare_out(other, ROOT, ROOT / "notebooks")
+        website._check_out(other, ROOT, ROOT / "notebooks")
     assert (other / "thesis.tex").read_text() == "keep me"
 
 
@@ -298,3 +303,43 @@ def test_readme_and_workflow_say_how_the_site_is_built_and_where_it_is():
     assert "actions/upload-pages-artifact" in workflow and "actions/deploy-pages" in workflow
     conf = (ROOT / "docs" / "site" / "conf.py").read_text(encoding="utf-8")
     assert "html_baseurl = _course.site_url()" in conf
+
+
+# --- build_site end to end, on a made-up one-notebook course (a kernel and a Sphinx run) ------------
+
+
+@pytest.mark.slow
+def test_build_site_on_a_tiny_course_and_a_failing_rebuild_keeps_the_old_site(tmp_path):
+    import shutil
+
+    root = tmp_path / "course"
+    shutil.copytree(ROOT / "docs" / "site", root / "docs" / "site")
+    (root / "README.md").write_text("# Tiny course\n\n[the notebook](notebooks/01_tiny.ipynb), [licence](LICENSE)\n")
+    (root / "notebooks").mkdir()
+    nb = _exercise_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells[0].source = "# 01 · Tiny"
+    nb.cells[4].source = "print('checked', f(2))"
+    nb.cells.append(nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"))
+    path = root / "notebooks" / "01_tiny.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    out = tmp_path / "site"
+
+    lines: list[str] = []
+    build = website.build_site(out, notebooks=root / "notebooks", strict=True, log=lines.append)
+    assert build.pages == [out.resolve() / "notebooks" / "01_tiny.html"] and build.warnings == []
+    assert lines[0].startswith("executed 01_tiny.ipynb in ")
+    page = build.pages[0].read_text(encoding="utf-8")
+    assert "Show the solution" in page and "THE SOLUTION" in page  # collapsed, not left out
+    assert "checked 4" in page and re.search(r'<img [^>]*src="\.\./_images/[^"]+\.png"', page)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="notebooks/01_tiny.html"' in index
+    assert f'href="{_course.REPO_URL}/blob/{_course.BRANCH}/LICENSE"' in index
+    assert path.read_bytes() == before
+
+    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
+    nbformat.write(nb, path)
+    with pytest.raises(CommandError, match=r"01_tiny.ipynb: cell 6 \(1 / 0\) failed:\nZeroDivisionError"):
+        website.build_site(out, notebooks=root / "notebooks")
+    assert (out / "notebooks" / "01_tiny.html").read_text(encoding="utf-8") == page  # old site intact

@@ -164,7 +164,7 @@ def build_site(
             f"no site configuration at {conf_dir / 'conf.py'}: build-site runs from a clone of the "
             "course repository"
         )
-    target = _prepare_out(Path(out), root, source)
+    target = _check_out(Path(out), root, source)
 
     build = SiteBuild(out=target, solutions=solutions)
     with tempfile.TemporaryDirectory(prefix="vitlearn-site-") as tmp:
@@ -179,7 +179,10 @@ def build_site(
             build.seconds[path.name] = time.monotonic() - t0
             say(f"executed {path.name} in {build.seconds[path.name]:.1f} s")
         say(f"rendering {len(docs)} pages with Sphinx")
-        build.warnings = _sphinx(src, Path(tmp) / "doctrees", target, strict=strict)
+        built = Path(tmp) / "html"
+        build.warnings = _sphinx(src, Path(tmp) / "doctrees", built, strict=strict)
+        # Only a complete build replaces the previous one: a failure above leaves it as it was.
+        _replace(target, built)
     for line in build.warnings:
         say(f"warning: {line}")
     build.pages = [target / "notebooks" / f"{p.stem}.html" for p in files]
@@ -207,8 +210,8 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _prepare_out(out: Path, root: Path, notebooks: Path) -> Path:
-    """``out`` resolved and emptied if it holds a previous site build; refuse any other folder."""
+def _check_out(out: Path, root: Path, notebooks: Path) -> Path:
+    """``out`` resolved, if the site may go there: an empty or new folder, or a previous build."""
     target = out.resolve()
     if _is_within(target, notebooks) or _is_within(root, target) or _is_within(target, root / SITE_SOURCES):
         raise CommandError(
@@ -218,14 +221,21 @@ def _prepare_out(out: Path, root: Path, notebooks: Path) -> Path:
     if target.exists():
         if not target.is_dir():
             raise CommandError(f"{target} exists and is not a folder")
-        if any(target.iterdir()):
-            if not (target / ".buildinfo").is_file():  # Sphinx writes it in every HTML build
-                raise CommandError(
-                    f"{target} is not empty and holds no previous site build: choose an empty or "
-                    "new folder"
-                )
-            shutil.rmtree(target)  # a clean build: no page of a renamed notebook left behind
+        if any(target.iterdir()) and not (target / ".buildinfo").is_file():  # in every Sphinx build
+            raise CommandError(
+                f"{target} is not empty and holds no previous site build: choose an empty or new "
+                "folder"
+            )
     return target
+
+
+def _replace(target: Path, built: Path) -> None:
+    """Put the finished site ``built`` at ``target``, removing a previous build there (so no page of
+    a renamed notebook is left behind)."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(built), str(target))
 
 
 # ---- staging: the site's sources in a temporary folder ------------------------------------------
