@@ -34,24 +34,32 @@ def _tags(cell) -> list[str]:
 def _exercise_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     done = nbformat.v4.new_code_cell("x = 41\nx + 1", execution_count=3)
-    done.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "42"}, execution_count=3)]
+    done.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "42"}, execution_count=3)
+    ]
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A notebook"),
         done,
-        nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError", metadata={"tags": ["exercise"]}),
-        nbformat.v4.new_code_cell("def f(x):\n    return 2 * x  # THE SOLUTION", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell(
+            "def f(x):\n    raise NotImplementedError", metadata={"tags": ["exercise"]}
+        ),
+        nbformat.v4.new_code_cell(
+            "def f(x):\n    return 2 * x  # THE SOLUTION", metadata={"tags": ["solution"]}
+        ),
         nbformat.v4.new_code_cell("check(f)", metadata={"tags": ["check"]}),
     ]
     return nb
 
 
-# --- staging ---------------------------------------------------------------------------------------
+# --- staging --------------------------------------------------------------------------------------
 
 
 def test_prepare_notebook_clears_outputs_and_collapses_solutions():
     nb = website.prepare_notebook(_exercise_notebook(), "collapsed")
     assert len(nb.cells) == 5
-    assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    assert all(
+        c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code"
+    )
     solution = nb.cells[3]
     assert _tags(solution) == ["solution", "hide-input"]
     assert solution.metadata["mystnb"]["code_prompt_show"] == "Show the solution"
@@ -75,10 +83,14 @@ def test_rewrite_links_keeps_site_pages_and_sends_the_rest_to_github():
         "[here](#syllabus) ![badge](https://mybinder.org/badge_logo.svg)"
     )
     out = website.rewrite_links(text, docs)
-    blob, tree = f"{_course.REPO_URL}/blob/{_course.BRANCH}", f"{_course.REPO_URL}/tree/{_course.BRANCH}"
+    blob, tree = (
+        f"{_course.REPO_URL}/blob/{_course.BRANCH}",
+        f"{_course.REPO_URL}/tree/{_course.BRANCH}",
+    )
     assert out == (
         f"[nb](notebooks/01_patches.ipynb) [guide](docs/SYLLABUS.md) [lic]({blob}/LICENSE) "
-        f"[src]({blob}/images/SOURCES.md#photos) [dir]({tree}/tests/fixtures) [web](https://example.org/x) "
+        f"[src]({blob}/images/SOURCES.md#photos) [dir]({tree}/tests/fixtures) "
+        "[web](https://example.org/x) "
         "[here](#syllabus) ![badge](https://mybinder.org/badge_logo.svg)"
     )
 
@@ -92,7 +104,7 @@ def test_stage_sources_writes_front_page_api_page_and_config(tmp_path):
     assert (src / "conf.py").is_file() and (src / "docs" / "SYLLABUS.md").is_file()
     index = (src / "index.md").read_text(encoding="utf-8")
     assert index.startswith((ROOT / "README.md").read_text(encoding="utf-8").splitlines()[0])
-    toctree = index[index.index("```{toctree}"):]
+    toctree = index[index.index("```{toctree}") :]
     assert [ln for ln in toctree.splitlines() if ln.startswith("notebooks/")] == course
     # every relative link of the front page is a page of the site; the rest point at GitHub
     for target in re.findall(r"\]\(([^)\s]+)\)", index):
@@ -104,7 +116,9 @@ def test_stage_sources_writes_front_page_api_page_and_config(tmp_path):
 def test_api_page_documents_every_public_name():
     names = {n for group in website.api_names().values() for n in group}
     public = {
-        f"vitlearn.{n}" for n in vitlearn.__all__ if not isinstance(getattr(vitlearn, n), type(vitlearn))
+        f"vitlearn.{n}"
+        for n in vitlearn.__all__
+        if not isinstance(getattr(vitlearn, n), type(vitlearn))
     }
     public |= {f"vitlearn.widgets.{n}" for n in vitlearn.widgets.__all__}
     public |= {f"vitlearn.exercises.{n}" for n in vitlearn.exercises.__all__}
@@ -115,7 +129,7 @@ def test_api_page_documents_every_public_name():
     assert directives == names
 
 
-# --- the output folder -------------------------------------------------------------------------------
+# --- the output folder ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("where", ["notebooks/site", ".", "docs/site/out"])
@@ -145,7 +159,9 @@ def test_replaces_a_previous_build_and_refuses_other_folders(tmp_path):
 
 
 def test_bad_arguments_and_missing_tools(monkeypatch, tmp_path, capsys):
-    with pytest.raises(ValueError, match="solutions must be one of collapsed, omit, shown, got 'hidden'"):
+    with pytest.raises(
+        ValueError, match="solutions must be one of collapsed, omit, shown, got 'hidden'"
+    ):
         website.build_site(tmp_path / "out", solutions="hidden")
     with pytest.raises(SystemExit):
         cli.main(["build-site", str(tmp_path / "out"), "--solutions", "hidden"])
@@ -159,11 +175,14 @@ def test_bad_arguments_and_missing_tools(monkeypatch, tmp_path, capsys):
     )
     assert cli.main(["build-site", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert "build-site needs myst-nb (not installed)" in err and "pip install -r requirements.txt" in err
+    assert (
+        "build-site needs myst-nb (not installed)" in err
+        and "pip install -r requirements.txt" in err
+    )
     assert not (tmp_path / "out").exists()
 
 
-# --- widgets on a static page ----------------------------------------------------------------------
+# --- widgets on a static page ---------------------------------------------------------------------
 
 
 class _Displayed(list):
@@ -241,12 +260,16 @@ def test_quiz_static_form_has_questions_and_choices_but_no_answers(monkeypatch):
     assert NOTE_CLASS in bundle["text/html"]
 
 
-# --- executing a notebook as the build does (each test starts a kernel) ------------------------------
+# --- executing a notebook as the build does (each test starts a kernel) ---------------------------
 
 
 def _notebook(tmp_path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     path = tmp_path / "in" / "01_made_up.ipynb"
     path.parent.mkdir()
@@ -258,19 +281,24 @@ def _notebook(tmp_path: Path, *sources: str) -> Path:
 def test_execute_notebook_runs_in_static_mode_and_writes_outputs(tmp_path):
     path = _notebook(
         tmp_path,
-        "import os, sys\nprint(os.environ['VITLEARN_STATIC_WIDGETS'], os.environ['VITLEARN_NOTEBOOK'])",
+        "import os, sys\n"
+        "print(os.environ['VITLEARN_STATIC_WIDGETS'], os.environ['VITLEARN_NOTEBOOK'])",
         "print(sys.executable)",
         "open('written.txt', 'w').write('x')",
     )
     before = path.read_bytes()
-    website.execute_notebook(path, tmp_path / "out" / path.name, repo_path="notebooks/01_made_up.ipynb")
+    website.execute_notebook(
+        path, tmp_path / "out" / path.name, repo_path="notebooks/01_made_up.ipynb"
+    )
     done = nbformat.read(tmp_path / "out" / path.name, as_version=4)
     assert done.cells[0].outputs[0]["text"] == "1 notebooks/01_made_up.ipynb\n"
     import sys
 
     assert done.cells[1].outputs[0]["text"].strip() == sys.executable  # this Python's kernel
     assert (tmp_path / "out" / "written.txt").is_file()  # ran in the staged folder ...
-    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == [
+        path.name
+    ]
 
 
 def test_execute_notebook_names_the_failing_cell(tmp_path):
@@ -278,7 +306,9 @@ def test_execute_notebook_names_the_failing_cell(tmp_path):
     with pytest.raises(CommandError) as e:
         website.execute_notebook(path, tmp_path / "out" / path.name)
     message = str(e.value)
-    assert message.startswith("01_made_up.ipynb: cell 1 (y = x + 1) failed:\nAssertionError: y is 2")
+    assert message.startswith(
+        "01_made_up.ipynb: cell 1 (y = x + 1) failed:\nAssertionError: y is 2"
+    )
     assert "\x1b[" not in message  # no terminal colour codes in the build's error
     assert not (tmp_path / "out" / path.name).exists()
 
@@ -289,7 +319,7 @@ def test_execute_notebook_refuses_a_live_widget(tmp_path):
         website.execute_notebook(path, tmp_path / "out" / path.name)
 
 
-# --- where it is published -------------------------------------------------------------------------
+# --- where it is published ------------------------------------------------------------------------
 
 
 def test_readme_and_workflow_say_how_the_site_is_built_and_where_it_is():
@@ -305,7 +335,7 @@ def test_readme_and_workflow_say_how_the_site_is_built_and_where_it_is():
     assert "html_baseurl = _course.site_url()" in conf
 
 
-# --- build_site end to end, on a made-up one-notebook course (a kernel and a Sphinx run) ------------
+# --- build_site end to end, on a made-up one-notebook course (a kernel and a Sphinx run) ----------
 
 
 @pytest.mark.slow
@@ -314,13 +344,21 @@ def test_build_site_on_a_tiny_course_and_a_failing_rebuild_keeps_the_old_site(tm
 
     root = tmp_path / "course"
     shutil.copytree(ROOT / "docs" / "site", root / "docs" / "site")
-    (root / "README.md").write_text("# Tiny course\n\n[the notebook](notebooks/01_tiny.ipynb), [licence](LICENSE)\n")
+    (root / "README.md").write_text(
+        "# Tiny course\n\n[the notebook](notebooks/01_tiny.ipynb), [licence](LICENSE)\n"
+    )
     (root / "notebooks").mkdir()
     nb = _exercise_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells[0].source = "# 01 · Tiny"
     nb.cells[4].source = "print('checked', f(2))"
-    nb.cells.append(nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")
+    )
     path = root / "notebooks" / "01_tiny.ipynb"
     nbformat.write(nb, path)
     before = path.read_bytes()
@@ -340,6 +378,10 @@ def test_build_site_on_a_tiny_course_and_a_failing_rebuild_keeps_the_old_site(tm
 
     nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
     nbformat.write(nb, path)
-    with pytest.raises(CommandError, match=r"01_tiny.ipynb: cell 6 \(1 / 0\) failed:\nZeroDivisionError"):
+    with pytest.raises(
+        CommandError, match=r"01_tiny.ipynb: cell 6 \(1 / 0\) failed:\nZeroDivisionError"
+    ):
         website.build_site(out, notebooks=root / "notebooks")
-    assert (out / "notebooks" / "01_tiny.html").read_text(encoding="utf-8") == page  # old site intact
+    assert (out / "notebooks" / "01_tiny.html").read_text(
+        encoding="utf-8"
+    ) == page  # old site intact

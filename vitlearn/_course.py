@@ -21,7 +21,7 @@ def colab_url(notebook_path: str) -> str:
 
 
 def binder_url(notebook_path: str) -> str:
-    """The Binder link that opens ``notebook_path`` (relative to the repository root) in JupyterLab."""
+    """The Binder link that opens ``notebook_path`` (from the repository root) in JupyterLab."""
     github = REPO_URL.removeprefix("https://github.com/")
     return f"https://mybinder.org/v2/gh/{github}/{BRANCH}?urlpath=lab/tree/{notebook_path}"
 

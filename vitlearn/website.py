@@ -48,7 +48,7 @@ from .widgets._static import NOTEBOOK_ENV, STATIC_ENV
 HELP = "build the course's website: every notebook executed and rendered, plus the API reference"
 
 SOLUTIONS = ("collapsed", "omit", "shown")
-"""What the site does with the cells tagged ``solution``: collapse behind a click, leave out, show."""
+"""What the site does with the cells tagged ``solution``: collapse behind a click, omit, show."""
 
 DEFAULT_OUT = Path("_build") / "html"
 SITE_SOURCES = Path("docs") / "site"
@@ -72,8 +72,17 @@ _TOOLS = {
 
 # The public API, section by section, in the order the README's module table teaches it.
 _API_ORDER = (
-    "patches", "images", "embedding", "posenc", "resample", "flexi", "models", "data", "plot",
-    "widgets", "exercises",
+    "patches",
+    "images",
+    "embedding",
+    "posenc",
+    "resample",
+    "flexi",
+    "models",
+    "data",
+    "plot",
+    "widgets",
+    "exercises",
 )
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -83,21 +92,31 @@ _MD_LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "out", metavar="OUT", type=Path, nargs="?", default=DEFAULT_OUT,
+        "out",
+        metavar="OUT",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_OUT,
         help=f"folder to write the site into (default: {DEFAULT_OUT}); a previous site build there "
         "is replaced, any other non-empty folder is refused",
     )
     p.add_argument(
-        "--solutions", choices=SOLUTIONS, default="collapsed",
+        "--solutions",
+        choices=SOLUTIONS,
+        default="collapsed",
         help="exercise solutions: collapsed behind a 'Show the solution' click (default), omit "
         "(the page is the student edition: solution cells removed before execution), or shown",
     )
     p.add_argument(
-        "--timeout", type=int, default=CELL_TIMEOUT_S, metavar="SECONDS",
+        "--timeout",
+        type=int,
+        default=CELL_TIMEOUT_S,
+        metavar="SECONDS",
         help=f"limit for one notebook cell (default: {CELL_TIMEOUT_S})",
     )
     p.add_argument(
-        "--strict", action="store_true",
+        "--strict",
+        action="store_true",
         help="fail if Sphinx prints any warning (CI builds this way)",
     )
 
@@ -173,7 +192,10 @@ def build_site(
         for path in files:
             t0 = time.monotonic()
             execute_notebook(
-                path, src / "notebooks" / path.name, solutions=solutions, timeout=timeout,
+                path,
+                src / "notebooks" / path.name,
+                solutions=solutions,
+                timeout=timeout,
                 repo_path=f"notebooks/{path.name}",
             )
             build.seconds[path.name] = time.monotonic() - t0
@@ -198,7 +220,9 @@ def build_site(
 def _require_tools() -> None:
     import importlib.util
 
-    missing = sorted({dist for mod, dist in _TOOLS.items() if importlib.util.find_spec(mod) is None})
+    missing = sorted(
+        {dist for mod, dist in _TOOLS.items() if importlib.util.find_spec(mod) is None}
+    )
     if missing:
         raise CommandError(
             f"build-site needs {', '.join(missing)} (not installed); install the course's "
@@ -213,7 +237,11 @@ def _is_within(path: Path, folder: Path) -> bool:
 def _check_out(out: Path, root: Path, notebooks: Path) -> Path:
     """``out`` resolved, if the site may go there: an empty or new folder, or a previous build."""
     target = out.resolve()
-    if _is_within(target, notebooks) or _is_within(root, target) or _is_within(target, root / SITE_SOURCES):
+    if (
+        _is_within(target, notebooks)
+        or _is_within(root, target)
+        or _is_within(target, root / SITE_SOURCES)
+    ):
         raise CommandError(
             f"refusing to write the site into {target}: it would mix with the course's sources; "
             f"choose a folder of its own (default: {DEFAULT_OUT})"
@@ -308,7 +336,9 @@ def rewrite_links(markdown: str, docs: set[str]) -> str:
 
 
 def api_names() -> dict[str, list[str]]:
-    """The public names the API page documents, by module: ``{"vitlearn.patches": ["vitlearn.patchify", ...]}``.
+    """The public names the API page documents, by module.
+
+    E.g. ``{"vitlearn.patches": ["vitlearn.grid_shape", "vitlearn.patchify", ...], ...}``.
 
     The names of ``vitlearn.__all__`` (grouped by the module that defines them), then the public
     names of the modules ``__all__`` exports (``widgets``, ``exercises``, ``plot``).
@@ -321,8 +351,10 @@ def api_names() -> dict[str, list[str]]:
         if inspect.ismodule(obj):
             module = obj.__name__
             inner = getattr(obj, "__all__", None) or [
-                n for n, o in vars(obj).items()
-                if not n.startswith("_") and getattr(o, "__module__", None) == module
+                n
+                for n, o in vars(obj).items()
+                if not n.startswith("_")
+                and getattr(o, "__module__", None) == module
                 and (inspect.isfunction(o) or inspect.isclass(o))
             ]
             sections.setdefault(module, []).extend(f"{module}.{n}" for n in inner)
@@ -395,7 +427,11 @@ def prepare_notebook(nb: Any, solutions: str) -> Any:
 
 
 def execute_notebook(
-    path: Path, dest: Path, *, solutions: str = "collapsed", timeout: int = CELL_TIMEOUT_S,
+    path: Path,
+    dest: Path,
+    *,
+    solutions: str = "collapsed",
+    timeout: int = CELL_TIMEOUT_S,
     repo_path: str | None = None,
 ) -> None:
     """Run ``path`` top to bottom in a fresh kernel of this Python, in ``dest``'s folder, and write
@@ -421,8 +457,12 @@ def execute_notebook(
         current["index"] = cell_index
 
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", kernel_manager_class=_current_env_manager(),
-        resources={"metadata": {"path": str(dest.parent)}}, store_widget_state=False,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        kernel_manager_class=_current_env_manager(),
+        resources={"metadata": {"path": str(dest.parent)}},
+        store_widget_state=False,
         on_cell_execute=on_cell_execute,
     )
     # The kernel's own output (startup notices, a crash report) goes to a file, not the build's
@@ -430,10 +470,17 @@ def execute_notebook(
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as kernel_log:
         try:
             client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
-        except (CellExecutionError, CellControlSignal, DeadKernelError, TimeoutError, RuntimeError) as e:
+        except (
+            CellExecutionError,
+            CellControlSignal,
+            DeadKernelError,
+            TimeoutError,
+            RuntimeError,
+        ) as e:
             index = current.get("index")
             where = (
-                f"cell {index} ({_first_line(nb.cells[index].source)})" if index is not None
+                f"cell {index} ({_first_line(nb.cells[index].source)})"
+                if index is not None
                 else "the kernel's start"
             )
             if isinstance(e, CellExecutionError):
@@ -450,7 +497,8 @@ def execute_notebook(
         for output in cell.get("outputs", []):
             if _WIDGET_VIEW in output.get("data", {}):
                 raise CommandError(
-                    f"{path.name}: cell {index} ({_first_line(cell.source)}) displays a live widget, "
+                    f"{path.name}: cell {index} ({_first_line(cell.source)}) displays a live "
+                    "widget, "
                     "which a static page cannot show; give it a static form for the site build "
                     f"(see vitlearn/widgets/_static.py, ${STATIC_ENV})"
                 )
@@ -473,7 +521,8 @@ def _current_env_manager() -> type:
     class CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
             return KernelSpec(
-                resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+                resource_dir=ipykernel.kernelspec.RESOURCES,
+                **ipykernel.kernelspec.get_kernel_dict(),
             )
 
     class CurrentEnvManager(KernelManager):
@@ -493,17 +542,32 @@ def _sphinx(src: Path, doctrees: Path, out: Path, *, strict: bool) -> list[str]:
     warnings_file = doctrees.parent / "warnings.txt"
     strictness = ["-W", "--keep-going"] if strict else []  # every warning fails, all reported
     cmd = [
-        sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(doctrees),
-        "-w", str(warnings_file), *strictness, str(src), str(out),
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-d",
+        str(doctrees),
+        "-w",
+        str(warnings_file),
+        *strictness,
+        str(src),
+        str(out),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    warnings = [
-        line for line in warnings_file.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith(" ")
-    ] if warnings_file.is_file() else []
+    warnings = (
+        [
+            line
+            for line in warnings_file.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith(" ")
+        ]
+        if warnings_file.is_file()
+        else []
+    )
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-20:])
         what = f"{len(warnings)} warning(s) in --strict mode" if strict and warnings else "an error"
         raise CommandError(f"Sphinx stopped with {what}:\n{tail}")
     return warnings
-

@@ -1,4 +1,6 @@
-"""The course's website, built once per session and served on 127.0.0.1 (``pytest -m site tests/site``).
+"""The course's website, built once per session and served on 127.0.0.1.
+
+Run: ``pytest -m site tests/site``.
 
 ``site`` builds it with :func:`vitlearn.website.build_site` (``--strict``: a Sphinx warning fails
 the build) into a temporary folder, hashing every file under ``notebooks/`` before and after. Set
@@ -100,7 +102,9 @@ class Visit:
     """One page in Chromium, and everything that went wrong or left the site while it loaded."""
 
     page: Any
-    blocked: list[tuple[str, str]] = field(default_factory=list)  # (resource type, url) to other hosts
+    blocked: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (resource type, url) to other hosts
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_own: list[str] = field(default_factory=list)  # the site's own requests that failed
@@ -108,7 +112,9 @@ class Visit:
     def problems(self) -> list[str]:
         """Everything that breaks "works offline, no console error": empty on a good page."""
         external_images = {url for kind, url in self.blocked if kind == "image"}
-        found = [f"{kind} from another host: {url}" for kind, url in self.blocked if kind != "image"]
+        found = [
+            f"{kind} from another host: {url}" for kind, url in self.blocked if kind != "image"
+        ]
         for text in self.console_errors:
             # Chromium reports each blocked badge image as a failed load; those may point elsewhere.
             url = text.partition(" @ ")[2]
@@ -145,14 +151,20 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
         context.route("**/*", route)
         page.on(
             "console",
-            lambda m: visit.console_errors.append(f"{m.text} @ {m.location.get('url', '')}")
-            if m.type == "error" else None,
+            lambda m: (
+                visit.console_errors.append(f"{m.text} @ {m.location.get('url', '')}")
+                if m.type == "error"
+                else None
+            ),
         )
         page.on("pageerror", lambda e: visit.page_errors.append(str(e)))
         page.on(
             "response",
-            lambda r: visit.failed_own.append(f"{r.status} {r.url}")
-            if r.url.startswith(base) and r.status >= 400 else None,
+            lambda r: (
+                visit.failed_own.append(f"{r.status} {r.url}")
+                if r.url.startswith(base) and r.status >= 400
+                else None
+            ),
         )
         page.goto(base + path, wait_until="load")
         # every image of the page settled (loaded or failed) before anyone looks at it

@@ -29,11 +29,21 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
 NB_IDS = [p.stem for p in NOTEBOOKS]
 NB_PAGES = [f"notebooks/{p.stem}.html" for p in NOTEBOOKS]
-OTHER_PAGES = ["index.html", "docs/SYLLABUS.html", "api.html", "search.html", "genindex.html",
-               "py-modindex.html"]
+OTHER_PAGES = [
+    "index.html",
+    "docs/SYLLABUS.html",
+    "api.html",
+    "search.html",
+    "genindex.html",
+    "py-modindex.html",
+]
 # What a live widget leaves on a static page: none of it may appear on the site.
-WIDGET_PLACEHOLDERS = ("Error displaying widget", "kernel connection is required",
-                       "Loading widget", "application/vnd.jupyter.widget")
+WIDGET_PLACEHOLDERS = (
+    "Error displaying widget",
+    "kernel connection is required",
+    "Loading widget",
+    "application/vnd.jupyter.widget",
+)
 
 # a cell that shows an explorer: it builds one (vitlearn.widgets.XxxExplorer(...)) and ends with
 # an expression, which Jupyter displays (the explorer itself, or the variable holding it)
@@ -46,8 +56,10 @@ def _cells(path: Path) -> list:
 
 def _explorer_cells(path: Path) -> int:
     return sum(
-        1 for cell in _cells(path)
-        if cell.cell_type == "code" and _EXPLORER.search(cell.source)
+        1
+        for cell in _cells(path)
+        if cell.cell_type == "code"
+        and _EXPLORER.search(cell.source)
         and isinstance(ast.parse(cell.source).body[-1], ast.Expr)
     )
 
@@ -58,7 +70,8 @@ def _solutions(path: Path) -> list[str]:
 
 def test_the_site_has_every_page_and_no_other(site):
     pages = sorted(
-        p.relative_to(site.out).as_posix() for p in site.out.rglob("*.html")
+        p.relative_to(site.out).as_posix()
+        for p in site.out.rglob("*.html")
         if not p.relative_to(site.out).parts[0].startswith("_")  # theme templates in _static/
     )
     assert pages == sorted(NB_PAGES + OTHER_PAGES)
@@ -116,9 +129,7 @@ def test_launch_links_match_the_notebooks_badge_and_binder(nb, open_page):
     assert _course.colab_url(rel) in hrefs, f"{nb.name}: no link to {_course.colab_url(rel)}"
     assert _course.binder_url(rel) in hrefs, f"{nb.name}: no link to {_course.binder_url(rel)}"
     # the theme's launch menu has both, next to the notebook's own Colab badge in its first cell
-    launch = page.eval_on_selector_all(
-        ".dropdown-launch-buttons a", "els => els.map(a => a.href)"
-    )
+    launch = page.eval_on_selector_all(".dropdown-launch-buttons a", "els => els.map(a => a.href)")
     assert sorted(launch) == sorted([_course.binder_url(rel), _course.colab_url(rel)])
 
 
@@ -180,7 +191,9 @@ def test_search_finds_interpolate_on_notebook_06(open_page):
     results = page.locator("#search-results ul.search li a")
     results.first.wait_for(timeout=20_000)
     hrefs = results.evaluate_all("els => els.map(a => a.getAttribute('href'))")
-    assert any(h.split("?")[0].split("#")[0].endswith(f"notebooks/{nb06.stem}.html") for h in hrefs), hrefs
+    assert any(
+        h.split("?")[0].split("#")[0].endswith(f"notebooks/{nb06.stem}.html") for h in hrefs
+    ), hrefs
     assert visit.problems() == []
 
 
@@ -201,10 +214,24 @@ def test_math_is_typeset_offline(tmp_path, open_page, serve_folder):
     """
     src = tmp_path / "src"
     shutil.copytree(ROOT / "docs" / "site", src)
-    (src / "index.md").write_text("# Math\n\nInline $N = (H/P)^2$ and displayed:\n\n$$\\sum_i a_i$$\n")
+    (src / "index.md").write_text(
+        "# Math\n\nInline $N = (H/P)^2$ and displayed:\n\n$$\\sum_i a_i$$\n"
+    )
     subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", str(src), str(tmp_path / "html")],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            "-W",
+            str(src),
+            str(tmp_path / "html"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     with serve_folder(tmp_path / "html") as base:
         visit = open_page("index.html", base=base)
@@ -222,6 +249,9 @@ def test_building_did_not_touch_the_notebooks(site):
     # a site built before this session (VITLEARN_SITE_DIR): notebooks/ must equal git's version
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--", "notebooks"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert status == "", f"notebooks/ differs from the committed version:\n{status}"

@@ -86,7 +86,7 @@ class Explorer:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        if static_widgets():  # executed by `python -m vitlearn build-site`: no kernel behind the page
+        if static_widgets():  # run by `python -m vitlearn build-site`: no kernel behind the page
             display_static(*self._static_bundles())
             return
         display(self.widget())

@@ -23,14 +23,14 @@ STATIC_ENV = "VITLEARN_STATIC_WIDGETS"
 """Set (to anything but ``""`` or ``"0"``) by the site build: widgets show a static form."""
 
 NOTEBOOK_ENV = "VITLEARN_NOTEBOOK"
-"""The executed notebook's path relative to the repository root, e.g. ``notebooks/01_patches.ipynb``."""
+"""The executed notebook's path in the repository, e.g. ``notebooks/01_patches.ipynb``."""
 
 NOTE_CLASS = "vitlearn-static-note"
 """CSS class of the "live version runs in ..." line (the site's browser test looks for it)."""
 
 
 def static_widgets() -> bool:
-    """True while the notebook is executed for the static site (``$VITLEARN_STATIC_WIDGETS`` set)."""
+    """True while a notebook is executed for the static site (``$VITLEARN_STATIC_WIDGETS`` set)."""
     return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
@@ -49,7 +49,9 @@ def live_note(lead: str = "A picture of the explorer: the live version") -> dict
         colab, binder = "Colab", "Binder"
     rest = "runs in {}, on {} or in JupyterLab."
     return {
-        "text/html": f'<p class="{NOTE_CLASS}">{html.escape(lead)} {rest.format(colab, binder)}</p>',
+        "text/html": (
+            f'<p class="{NOTE_CLASS}">{html.escape(lead)} {rest.format(colab, binder)}</p>'
+        ),
         "text/plain": f"{lead} {rest.format('Colab', 'Binder')}",
     }
 
