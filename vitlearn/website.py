@@ -498,9 +498,8 @@ def execute_notebook(
             if _WIDGET_VIEW in output.get("data", {}):
                 raise CommandError(
                     f"{path.name}: cell {index} ({_first_line(cell.source)}) displays a live "
-                    "widget, "
-                    "which a static page cannot show; give it a static form for the site build "
-                    f"(see vitlearn/widgets/_static.py, ${STATIC_ENV})"
+                    "widget, which a static page cannot show; give it a static form for the site "
+                    f"build (see vitlearn/widgets/_static.py, ${STATIC_ENV})"
                 )
     nbformat.write(nb, dest)
 
