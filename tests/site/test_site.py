@@ -1,8 +1,8 @@
 """The course's website in a real browser: Debian's Chromium, driven by Playwright, offline.
 
 Run: ``pytest -m site tests/site`` (kept out of plain ``pytest`` by the marker). The build takes
-the time of executing every notebook (about 3.5 minutes on 2 cores); the browser checks take
-about a minute. Every request to another host is blocked: the site's scripts, styles and fonts
+the time of executing every notebook (about 4 minutes on 2 cores); the browser checks take
+about 1.5 minutes. Every request to another host is blocked: the site's scripts, styles and fonts
 must come from the site itself; only images (the Colab and Binder badges) may point elsewhere.
 """
 
