@@ -34,7 +34,7 @@ nb_execution_mode = "off"  # build-site has executed them (its own kernel enviro
 nb_ipywidgets_js = {}  # no require.js / html-manager from a CDN: there are no live widgets here
 nb_output_stderr = "show"
 myst_enable_extensions = ["dollarmath", "colon_fence"]
-myst_heading_anchors = 3  # "notebook 06, section 4" can be linked as #4-...
+myst_heading_anchors = 3  # the README links to its own sections (#the-course-as-a-website)
 
 # --- the API page -------------------------------------------------------------------------------
 autodoc_member_order = "bysource"
