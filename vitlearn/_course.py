@@ -25,6 +25,18 @@ def colab_url(notebook_path: str) -> str:
     return f"https://colab.research.google.com/github/{github}/blob/{BRANCH}/{notebook_path}"
 
 
+def binder_url(notebook_path: str) -> str:
+    """The Binder link that opens ``notebook_path`` (from the repository root) in JupyterLab."""
+    github = REPO_URL.removeprefix("https://github.com/")
+    return f"https://mybinder.org/v2/gh/{github}/{BRANCH}?urlpath=lab/tree/{notebook_path}"
+
+
+def site_url() -> str:
+    """Where GitHub Pages publishes the course's website (``python -m vitlearn build-site``)."""
+    owner, name = REPO_URL.removeprefix("https://github.com/").split("/")
+    return f"https://{owner}.github.io/{name}/"
+
+
 def badge_markdown(notebook_path: str) -> str:
     """The "Open in Colab" badge for one notebook, as a line of Markdown."""
     return f"[![Open in Colab]({_COLAB_BADGE})]({colab_url(notebook_path)})"

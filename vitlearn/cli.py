@@ -15,6 +15,7 @@ from ._command import CommandError
 _COMMANDS = (
     ("resample-checkpoint", "vitlearn.checkpoint"),
     ("release-student", "vitlearn.release"),
+    ("build-site", "vitlearn.website"),
 )
 
 

@@ -9,16 +9,17 @@ timm's layout (``patch_embed.proj.weight``, ``cls_token``, ``pos_embed``,
 
 Position codes (``pos_embed=``):
 
-``"none"``       nothing: the model sees a *set* of patches (permutation invariant).
-``"learned"``    a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
-                 included), as in ViT. Fixed to one grid; resample it for another
-                 (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
-``"sincos"``     the fixed 2-D sine-cosine code (:func:`vitlearn.sincos_2d_pos_embed`), computed
-                 for whatever grid comes in; the class token gets none.
-``"rope"``       2-D rotary embedding of queries and keys inside attention
-                 (:class:`vitlearn.RotaryEmbedding2D`); works for any grid; nothing is added.
-``"factorized"`` a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`);
-                 fixed to one grid, like ``"learned"``.
+- ``"none"``: nothing; the model sees a *set* of patches (permutation invariant).
+- ``"learned"``: a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
+  included), as in ViT. Fixed to one grid; resample it for another
+  (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
+- ``"sincos"``: the fixed 2-D sine-cosine code (:func:`vitlearn.sincos_2d_pos_embed`), computed
+  for whatever grid comes in; the class token gets none.
+- ``"rope"``: 2-D rotary embedding of queries and keys inside attention
+  (:class:`vitlearn.RotaryEmbedding2D`); works for any grid; nothing is added.
+- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
+  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
+  grid, like ``"learned"``.
 
 The training recipe lives in :mod:`vitlearn.training`.
 """
