@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._command import CommandError
 from ._course import BRANCH, REPO_URL
-from .cli import CommandError
+from ._static import NOTEBOOK_ENV, STATIC_ENV
 from .release import NOTEBOOK_GLOB, SOLUTION_TAG, find_notebooks_dir
-from .widgets._static import NOTEBOOK_ENV, STATIC_ENV
 
 HELP = "build the course's website: every notebook executed and rendered, plus the API reference"
 
@@ -399,8 +399,26 @@ def api_page() -> str:
             elif callable(obj):
                 lines += [f".. autofunction:: {name}", ""]
             else:
-                lines += [f".. autodata:: {name}", "   :no-value:", ""]
+                lines += [f".. autodata:: {_defined_at(owner, attr)}", "   :no-value:", ""]
     return "\n".join(lines)
+
+
+def _defined_at(owner: str, attr: str) -> str:
+    """The full name under which a constant is assigned in the source, e.g. ``QUIZ`` re-exported by
+    ``vitlearn.exercises`` is ``vitlearn.exercises.quiz.QUIZ``: autodoc finds a constant's
+    docstring (the string after the assignment) only in the module that assigns it."""
+    import importlib
+
+    obj = getattr(importlib.import_module(owner), attr)
+    assigned = re.compile(rf"^{re.escape(attr)}\s*[:=]", re.M)
+    for name, module in sorted(sys.modules.items()):
+        if (name == owner or name.startswith(owner + ".")) and getattr(module, attr, None) is obj:
+            try:
+                if assigned.search(inspect.getsource(module)):
+                    return f"{name}.{attr}"
+            except (OSError, TypeError):
+                continue
+    return f"{owner}.{attr}"
 
 
 # ---- executing one notebook ---------------------------------------------------------------------

@@ -19,9 +19,9 @@ import nbformat
 import pytest
 
 from vitlearn import _course
+from vitlearn._static import NOTE_CLASS
 from vitlearn.release import NOTEBOOK_GLOB, SOLUTION_TAG
 from vitlearn.website import api_names
-from vitlearn.widgets._static import NOTE_CLASS
 
 pytestmark = pytest.mark.site
 
