@@ -57,7 +57,7 @@ class RangesRefused(Exception):
 def _reason(e: BaseException) -> str:
     inner = getattr(e, "reason", None)
     text = str(inner if inner is not None else e).strip() or type(e).__name__
-    return text.splitlines()[0]
+    return re.sub(r"^\[Errno -?\d+\] ", "", text.splitlines()[0])
 
 
 def _translate(e: BaseException, url: str, elapsed: float) -> Exception:

@@ -11,11 +11,12 @@
 Only the table is fetched when the file and the server allow it. A ``.safetensors`` file starts
 with a header that gives every tensor's byte range; a ``torch.save`` file is a zip whose directory
 (at its end) gives each tensor's record, and whose small ``data.pkl`` names the record of each
-state-dict entry. With HTTP range requests (which the Hugging Face Hub and Meta's download server
-honour) that is a few hundred kilobytes instead of a whole 350 MB file. Otherwise (a server that
-ignores ranges, a torch file in the pre-1.6 format, a pickle naming classes other than tensors)
-the whole file is downloaded, with a progress bar, and read by :func:`vitlearn.checkpoint.read_state_dict`,
-the reader the command line uses too.
+state-dict entry. With HTTP range requests that is a few hundred kilobytes instead of a whole
+350 MB file; the table is kept in a small ``.safetensors`` file (with the names and shapes of the
+whole state dict in its metadata). Otherwise (a server that ignores ranges, a torch file in the
+pre-1.6 format, a pickle naming classes other than tensors) the whole file is downloaded, with a
+progress bar, and kept. Either way, what is returned was read from the kept file by
+:func:`vitlearn.checkpoint.read_state_dict`, the reader the command line uses too.
 
 Offline, a URL fails within ``timeout`` seconds with :class:`OfflineError` (one line, saying how to
 work offline); :func:`online` asks cheaply whether the network is there.
@@ -161,7 +162,10 @@ def _save_table_cache(
     Tables kept earlier in the same file (other ``key=`` choices) are kept.
     """
     if path.is_file():
-        _, old, _, _ = read_state_dict(path)
+        try:
+            _, old, _, _ = read_state_dict(path)
+        except ValueError:  # unreadable: replaced below
+            old = {}
         keys |= {k for k in old if k in sd}
         sd = {**sd, **{k: old[k] for k in old if k in sd and sd[k].device.type == "meta"}}
     index = {k: [str(v.dtype).removeprefix("torch."), list(v.shape)] for k, v in sd.items()
@@ -437,8 +441,9 @@ def _fetch_table(remote: RemoteFile, url: str, find: _Find, path: Path, progress
     sd = dict(sd)
     key = find(sd).key  # the meta skeleton is enough to pick the table and read its grid
     sd[key] = loaders[id(sd[key])]()
-    info = find(sd)  # again, with the real table: the MAE rule looks at its class row
     _save_table_cache(path, sd, wrapper, {key}, url)
+    sd, wrapper, _ = _read_table_cache(path)  # read back as the next call will read it
+    info = find(sd)  # with the real table now: the MAE rule looks at its class row
     _say(progress, f"{key} {tuple(sd[key].shape)}: fetched {_mb(remote.fetched)} of a "
                    f"{_mb(remote.size)} file ({remote.requests} requests); kept in {path.parent}")
     return _Loaded(sd, wrapper, info, path, remote.fetched)
@@ -460,9 +465,9 @@ def _load_url(url: str, find: _Find, folder: Path, progress: bool, timeout: floa
     except OfflineError as e:
         file = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1] or "the file"
         raise OfflineError(
-            f"{e}. To work offline, download {file} where there is a network and pass its path "
-            f"(load_pos_embed('/path/to/{file}')), or set VITLEARN_CACHE to a folder that already "
-            f"holds {name} or {name}.table.safetensors (this one, {folder}, does not)"
+            f"{e}. To work offline, download {file} where there is a network and pass its path, "
+            f"load_pos_embed('/path/to/{file}'), or set VITLEARN_CACHE to a copy of a cache folder "
+            f"where it was loaded before ({folder} has no copy)"
         ) from None
 
 
