@@ -301,6 +301,20 @@ def test_ranges_on_a_torch_zip_fetch_directory_pickle_and_table(server: Server) 
     assert server.bytes_sent <= 2 * BLOCK + 197 * 768 * 4 + BLOCK
 
 
+def test_ranges_read_parameters_and_a_view_into_a_shared_storage(server: Server) -> None:
+    gen = _gen()
+    both = torch.randn(2, 1 + SIDE * SIDE, D, generator=gen)  # one storage, two tables in it
+    sd = {
+        "blocks.0.mlp.fc1.weight": filler(gen),
+        "cls_token": torch.nn.Parameter(torch.zeros(1, 1, D)),  # pickled as _rebuild_parameter
+        "pos_embed": both[1:],  # a view at a storage offset
+        "decoder_pos_embed": both[:1],
+    }
+    torch.save(sd, server.root / "views.pth")
+    table, info = load_pos_embed(server.url("views.pth"), progress=False)
+    assert torch.equal(table, both[1:]) and info["file"].endswith(".table.safetensors")
+
+
 def test_hub_style_redirect_then_ranges_go_to_the_final_address(server: Server) -> None:
     table = _vit_b_safetensors(server.root / "cdn.safetensors", filler_mb=1)
     server.redirects["/timm/vit/resolve/main/model.safetensors"] = "/cdn.safetensors"
