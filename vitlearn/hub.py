@@ -381,6 +381,10 @@ class _Loaded:
     downloaded: int
 
 
+def _file_name(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1] or "the file"
+
+
 def _say(progress: bool, text: str) -> None:
     if progress:
         print(text, flush=True)
@@ -428,7 +432,8 @@ def _fetch(url: str, find: _Find, folder: Path, name: str, progress: bool, timeo
 
 
 def _read_whole_download(response: Any, whole: Path, url: str, find: _Find, progress: bool) -> _Loaded:
-    got = save_response(response, whole, url, progress=progress, desc=f"downloading {whole.name}")
+    desc = f"downloading {_file_name(url)}"
+    got = save_response(response, whole, url, progress=progress, desc=desc)
     return _read_whole(whole, url, find, got)
 
 
@@ -463,7 +468,7 @@ def _load_url(url: str, find: _Find, folder: Path, progress: bool, timeout: floa
     try:
         return _fetch(url, find, folder, name, progress, timeout)
     except OfflineError as e:
-        file = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1] or "the file"
+        file = _file_name(url)
         raise OfflineError(
             f"{e}. To work offline, download {file} where there is a network and pass its path, "
             f"load_pos_embed('/path/to/{file}'), or set VITLEARN_CACHE to a copy of a cache folder "
