@@ -16,6 +16,7 @@ from .checkpoint import resample_checkpoint
 from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .flexi import resample_patch_embed, resize_matrix
+from .hub import OfflineError, load_pos_embed, online
 from .images import list_images, load_image
 from .models import Attention, Block, TinyViT, save_timm_state_dict
 from .patches import (
@@ -67,6 +68,7 @@ __all__ = [
     "Block",
     "FactorizedPosEmbed",
     "LearnedPosEmbed",
+    "OfflineError",
     "PatchEmbed",
     "RelativePositionBias",
     "RotaryEmbedding2D",
@@ -84,9 +86,11 @@ __all__ = [
     "linear_to_conv_weight",
     "list_images",
     "load_image",
+    "load_pos_embed",
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
+    "online",
     "pad_to_multiple",
     "patchify",
     "plot",
