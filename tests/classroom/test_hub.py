@@ -7,9 +7,10 @@ account is needed and nothing leaves this machine: the test authenticator (``dum
 password), the spawner that runs every server as the current user in its own home folder
 (``simple``, homes under a temporary folder), and 127.0.0.1 on free ports.
 
-Then, through the hub's REST API only, two students log in (a token is asked for with username
-and password), each starts their server, uploads notebook 01 into their home through their
-server's contents API and runs it cell by cell in a kernel of their server, both at once. Every
+Then two students log in (the hub's login form, as a browser sends it), each asks the hub's REST
+API for a token and, with it, starts their server through the REST API, uploads notebook 01 into
+their home through their server's contents API and runs it cell by cell in a kernel of their
+server over its websocket, both students at once. Every
 cell must run without error, the exercise checker must say ✓, and each kernel must run in its
 own home folder as its own hub user. Everything started is stopped at the end, whatever happens:
 the servers through the API, then the hub's process group, then any process still running in
@@ -23,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -86,8 +88,12 @@ def _processes_in(folder: Path) -> list[int]:
     return found
 
 
-def _stop_group(pid: int, wait: float = 15) -> None:
-    """SIGTERM the process group of ``pid``, then SIGKILL what is left after ``wait`` s."""
+def _stop_group(pid: int, wait: float = 15, proc: subprocess.Popen | None = None) -> None:
+    """SIGTERM the process group of ``pid``, then SIGKILL what is left after ``wait`` s.
+
+    ``proc``: the Popen of ``pid`` when it is our child, so that it is reaped (a zombie would
+    still count as running).
+    """
     try:
         pgid = os.getpgid(pid)
     except ProcessLookupError:
@@ -99,6 +105,8 @@ def _stop_group(pid: int, wait: float = 15) -> None:
             return
         deadline = time.monotonic() + pause
         while time.monotonic() < deadline:
+            if proc is not None:
+                proc.poll()
             try:
                 os.killpg(pgid, 0)
             except ProcessLookupError:
@@ -127,6 +135,8 @@ def hub(tmp_path_factory):
         f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{api_port}",
         "--JupyterHub.cleanup_servers=True",
     ]
+    if os.geteuid() == 0:  # CI runs as root; Jupyter Server refuses to, unless told
+        args.append("--Spawner.args=['--allow-root']")
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("JUPYTERHUB_API_TOKEN", None)
     log = state / "jupyterhub.log"
@@ -156,7 +166,7 @@ def hub(tmp_path_factory):
                 _request("DELETE", f"{url}/hub/api/users/{name}/server", token, timeout=30)
             except OSError:
                 pass
-        _stop_group(proc.pid)
+        _stop_group(proc.pid, proc=proc)
         proxy_pid = state / "jupyterhub-proxy.pid"
         if proxy_pid.exists():
             try:
@@ -169,14 +179,40 @@ def hub(tmp_path_factory):
 
 
 def _login(url: str, name: str) -> str:
-    """A token for ``name``, asked for with username and password (the test authenticator)."""
-    status, body = _request(
-        "POST",
+    """Log in as ``name`` (the test authenticator takes any password), then ask for a token.
+
+    The login is the hub's own login form, as a browser sends it (with its xsrf token); it
+    creates the user. The token comes from the REST API, with the login's cookie.
+    """
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # the login redirects to /hub/spawn,
+            return None  # which would start the server: the REST API does that below
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    opener.open(f"{url}/hub/login", timeout=30).read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    form = urllib.parse.urlencode({"username": name, "password": "any", "_xsrf": xsrf}).encode()
+    try:
+        opener.open(urllib.request.Request(f"{url}/hub/login", data=form), timeout=30)
+    except urllib.error.HTTPError as e:
+        assert e.code == 302, f"the login answered {e.code}"
+    assert any(c.name == "jupyterhub-session-id" for c in jar), "the login set no session"
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")  # renewed for the logged-in session
+    req = urllib.request.Request(
         f"{url}/hub/api/users/{name}/tokens",
-        body={"auth": {"username": name, "password": "any"}, "note": "classroom test"},
+        data=json.dumps({"note": "classroom test", "expires_in": 3600}).encode(),
+        headers={"Content-Type": "application/json", "X-XSRFToken": xsrf},
+        method="POST",
     )
-    assert status in (200, 201), (status, body)
-    return body["token"]
+    with opener.open(req, timeout=30) as r:
+        assert r.status in (200, 201), r.status
+        return json.loads(r.read())["token"]
 
 
 def _start_server(url: str, name: str, token: str) -> None:
@@ -192,6 +228,20 @@ def _start_server(url: str, name: str, token: str) -> None:
     pytest.fail(f"the server of {name} was not ready after {START_TIMEOUT} s")
 
 
+def _decode(raw: str | bytes) -> dict:
+    """A kernel message from Jupyter Server's websocket: JSON text, or a binary frame.
+
+    A message with binary buffers (a widget's image) comes as one binary frame: a big-endian
+    uint32 count n, n uint32 offsets, then the parts; the first part is the message's JSON.
+    """
+    if isinstance(raw, str):
+        return json.loads(raw)
+    (n,) = struct.unpack(">I", raw[:4])
+    offsets = struct.unpack(f">{n}I", raw[4 : 4 + 4 * n])
+    end = offsets[1] if n > 1 else len(raw)
+    return json.loads(raw[offsets[0] : end].decode())
+
+
 async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
     """Upload ``nb`` to the user's home, run its code cells in a kernel of their server.
 
@@ -204,7 +254,7 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
     path = NOTEBOOK.name
     status, body = await asyncio.to_thread(
         _request, "PUT", f"{base}/contents/{path}", token,
-        {"type": "notebook", "format": "json", "content": nb},
+        {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))},
     )
     assert status in (200, 201), (status, body)
     status, session = await asyncio.to_thread(
@@ -229,7 +279,7 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
         while not (replied and idle):
             raw = await asyncio.wait_for(conn.read_message(), CELL_TIMEOUT)
             assert raw is not None, "the kernel's websocket closed"
-            msg = json.loads(raw)
+            msg = _decode(raw)
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = msg["header"]["msg_type"], msg["content"]
@@ -277,7 +327,7 @@ def test_notebook_01_runs_for_two_students_at_once(hub):
     for name in STUDENTS:
         _start_server(url, name, tokens[name])
 
-    nb = json.loads(nbformat.writes(nbformat.read(NOTEBOOK, as_version=4)))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
 
     async def both():
         return await asyncio.gather(*(_run_notebook(url, n, tokens[n], nb) for n in STUDENTS))

@@ -9,10 +9,13 @@ own command line, as the teachers' guide (docs/SYLLABUS.md, "Grading with nbgrad
 2. one exchange round trip (release_assignment, fetch_assignment and submit as a student,
    collect) for notebook 01; the other submissions are put straight into ``submitted/``, which
    is where ``collect`` leaves them;
-3. ``nbgrader autograde`` per assignment, three submissions each: ``stub`` (the released copy,
-   untouched), ``solution`` (each answer cell holds the notebook's own solution, the quiz its
-   key) and ``mistake`` (the solution with one typical mistake in one exercise; in 08, one wrong
-   quiz answer). Scores are read from nbgrader's gradebook, cell by cell;
+3. ``nbgrader autograde`` per assignment: ``stub`` (the released copy, untouched) and
+   ``solution`` (each answer cell holds the notebook's own solution, the quiz its key) for every
+   assignment; ``mistake`` (the solution with one typical mistake in one exercise; in 08, one
+   wrong quiz answer) for every assignment but the two slowest, 05 and 06 (training runs of
+   47 s and 33 s on 2 cores: grading them a third time would add more than a minute and a half
+   to CI and test nothing the others do not). Scores are read from nbgrader's gradebook, cell by
+   cell;
 4. ``nbgrader generate_feedback``: the feedback holds the checkers' own messages; and
    release_feedback / fetch_feedback for the round-trip student.
 
@@ -47,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent  # nbgrader runs `alembic` from PATH: the venv's bin first
 STUDENTS = ("stub", "solution", "mistake")
+NO_MISTAKE = {"05_train_tiny_vit", "06_interpolating_positions"}  # the slowest: see above
 ROUND_TRIP = ("01_patches", "solution")  # the submission that goes through the exchange
 
 
@@ -95,22 +99,6 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    ax, ay = x.reshape(-1, 1) * w, y.reshape(-1, 1) * w\n"
         "    return torch.cat([ay.sin(), ay.cos(), ax.sin(), ax.cos()], dim=1).float()  # y first\n",
     ),
-    "05_train_tiny_vit": (
-        "vit_tokens",
-        "def vit_tokens(images, patch_embed, cls_token, pos_embed):\n"
-        "    patches = patch_embed(images)\n"
-        "    cls = cls_token.expand(images.shape[0], -1, -1)\n"
-        "    return torch.cat([patches, cls], dim=1) + pos_embed  # class token last\n",
-    ),
-    "06_interpolating_positions": (
-        "my_resample",
-        "def my_resample(pos_embed, new_size, num_prefix_tokens=1):\n"
-        "    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]\n"
-        "    n, dim = int(round(grid.shape[1] ** 0.5)), grid.shape[-1]\n"
-        "    image = grid.reshape(1, n, n, dim).permute(0, 3, 1, 2)\n"
-        "    image = F.interpolate(image, size=(new_size[1], new_size[0]), mode='bicubic')  # w, h\n"
-        "    return torch.cat([prefix, image.permute(0, 2, 3, 1).reshape(1, -1, dim)], dim=1)\n",
-    ),
     "07_flexible_patch_size": (
         "my_resize_matrix",
         "def my_resize_matrix(old_size, new_size):\n"
@@ -135,8 +123,9 @@ WARNING_ANSWER = (
 
 
 def test_every_assignment_has_a_typical_mistake():
-    missing = sorted(set(ASSIGNMENTS) - set(MISTAKES))
+    missing = sorted(set(ASSIGNMENTS) - set(MISTAKES) - NO_MISTAKE)
     assert not missing, f"add a typical mistake to MISTAKES for {missing}"
+    assert not set(MISTAKES) & NO_MISTAKE
     assert len(ASSIGNMENTS) >= 8, ASSIGNMENTS
 
 
@@ -216,6 +205,10 @@ def submission(course: Path, name: str, student: str) -> nbformat.NotebookNode:
     return released
 
 
+def _students(name: str) -> tuple[str, ...]:
+    return STUDENTS if name not in NO_MISTAKE else ("stub", "solution")
+
+
 def _put_submission(course: Path, name: str, student: str, nb) -> None:
     """Where `nbgrader collect` leaves a submission: submitted/STUDENT/ASSIGNMENT/."""
     folder = course / "submitted" / student / name
@@ -260,7 +253,7 @@ def course(tmp_path_factory) -> Path:
     assert (course / "submitted" / student / name / f"{name}.ipynb").is_file()
 
     for name in ASSIGNMENTS:
-        for student in STUDENTS:
+        for student in _students(name):
             if (name, student) != ROUND_TRIP:
                 _put_submission(course, name, student, submission(course, name, student))
     _put_submission(
@@ -336,6 +329,9 @@ def test_autograde(course, name):
     assert _scores(course, name, "stub") == {k: 0.0 for k in full}
     assert _scores(course, name, "solution") == full
 
+    assert len(graded) == len(_students(name)) + (name == "04_position_embeddings")
+    if name in NO_MISTAKE:
+        return
     what, _ = MISTAKES[name]
     got = _scores(course, name, "mistake")
     wrong = "test-quiz" if what == "quiz" else f"test-{what}"
@@ -385,7 +381,7 @@ def test_feedback_shows_the_checkers_messages(course):
         pytest.fail(f"autograde did not run first for {missing}")
     nbgrader_cli("generate_feedback", "*", cwd=course)
     for name in ASSIGNMENTS:
-        for student in STUDENTS:
+        for student in _students(name):
             html = (course / "feedback" / student / name / f"{name}.html").read_text()
             expected = {"stub": "not done yet", "solution": "✓", "mistake": "not quite"}[student]
             if student == "mistake" and MISTAKES[name][0] == "quiz":
@@ -395,8 +391,10 @@ def test_feedback_shows_the_checkers_messages(course):
     assert "column" in html  # check_patchify names the column-major mistake
 
     # release it through the exchange; the round-trip student fetches it into their folder
+    # (only submissions that came through the exchange can go back through it: the others were
+    # put into submitted/ by hand, without the secret that `submit` gives each submission)
     name, student = ROUND_TRIP
-    nbgrader_cli("release_feedback", name, cwd=course)
+    nbgrader_cli("release_feedback", name, f"--student={student}", cwd=course)
     exchange = re.search(r"c\.Exchange\.root = '(.*)'", (course / "nbgrader_config.py").read_text())
     home = course.parent / "home" / student
     nbgrader_cli(
@@ -421,12 +419,14 @@ def test_export_writes_every_score(course):
         full = sum(_max_scores(course, name).values())
         assert got[(name, "stub")] == 0.0
         assert got[(name, "solution")] == full
+        if name in NO_MISTAKE:
+            continue
         assert got[(name, "mistake")] == pytest.approx(sum(_scores(course, name, "mistake").values()))
         assert got[(name, "mistake")] < full
 
 
 def test_report_times(course):
-    """Print what autograding took, per assignment (3 submissions each; 04 has a fourth)."""
+    """Print what autograding took, per assignment (the submissions of ``_students``; 04 has one more)."""
     if not TIMES:
         pytest.skip("run together with test_autograde")
     lines = [f"  {n}: {t:6.1f} s" for n, t in TIMES.items()]
