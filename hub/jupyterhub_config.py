@@ -31,6 +31,8 @@ STUDENTS_GROUP = "students"
 
 c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.admin_users = {TEACHER}
+# Being an admin does not let one in: the teacher is allowed by name, the students by group.
+c.Authenticator.allowed_users = {TEACHER}
 c.LocalAuthenticator.allowed_groups = {STUDENTS_GROUP}
 
 # --- where: every address of this machine, port 8000 (JupyterHub's default) -----------------------

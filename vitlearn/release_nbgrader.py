@@ -161,17 +161,17 @@ class Graded:
 
 @dataclass(frozen=True)
 class Assignment:
+    """One notebook as an nbgrader assignment."""
+
     name: str  # the notebook's stem: assignment id and notebook id in nbgrader
     path: Path  # OUTDIR/source/<name>/<name>.ipynb
     graded: tuple[Graded, ...]
 
-    @property
-    def max_score(self) -> float:
-        return sum(g.points for g in self.graded)
-
 
 @dataclass
 class Release:
+    """What :func:`release_nbgrader` wrote."""
+
     assignments: list[Assignment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # notebooks without exercises
     config_written: bool = False
@@ -247,7 +247,10 @@ def _tags(cell: Any) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def _nbgrader_meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points=None):
+def _nbgrader_meta(
+    grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None
+) -> dict[str, Any]:
+    """A cell's nbgrader metadata (schema 3): autograded answer, autograder tests or read-only."""
     meta: dict[str, Any] = {
         "grade": grade,
         "grade_id": grade_id,
