@@ -133,14 +133,16 @@ def test_non_square_table_needs_old_size(tmp_path: Path, capsys):
     torch.save(sd, src)
     assert run_cli(src, dst, "--new-size", 6, 8) == 1
     err = capsys.readouterr().err
-    assert "13 rows; minus 1 prefix token(s) (cls_token) that leaves 12, not a square grid" in err
+    assert "(prefix: cls_token) has 13 tokens; minus num_prefix_tokens=1 that is 12 grid tokens, not a square number" in err
+    assert "--old-size ROWS COLS" in err
     assert "--old-size" in err and len(err.strip().splitlines()) == 1
     assert not dst.exists()
     assert run_cli(src, dst, "--new-size", 6, 8, "--old-size", 3, 4) == 0
     out = torch.load(dst, weights_only=True)["pos_embed"]
     assert torch.equal(out, resample_pos_embed(sd["pos_embed"], (6, 8), old_size=(3, 4)))
     assert run_cli(src, dst, "--new-size", 6, 8, "--old-size", 2, 5) == 1
-    assert "--old-size 2 5 means 10 grid tokens, but the table has 13 rows" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "a 2x5 grid means 10 grid tokens" in err and "has 13 tokens, minus num_prefix_tokens=1 = 12" in err
 
 
 def test_refuses_to_overwrite_input(tmp_path: Path, capsys):
@@ -211,11 +213,11 @@ def test_subprocess_python_m_vitlearn(tmp_path: Path):
 def test_tiny_vit_checkpoint_loads_at_the_new_resolution(tmp_path: Path):
     from vitlearn import TinyViT, save_timm_state_dict
 
-    model = TinyViT(image_size=32, patch_size=8)
+    model = TinyViT(img_size=32, patch_size=8)
     src, dst = tmp_path / "tiny.pt", tmp_path / "tiny48.pt"
     save_timm_state_dict(model, src)
     assert run_cli(src, dst, "--image-size", 48, 48) == 0  # 4x4 -> 6x6 patches of 8 px
-    bigger = TinyViT(image_size=48, patch_size=8)
+    bigger = TinyViT(img_size=48, patch_size=8)
     bigger.load_state_dict(torch.load(dst, weights_only=True))
     assert torch.equal(bigger.pos_embed.detach(), resample_pos_embed(model.pos_embed.detach(), 6))
     assert bigger(torch.zeros(1, 3, 48, 48)).shape == (1, 4)

@@ -183,7 +183,7 @@ def _from_timm_kwargs(kw: dict) -> ViTEmbedding:
         in_chans=kw.get("in_chans", 3),
         embed_dim=kw["embed_dim"],
         class_token=kw.get("class_token", True),
-        num_reg_tokens=kw.get("reg_tokens", 0),
+        reg_tokens=kw.get("reg_tokens", 0),
         pos_embed="none" if kw.get("pos_embed") == "none" else "learned",
         no_embed_class=kw.get("no_embed_class", False),
     )
@@ -213,7 +213,7 @@ def test_vit_embedding_matches_timm(case: str) -> None:
 
 def test_vit_embedding_token_layout() -> None:
     torch.manual_seed(0)
-    emb = ViTEmbedding(8, 4, 3, 6, num_reg_tokens=2, pos_embed="none").eval()
+    emb = ViTEmbedding(8, 4, 3, 6, reg_tokens=2, pos_embed="none").eval()
     x = torch.randn(3, 3, 8, 8)
     out = emb(x)
     assert out.shape == (3, 1 + 2 + 4, 6)
@@ -226,33 +226,62 @@ def test_vit_embedding_pos_embed_options() -> None:
     learned = ViTEmbedding(8, 4, 3, 8)
     assert learned.pos_embed.shape == (1, 5, 8) and learned.pos_embed.requires_grad
     assert learned.cls_token.shape == (1, 1, 8)
-    sincos = ViTEmbedding(8, 4, 3, 8, pos_embed="sincos")
-    assert not sincos.pos_embed.requires_grad
-    assert torch.equal(sincos.pos_embed[0, 0], torch.zeros(8))  # the class token's row
-    # patch at grid (row 0, col 0) has angle 0 everywhere: sin = 0, cos = 1
-    assert sincos.pos_embed[0, 1].tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
-    assert torch.equal(sincos.pos_embed, ViTEmbedding(8, 4, 3, 8, pos_embed="sincos").pos_embed)
+    # sincos: computed for the grid that comes in, nothing stored, the class token gets no code
+    sincos = ViTEmbedding(8, 4, 3, 8, pos_embed="sincos").eval()
+    assert sincos.pos_embed is None and "pos_embed" not in sincos.state_dict()
+    for h, w in ((8, 8), (12, 16)):
+        x = torch.rand(2, 3, h, w)
+        tokens = sincos(x)
+        table = vitlearn.sincos_2d_pos_embed((h // 4, w // 4), 8, convention="mae")
+        assert torch.equal(tokens[:, 0], sincos.cls_token[0].expand(2, -1))
+        torch.testing.assert_close(tokens[:, 1:], sincos.patch_embed(x) + table)
+    # factorized: a row code plus a column code, for the grid it was built for
+    fact = ViTEmbedding((8, 12), 4, 3, 8, pos_embed="factorized").eval()
+    x = torch.rand(1, 3, 8, 12)
+    torch.testing.assert_close(fact(x)[:, 1:], fact.patch_embed(x) + fact.pos_embed_factorized.table())
+    assert set(fact.state_dict()) >= {"pos_embed_factorized.row_embed", "pos_embed_factorized.col_embed"}
     none = ViTEmbedding(8, 4, 3, 8, pos_embed="none", class_token=False)
     assert set(none.state_dict()) == {"patch_embed.proj.weight", "patch_embed.proj.bias"}
     assert none(torch.zeros(1, 3, 8, 8)).shape == (1, 4, 8)
     # without a position table any image size that fits the patches works
     assert none(torch.zeros(1, 3, 12, 16)).shape == (1, 12, 8)
-    # the sincos table is vitlearn's MAE-layout table with a zero row for the class token
-    table = vitlearn.sincos_2d_pos_embed((2, 2), 8, convention="mae")
-    assert torch.equal(sincos.pos_embed[0, 1:], table)
+
+
+def test_vit_embedding_starts_like_timm() -> None:
+    torch.manual_seed(0)
+    emb = ViTEmbedding(224, 16, 3, 64, reg_tokens=4)
+    assert emb.pos_embed.std().item() == pytest.approx(0.02, rel=0.05)
+    assert emb.cls_token.abs().max() < 1e-4 and emb.reg_token.abs().max() < 1e-4
+    wide = ViTEmbedding(224, 16, 3, 64, pos_embed_std=1.0)
+    assert wide.pos_embed.std().item() == pytest.approx(0.88, abs=0.05)  # N(0, 1) cut at +-2
+    assert wide.pos_embed.abs().max() <= 2.0
+
+
+def test_vit_embedding_new_grid_and_patch_size() -> None:
+    emb = ViTEmbedding(16, 4, 3, 8).eval()
+    with pytest.raises(ValueError, match=r"must have shape \(1, 37, 8\)"):
+        emb.set_pos_embed(torch.zeros(1, 17, 8), (6, 6))
+    emb.set_pos_embed(vitlearn.resample_pos_embed(emb.pos_embed.detach(), (6, 6)), (6, 6))
+    assert emb.grid_size == (6, 6) and emb.img_size == (24, 24)
+    assert emb(torch.rand(1, 3, 24, 24)).shape == (1, 37, 8)
+    emb.set_patch_embed(torch.randn(8, 3, 2, 2))  # 2 px patches: the 6x6 grid is a 12 px image
+    assert emb.patch_size == (2, 2) and emb.img_size == (12, 12)
+    assert emb(torch.rand(1, 3, 12, 12)).shape == (1, 37, 8)
 
 
 def test_vit_embedding_errors() -> None:
     emb = ViTEmbedding(8, 4, 3, 8)
-    with pytest.raises(ValueError, match=r"\(H, W\) = \(8, 8\).*\(1, 3, 12, 12\).*resample_pos_embed"):
+    with pytest.raises(ValueError, match=r"made for a 2x2 grid .*\(H, W\) = \(8, 8\).*\(1, 3, 12, 12\).*resample_pos_embed"):
         emb(torch.zeros(1, 3, 12, 12))
     with pytest.raises(ValueError, match="unknown pos_embed 'rope'"):
         ViTEmbedding(8, 4, 3, 8, pos_embed="rope")
     with pytest.raises(ValueError, match="not a multiple"):
         ViTEmbedding(10, 4, 3, 8)
-    with pytest.raises(ValueError, match="num_reg_tokens"):
-        ViTEmbedding(8, 4, 3, 8, num_reg_tokens=-1)
-    with pytest.raises(ValueError, match="divisible by 4"):
+    with pytest.raises(ValueError, match="reg_tokens must be an int >= 0"):
+        ViTEmbedding(8, 4, 3, 8, reg_tokens=-1)
+    with pytest.raises(TypeError, match="reg_tokens must be an int"):
+        ViTEmbedding(8, 4, 3, 8, reg_tokens=1.5)
+    with pytest.raises(ValueError, match="multiple of 4"):
         ViTEmbedding(8, 4, 3, 6, pos_embed="sincos")
 
 

@@ -1,9 +1,10 @@
-"""The conv-to-linear checker accepts the solution and names each typical mistake."""
+"""The embedding checkers (conv-to-linear, the layer's forward pass) accept solutions and name mistakes."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vitlearn import exercises
 from vitlearn.exercises import check_conv_to_linear
@@ -72,3 +73,82 @@ def test_hardcoded_answer_fails_second_case(capsys: pytest.CaptureFixture[str]) 
 
     assert check_conv_to_linear(hardcoded) is False
     assert "raised RuntimeError" in capsys.readouterr().out
+
+
+def _any_stub(*args):
+    raise NotImplementedError
+
+
+# ---- embedding forward (notebook 08) -----------------------------------------------------------
+
+
+def embed(images, weight, bias, cls_token, pos_embed):
+    t = F.conv2d(images, weight, bias, stride=weight.shape[-1]).flatten(2).transpose(1, 2)
+    return torch.cat([cls_token.expand(len(images), -1, -1), t], 1) + pos_embed
+
+
+def _conv(images, weight, bias):
+    return F.conv2d(images, weight, bias, stride=weight.shape[-1])
+
+
+def _cls(images, cls_token):
+    return cls_token.expand(len(images), -1, -1)
+
+
+def _plain(images, weight, bias, cls_token, pos_embed):
+    from vitlearn import patchify
+
+    t = patchify(images, weight.shape[-1]) @ weight.reshape(len(weight), -1).T + bias
+    return torch.cat([_cls(images, cls_token), t], 1) + pos_embed
+
+
+EMBED_MISTAKES = {
+    "stub": (_any_stub, "not done yet"),
+    "cls_last": (
+        lambda x, w, b, c, p: (
+            torch.cat([_conv(x, w, b).flatten(2).transpose(1, 2), _cls(x, c)], 1) + p
+        ),
+        "class token is at the END",
+    ),
+    "no_bias": (lambda x, w, b, c, p: embed(x, w, None, c, p), "bias is missing"),
+    "no_pos": (lambda x, w, b, c, p: embed(x, w, b, c, 0 * p), "position table was not added"),
+    "cls_no_pos": (
+        lambda x, w, b, c, p: torch.cat(
+            [_cls(x, c), _conv(x, w, b).flatten(2).transpose(1, 2) + p[:, 1:]], 1
+        ),
+        "pos_embed[:, 1:] to the patch tokens only",
+    ),
+    "col_major": (
+        lambda x, w, b, c, p: (
+            torch.cat([_cls(x, c), _conv(x, w, b).transpose(2, 3).flatten(2).transpose(1, 2)], 1)
+            + p
+        ),
+        "column-major order",
+    ),
+    "plain_reshape": (_plain, "reshaped the conv kernel (D, C, P, P) plainly"),
+    "no_cls": (
+        lambda x, w, b, c, p: _conv(x, w, b).flatten(2).transpose(1, 2),
+        "class token is missing",
+    ),
+    "channels_first": (
+        lambda x, w, b, c, p: embed(x, w, b, c, p).transpose(1, 2),
+        "tokens go along axis 1",
+    ),
+    "inplace": (
+        lambda x, w, b, c, p: embed(x, w, b, c, p.mul_(1.0).add_(0.0).add_(1.0) - 1.0),
+        "changed one of its inputs",
+    ),
+}
+
+
+def test_embedding_forward_accepts_solution(capsys):
+    assert exercises.check_embedding_forward(embed) is True
+    assert capsys.readouterr().out.startswith("✓ embedding_forward: correct.")
+
+
+@pytest.mark.parametrize("name", sorted(EMBED_MISTAKES))
+def test_embedding_forward_names_mistake(name, capsys):
+    fn, message = EMBED_MISTAKES[name]
+    assert exercises.check_embedding_forward(fn) is False
+    out = capsys.readouterr().out
+    assert message in out, out

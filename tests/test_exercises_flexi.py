@@ -1,4 +1,4 @@
-"""The chapter-4 checkers (resize matrix, PI-resize, quiz) accept right answers and name mistakes."""
+"""The notebook-07 checkers (resize matrix, PI-resize) accept right answers and name mistakes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vitlearn import exercises
-from vitlearn.exercises import check_pi_resize, check_quiz, check_resize_matrix
-from vitlearn.exercises.flexi import QUIZ
+from vitlearn.exercises import check_pi_resize, check_resize_matrix
 
 # ---- resize matrix --------------------------------------------------------------------------
 
@@ -113,130 +111,5 @@ PI_MISTAKES = {
 def test_pi_resize_names_mistake(name, capsys):
     fn, message = PI_MISTAKES[name]
     assert check_pi_resize(fn) is False
-    out = capsys.readouterr().out
-    assert message in out, out
-
-
-# ---- quiz ---------------------------------------------------------------------------------------
-
-
-def test_quiz_all_right(capsys):
-    assert check_quiz({n: q.answer for n, q in QUIZ.items()}) is True
-    out = capsys.readouterr().out
-    assert f"{len(QUIZ)} / {len(QUIZ)} right." in out
-
-
-def test_quiz_partly_wrong_points_to_the_notebook(capsys):
-    answers = {n: q.answer for n, q in QUIZ.items()}
-    wrong = next(k for k in QUIZ[4].options if k != QUIZ[4].answer)
-    answers[4] = wrong.upper() + ")"  # case and a trailing parenthesis are tolerated
-    answers.pop(5)
-    assert check_quiz(answers) is False
-    out = capsys.readouterr().out
-    assert f"✗ 4: not {wrong})" in out and "notebook 07" in out
-    assert "… 5: not answered yet." in out
-    assert f"{len(QUIZ) - 2} / {len(QUIZ)} right." in out
-
-
-@pytest.mark.parametrize(
-    "answers, message",
-    [
-        ({}, "not done yet"),
-        ({1: "", 2: None}, "not done yet"),
-        ("abcab", "pass a dict"),
-        ({1: "z"}, "'z' is not an option"),
-        ({99: "a"}, "there is no question 99"),
-        ({"one": "a"}, "'one' is not a question number"),
-    ],
-)
-def test_quiz_never_raises_on_bad_input(answers, message, capsys):
-    assert check_quiz(answers) is False
-    assert message in capsys.readouterr().out
-
-
-def test_quiz_widget_and_show(capsys):
-    exercises.show_quiz()
-    out = capsys.readouterr().out
-    assert all(f"{n}. " in out for n in QUIZ)
-    box = exercises.quiz_widget()
-    assert len(box.children) == 2 * len(QUIZ) + 2
-
-
-def test_every_answer_is_an_option():
-    for q in QUIZ.values():
-        assert q.answer in q.options and q.why and q.where
-
-
-# ---- embedding forward (notebook 08) -----------------------------------------------------------
-
-
-def embed(images, weight, bias, cls_token, pos_embed):
-    t = F.conv2d(images, weight, bias, stride=weight.shape[-1]).flatten(2).transpose(1, 2)
-    return torch.cat([cls_token.expand(len(images), -1, -1), t], 1) + pos_embed
-
-
-def _conv(images, weight, bias):
-    return F.conv2d(images, weight, bias, stride=weight.shape[-1])
-
-
-def _cls(images, cls_token):
-    return cls_token.expand(len(images), -1, -1)
-
-
-def _plain(images, weight, bias, cls_token, pos_embed):
-    from vitlearn import patchify
-
-    t = patchify(images, weight.shape[-1]) @ weight.reshape(len(weight), -1).T + bias
-    return torch.cat([_cls(images, cls_token), t], 1) + pos_embed
-
-
-EMBED_MISTAKES = {
-    "stub": (_stub, "not done yet"),
-    "cls_last": (
-        lambda x, w, b, c, p: (
-            torch.cat([_conv(x, w, b).flatten(2).transpose(1, 2), _cls(x, c)], 1) + p
-        ),
-        "class token is at the END",
-    ),
-    "no_bias": (lambda x, w, b, c, p: embed(x, w, None, c, p), "bias is missing"),
-    "no_pos": (lambda x, w, b, c, p: embed(x, w, b, c, 0 * p), "position table was not added"),
-    "cls_no_pos": (
-        lambda x, w, b, c, p: torch.cat(
-            [_cls(x, c), _conv(x, w, b).flatten(2).transpose(1, 2) + p[:, 1:]], 1
-        ),
-        "pos_embed[:, 1:] to the patch tokens only",
-    ),
-    "col_major": (
-        lambda x, w, b, c, p: (
-            torch.cat([_cls(x, c), _conv(x, w, b).transpose(2, 3).flatten(2).transpose(1, 2)], 1)
-            + p
-        ),
-        "column-major order",
-    ),
-    "plain_reshape": (_plain, "reshaped the conv kernel (D, C, P, P) plainly"),
-    "no_cls": (
-        lambda x, w, b, c, p: _conv(x, w, b).flatten(2).transpose(1, 2),
-        "class token is missing",
-    ),
-    "channels_first": (
-        lambda x, w, b, c, p: embed(x, w, b, c, p).transpose(1, 2),
-        "tokens go along axis 1",
-    ),
-    "inplace": (
-        lambda x, w, b, c, p: embed(x, w, b, c, p.mul_(1.0).add_(0.0).add_(1.0) - 1.0),
-        "changed one of its inputs",
-    ),
-}
-
-
-def test_embedding_forward_accepts_solution(capsys):
-    assert exercises.check_embedding_forward(embed) is True
-    assert capsys.readouterr().out.startswith("✓ embedding_forward: correct.")
-
-
-@pytest.mark.parametrize("name", sorted(EMBED_MISTAKES))
-def test_embedding_forward_names_mistake(name, capsys):
-    fn, message = EMBED_MISTAKES[name]
-    assert exercises.check_embedding_forward(fn) is False
     out = capsys.readouterr().out
     assert message in out, out

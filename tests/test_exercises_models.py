@@ -40,8 +40,8 @@ def test_vit_tokens_names_each_mistake(capsys):
         assert "not quite" in out and message in out, (message, out)
 
 
-def right_count(image_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes):
-    d, n, h = embed_dim, (image_size // patch_size) ** 2, int(embed_dim * mlp_ratio)
+def right_count(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes):
+    d, n, h = embed_dim, (img_size // patch_size) ** 2, int(embed_dim * mlp_ratio)
     block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d)
     return d * in_chans * patch_size**2 + d + d + (1 + n) * d + depth * block + 2 * d + d * num_classes + num_classes
 
@@ -58,7 +58,7 @@ def test_parameter_count_names_each_mistake(capsys):
     d = lambda k: k["embed_dim"]  # noqa: E731
     mistakes = {
         "the class token's row": minus(lambda **k: d(k)),
-        "the learned position table": minus(lambda **k: (1 + (k["image_size"] // k["patch_size"]) ** 2) * d(k)),
+        "the learned position table": minus(lambda **k: (1 + (k["img_size"] // k["patch_size"]) ** 2) * d(k)),
         "the final LayerNorm": minus(lambda **k: 2 * d(k)),
         "the classification head": minus(lambda **k: d(k) * k["num_classes"] + k["num_classes"]),
         "multiply by depth": lambda **k: right_count(**{**k, "depth": 1}) if k["depth"] > 1 else right_count(**k),

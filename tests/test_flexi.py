@@ -147,7 +147,7 @@ def test_errors_name_the_numbers():
         resample_patch_embed(torch.zeros(2, 3, 4, 4, dtype=torch.long), 8)
     with pytest.raises(ValueError, match="old_size.*at least 1"):
         resize_matrix(0, 4)
-    with pytest.raises(ValueError, match=r"not a multiple of the patch size 4x4"):
+    with pytest.raises(ValueError, match=r"height H=10 is not a multiple of patch height 4"):
         resize_patchwise(torch.zeros(1, 1, 10, 8), 4, 8)
     with pytest.raises(ValueError, match="3 channels"):
         patch_tokens(torch.zeros(1, 1, 8, 8), w)

@@ -204,7 +204,7 @@ def test_position_similarity_values_and_shape():
 
 
 def test_position_similarity_errors():
-    with pytest.raises(ValueError, match=r"16 rows but a 3x5 grid with 0 prefix tokens needs 0 \+ 15 = 15"):
+    with pytest.raises(ValueError, match=r"a 3x5 grid means 15 grid tokens, but the table \(16, 8\) has 16 tokens"):
         position_similarity(torch.zeros(16, 8), (3, 5))
     with pytest.raises(ValueError, match=r"\(2, 15, 8\)"):
         position_similarity(torch.zeros(2, 15, 8), (3, 5))

@@ -189,7 +189,7 @@ def test_non_square_token_count_needs_old_size():
 
 def test_old_size_must_match_token_count():
     table = torch.randn(1, 1 + 16, 4)
-    with pytest.raises(ValueError, match=r"old_size=\(3, 5\) means 3\*5 = 15 grid tokens.*17 tokens.*= 16"):
+    with pytest.raises(ValueError, match=r"a 3x5 grid means 15 grid tokens.*17 tokens.*= 16"):
         resample_pos_embed(table, 4, old_size=(3, 5))
 
 
@@ -202,7 +202,7 @@ def test_never_guesses_with_wrong_prefix_count():
 def test_too_many_prefix_tokens():
     with pytest.raises(ValueError, match=r"num_prefix_tokens=5 leaves no grid.*\(1, 5, 4\).*only 5 tokens"):
         resample_pos_embed(torch.randn(1, 5, 4), 2, num_prefix_tokens=5)
-    with pytest.raises(ValueError, match=r"num_prefix_tokens must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"num_prefix_tokens must be an int >= 0, got -1"):
         resample_pos_embed(torch.randn(1, 5, 4), 2, num_prefix_tokens=-1)
 
 

@@ -68,5 +68,7 @@ def test_bad_input():
         PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 3, 8, 8), sizes=[4, 8]).update(
             patch_size=5
         )
-    with pytest.raises(ValueError, match=r"C=3 channels.*multiple of the patch size 4"):
+    with pytest.raises(ValueError, match=r"height H=9 is not a multiple of patch height 4"):
         PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 3, 9, 8))
+    with pytest.raises(ValueError, match=r"must have C=3 channels"):
+        PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 1, 8, 8))

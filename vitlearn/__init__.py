@@ -2,24 +2,30 @@
 
 The notebooks import it for everything that is not the lesson itself. Tensor shapes follow the
 course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D embedding width.
+
+Importing it is cheap: the submodules that need matplotlib or ipywidgets (``plot``, ``widgets``,
+``exercises``) are imported the first time they are used (``vitlearn.widgets``), not before.
 """
 
-from . import exercises, plot, widgets
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .checkpoint import resample_checkpoint
 from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .flexi import resample_patch_embed, resize_matrix
 from .images import list_images, load_image
-from .models import (
-    Attention,
-    Block,
-    TinyViT,
-    TrainedTinyViT,
-    evaluate,
-    make_trained_tiny_vit,
-    save_timm_state_dict,
-    train_tiny_vit,
+from .models import Attention, Block, TinyViT, save_timm_state_dict
+from .patches import (
+    crop_to_multiple,
+    grid_shape,
+    pad_to_multiple,
+    patchify,
+    shuffle_patches,
+    unpatchify,
 )
-from .patches import crop_to_multiple, grid_shape, pad_to_multiple, patchify, unpatchify
 from .posenc import (
     FactorizedPosEmbed,
     LearnedPosEmbed,
@@ -29,11 +35,34 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .resample import resample_pos_embed
+from .resample import flattened_resample, resample_pos_embed
+from .training import (
+    DEFAULT_RECIPE,
+    TrainedTinyViT,
+    TrainRecipe,
+    evaluate,
+    make_trained_tiny_vit,
+    train_tiny_vit,
+)
 
 __version__ = "0.1.0"
 
+_LAZY_SUBMODULES = ("exercises", "plot", "widgets")
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``vitlearn.plot``, ``vitlearn.widgets`` and ``vitlearn.exercises`` on first use."""
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
+
 __all__ = [
+    "DEFAULT_RECIPE",
     "Attention",
     "Block",
     "FactorizedPosEmbed",
@@ -43,12 +72,14 @@ __all__ = [
     "RotaryEmbedding2D",
     "Scenes",
     "TinyViT",
+    "TrainRecipe",
     "TrainedTinyViT",
     "ViTEmbedding",
     "conv_to_linear_weight",
     "crop_to_multiple",
     "evaluate",
     "exercises",
+    "flattened_resample",
     "grid_shape",
     "linear_to_conv_weight",
     "list_images",
@@ -61,10 +92,12 @@ __all__ = [
     "plot",
     "position_similarity",
     "render_scenes",
+    "resample_checkpoint",
     "resample_patch_embed",
     "resample_pos_embed",
     "resize_matrix",
     "save_timm_state_dict",
+    "shuffle_patches",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "task_info",

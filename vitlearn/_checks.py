@@ -1,8 +1,18 @@
-"""Input checks shared by the package: each one raises an error that names what was expected
-and what came, so a student sees their own numbers instead of a deep torch traceback."""
+"""The one home of every input check in the package.
+
+Each check raises an error that names what was expected and what came, so a student sees their
+own numbers instead of a deep torch traceback. One exception type per kind of mistake, the same
+everywhere in the package:
+
+- ``TypeError``: the value has the wrong type (a float where an int goes, a list instead of a
+  tensor, a bool for a size);
+- ``ValueError``: the type is right but the value is not (a size below 1, an image that does not
+  split into whole patches, a token count that is not a square grid, an unknown option).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -11,6 +21,41 @@ import torch
 def shape_str(shape: Sequence[int]) -> str:
     """``(2, 3, 32, 32)`` for any shape-like sequence."""
     return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int(value: object, name: str, *, minimum: int = 1) -> int:
+    """An int of at least ``minimum`` (``TypeError`` for any other type, bools included).
+
+    >>> check_int(3, "depth")
+    3
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def check_multiple(value: object, name: str, multiple: int, why: str) -> int:
+    """A positive int divisible by ``multiple``; the error names the nearest valid values.
+
+    ``why`` says what the multiple is for, e.g. ``"sin and cos for each of the two axes"``.
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < multiple or value % multiple:
+        lower = value // multiple * multiple
+        near = [v for v in (lower, lower + multiple) if v >= multiple]
+        raise ValueError(
+            f"{name} must be a positive multiple of {multiple} ({why}), got {name}={value}; "
+            f"nearest valid: {' or '.join(str(v) for v in near)}"
+        )
+    return int(value)
 
 
 def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> tuple[int, int]:
@@ -26,9 +71,7 @@ def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> tuple
     elif isinstance(value, torch.Size) or (
         isinstance(value, Sequence) and not isinstance(value, str)
     ):
-        if len(value) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
+        if len(value) != 2 or not all(_is_int(v) for v in value):
             raise TypeError(f"{name} must be an int or a pair of ints (rows, cols), got {value!r}")
         pair = (int(value[0]), int(value[1]))
     else:
@@ -38,6 +81,81 @@ def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> tuple
     if min(pair) < minimum:
         raise ValueError(f"{name} must be at least {minimum} in each direction, got {value!r}")
     return pair
+
+
+def _split(size: int, patch: int) -> str:
+    """``225 = 14 * 16 + 1`` for error messages."""
+    return f"{size} = {size // patch} * {patch} + {size % patch}"
+
+
+def patch_grid(
+    image_size: int | Sequence[int], patch_size: int | Sequence[int]
+) -> tuple[int, int]:
+    """The patch grid ``(rows, cols) = (H // ph, W // pw)``; a ``ValueError`` unless it is exact.
+
+    The error names both sizes, how each splits, and the crop and pad that would fix it.
+    """
+    h, w = as_pair(image_size, "image_size")
+    ph, pw = as_pair(patch_size, "patch_size")
+    if ph > h or pw > w:
+        raise ValueError(
+            f"patch size (ph, pw) = ({ph}, {pw}) is larger than the image (H, W) = ({h}, {w}); "
+            "use a smaller patch size or a larger image"
+        )
+    problems = []
+    if h % ph:
+        problems.append(f"height H={h} is not a multiple of patch height {ph} ({_split(h, ph)})")
+    if w % pw:
+        problems.append(f"width W={w} is not a multiple of patch width {pw} ({_split(w, pw)})")
+    if problems:
+        crop = ((h // ph) * ph, (w // pw) * pw)
+        pad = (-(-h // ph) * ph, -(-w // pw) * pw)
+        p = ph if ph == pw else (ph, pw)
+        raise ValueError(
+            "image "
+            + " and ".join(problems)
+            + f". Crop it with vitlearn.crop_to_multiple(images, {p}) (-> {crop[0]} x {crop[1]}) "
+            f"or pad it with vitlearn.pad_to_multiple(images, {p}) (-> {pad[0]} x {pad[1]})"
+        )
+    return h // ph, w // pw
+
+
+def token_grid(
+    num_tokens: int,
+    num_prefix_tokens: int,
+    grid_size: int | Sequence[int] | None,
+    *,
+    what: str,
+    hint: str = "pass grid_size=(rows, cols)",
+) -> tuple[int, int]:
+    """The grid ``(rows, cols)`` of ``num_tokens - num_prefix_tokens`` grid tokens. Never guessed.
+
+    With ``grid_size`` given, it must account for the grid tokens exactly. Without it, the grid
+    tokens must be a square number, and the square grid is returned; otherwise the error says so
+    and ``hint`` says how to pass the grid. ``what`` names the table in messages, e.g.
+    ``"pos_embed (1, 197, 768)"``.
+    """
+    prefix = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
+    if prefix >= num_tokens:
+        raise ValueError(
+            f"num_prefix_tokens={prefix} leaves no grid tokens: {what} has only {num_tokens} tokens"
+        )
+    n = num_tokens - prefix
+    if grid_size is None:
+        side = math.isqrt(n)
+        if side * side != n:
+            raise ValueError(
+                f"{what} has {num_tokens} tokens; minus num_prefix_tokens={prefix} that is {n} grid "
+                f"tokens, not a square number: {hint} (rows * cols must be {n})"
+            )
+        return side, side
+    rows, cols = as_pair(grid_size, "grid_size")
+    if rows * cols != n:
+        raise ValueError(
+            f"a {rows}x{cols} grid means {rows * cols} grid tokens, but {what} has {num_tokens} "
+            f"tokens, minus num_prefix_tokens={prefix} = {n}"
+        )
+    return rows, cols
 
 
 def check_tensor(x: object, name: str, ndims: Sequence[int], layout: str = "") -> torch.Tensor:

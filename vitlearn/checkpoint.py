@@ -1,15 +1,24 @@
-"""``python -m vitlearn resample-checkpoint IN OUT --new-size ROWS COLS``: give a saved ViT a new grid.
+"""Reading a ViT checkpoint's position table, and resampling it to a new grid.
 
-Reads a state dict (``torch.save`` file, loaded with ``weights_only=True``, or ``.safetensors``)
-in timm layout (``pos_embed``, ``cls_token``, ``reg_token``, ``patch_embed.proj.weight``; possibly
-inside a ``model`` / ``state_dict`` wrapper) or Hugging Face layout
-(``[vit.]embeddings.position_embeddings`` with the class token's row included,
-``embeddings.patch_embeddings.projection.weight``), finds the position table, the prefix tokens
-and the old grid, resamples the table with :func:`vitlearn.resample_pos_embed` and writes every
-other tensor back untouched, in the input's format.
+A checkpoint is a state dict (a ``torch.save`` file, read with ``weights_only=True``, or a
+``.safetensors`` file), possibly wrapped under ``model`` / ``state_dict`` / ... with other entries
+beside it (an epoch count, the training arguments). Two layouts are understood:
 
-The old grid is never guessed beyond arithmetic: the table length minus the prefix tokens must be
-a square number, or ``--old-size`` must say what it is.
+- timm (and MAE, DINOv2, DeiT, which use its names): ``pos_embed`` with the sibling tokens
+  ``cls_token``, ``reg_token``, ``dist_token`` and the kernel ``patch_embed.proj.weight``;
+- Hugging Face: ``[vit.]embeddings.position_embeddings`` (the class token's row included) with
+  ``embeddings.cls_token`` and ``embeddings.patch_embeddings.projection.weight``.
+
+The plain functions, for a notebook or a script:
+
+- :func:`read_state_dict` / :func:`write_state_dict`: a file to ``(object, state dict, ...)`` and back;
+- :func:`find_pos_embed`: where the table is, how many prefix rows it has, its grid, the patch size;
+- :func:`resample_checkpoint`: a new state dict with the table resampled to a new grid
+  (:func:`vitlearn.resample_pos_embed`), every other entry untouched.
+
+``python -m vitlearn resample-checkpoint IN OUT --new-size ROWS COLS`` is the command-line layer
+over them (bottom of this module). The old grid is never guessed beyond arithmetic: the table
+length minus the prefix tokens must be a square number, or ``old_size`` must say what it is.
 """
 
 from __future__ import annotations
@@ -17,21 +26,301 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .cli import CommandError
+from ._checks import as_pair, check_int, shape_str, token_grid
+from ._command import CommandError
 from .resample import INTERPOLATIONS, RECIPES, resample_pos_embed
 
-HELP = "resample the position table of a ViT checkpoint (timm or Hugging Face) to a new grid"
+__all__ = [
+    "PosEmbedInfo",
+    "find_pos_embed",
+    "read_state_dict",
+    "resample_checkpoint",
+    "write_state_dict",
+]
 
-_WRAPPERS = ("state_dict", "model", "model_state_dict", "module")
-_TABLE_NAMES = ("pos_embed", "embeddings.position_embeddings")
-_PATCH_KERNELS = ("patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight")
-# sibling parameters that are prefix tokens (rows of the table before the grid), with how many rows
-_TOKEN_NAMES = ("cls_token", "dist_token", "reg_token", "distillation_token")
+WRAPPERS = ("state_dict", "model", "model_state_dict", "module")
+"""Keys under which checkpoints commonly nest their state dict."""
+TABLE_NAMES = ("pos_embed", "embeddings.position_embeddings")
+PATCH_KERNELS = ("patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight")
+TOKEN_NAMES = ("cls_token", "dist_token", "reg_token", "distillation_token")
+"""Sibling parameters that are prefix tokens (rows of the table before the grid)."""
+
+
+# ---- reading and writing files ---------------------------------------------------------------
+
+
+def _is_safetensors(path: Path) -> bool:
+    return path.suffix == ".safetensors"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def read_state_dict(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, Any], str | None, dict[str, str] | None]:
+    """Read a checkpoint file: ``(loaded object, state dict, wrapper key, safetensors metadata)``.
+
+    The state dict is the dict holding the position table: the loaded object itself, or the
+    entry under a wrapper key (:data:`WRAPPERS`), which is returned too (``None`` at top level).
+    ``.safetensors`` files need the ``safetensors`` package; everything else is read with
+    ``torch.load(..., weights_only=True)``, which refuses pickled code. Raises
+    ``FileNotFoundError`` or ``ValueError`` with one line saying what is wrong with the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
+    metadata = None
+    if _is_safetensors(path):
+        try:
+            from safetensors import safe_open
+        except ImportError:
+            raise ImportError(
+                "reading .safetensors needs the safetensors package (pip install safetensors)"
+            ) from None
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata()
+                obj: Any = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:  # safetensors raises its own error types for a corrupt header
+            raise ValueError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
+    else:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...: all one line
+            raise ValueError(
+                f"{path}: not a readable torch checkpoint (loaded with weights_only=True): {_first_line(e)}"
+            ) from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a state dict (a dict of tensors), got {type(obj).__name__}")
+    sd, wrapper = _unwrap(obj)
+    return obj, sd, wrapper, metadata
+
+
+def _unwrap(obj: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The dict holding the tensors, and the wrapper key it sits under (None: top level)."""
+    if _table_keys(obj):
+        return obj, None
+    for key in WRAPPERS:
+        inner = obj.get(key)
+        if isinstance(inner, dict) and _table_keys(inner):
+            return inner, key
+    return obj, None
+
+
+def write_state_dict(
+    obj: dict[str, Any],
+    path: str | os.PathLike[str],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Write ``obj`` in the format ``path``'s suffix names (``.safetensors`` or a torch file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if _is_safetensors(path):
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in obj.items()}, str(path), metadata=metadata)
+    else:
+        torch.save(obj, path)
+
+
+# ---- finding the table -------------------------------------------------------------------------
+
+
+def _table_keys(sd: Mapping[str, Any]) -> list[str]:
+    return [
+        k for k, v in sd.items()
+        if isinstance(k, str) and isinstance(v, torch.Tensor)
+        and any(k == name or k.endswith("." + name) for name in TABLE_NAMES)
+    ]
+
+
+def _sibling(key: str, name: str) -> str:
+    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` -> ``<name>``."""
+    head = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    return head + name
+
+
+@dataclass(frozen=True)
+class PosEmbedInfo:
+    """Where a checkpoint keeps its position table and how it is laid out.
+
+    ``key``: the state-dict key; ``shape``: the table's shape; ``num_prefix_tokens``: rows before
+    the grid; ``prefix_names``: the token parameters those rows belong to (empty when given by
+    hand); ``grid_size``: ``(rows, cols)``; ``patch_size``: ``(ph, pw)`` from the patch kernel, or
+    None when the checkpoint has none.
+    """
+
+    key: str
+    shape: tuple[int, ...]
+    num_prefix_tokens: int
+    prefix_names: tuple[str, ...]
+    grid_size: tuple[int, int]
+    patch_size: tuple[int, int] | None
+
+
+def find_pos_embed(
+    state_dict: Mapping[str, Any],
+    *,
+    key: str | None = None,
+    old_size: int | Sequence[int] | None = None,
+    num_prefix_tokens: int | None = None,
+) -> PosEmbedInfo:
+    """Find the position table of ``state_dict`` and read its layout (see :class:`PosEmbedInfo`).
+
+    ``key`` picks the table when the names are unusual or there are several; ``old_size`` and
+    ``num_prefix_tokens`` say what arithmetic cannot: a non-square grid, or prefix rows that no
+    sibling token parameter accounts for. The prefix count is the number of rows of the sibling
+    tokens (:data:`TOKEN_NAMES`); if those leave a non-square grid while the whole table is square,
+    the tokens have no rows in it (timm's ``no_embed_class``). Raises ``ValueError`` naming the
+    keys and numbers when the table cannot be found or its grid cannot be read.
+    """
+    if key is not None:
+        if not isinstance(state_dict.get(key), torch.Tensor):
+            raise ValueError(f"no tensor under key {key!r}")
+    else:
+        keys = _table_keys(state_dict)
+        if not keys:
+            sample = ", ".join(list(map(str, state_dict))[:6])
+            raise ValueError(
+                f"no position table found (looked for keys ending in {' or '.join(TABLE_NAMES)}; "
+                f"keys start with: {sample}); name it with key="
+            )
+        if len(keys) > 1:
+            raise ValueError(f"several position tables ({', '.join(keys)}); pick one with key=")
+        key = keys[0]
+    table = state_dict[key]
+    if table.dim() not in (2, 3) or (table.dim() == 3 and table.shape[0] != 1):
+        raise ValueError(f"{key} has shape {shape_str(table.shape)}, expected (1, tokens, dim)")
+    length, dim = int(table.shape[-2]), int(table.shape[-1])
+    if num_prefix_tokens is not None:
+        prefix, names = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0), ()
+    else:
+        prefix, names = _prefix_tokens(state_dict, key, length, old_size)
+    what = f"{key} {shape_str(table.shape)}" + (f" (prefix: {', '.join(names)})" if names else "")
+    grid = token_grid(
+        length, prefix, old_size, what=what,
+        hint="give the grid as old_size=(rows, cols) (--old-size ROWS COLS on the command line)",
+    )
+    return PosEmbedInfo(key, tuple(table.shape), prefix, names, grid, _patch_size(state_dict, key, dim))
+
+
+def _prefix_tokens(
+    sd: Mapping[str, Any], key: str, length: int, old_size: int | Sequence[int] | None
+) -> tuple[int, tuple[str, ...]]:
+    found: list[str] = []
+    count = 0
+    for name in TOKEN_NAMES:
+        k = _sibling(key, name)
+        t = sd.get(k)
+        if isinstance(t, torch.Tensor):
+            n = int(t.shape[-2]) if t.dim() >= 2 else 1  # (1, n, D): a register token has n rows
+            count += n
+            found.append(k if n == 1 else f"{k} x{n}")
+    if old_size is not None:
+        rows, cols = as_pair(old_size, "old_size")
+        return (0, ()) if length == rows * cols else (count, tuple(found))
+    grid = length - count
+    if grid >= 1 and math.isqrt(grid) ** 2 == grid:
+        return count, tuple(found)
+    if count and math.isqrt(length) ** 2 == length:
+        return 0, ()  # the tokens exist but have no row in the table (timm's no_embed_class)
+    return count, tuple(found)
+
+
+def _patch_size(sd: Mapping[str, Any], key: str, dim: int) -> tuple[int, int] | None:
+    """(P_rows, P_cols) from the patch-embedding kernel (D, C, P_rows, P_cols), if there is one."""
+    model = key[: -len("pos_embed")] if key.endswith("pos_embed") else key.split("embeddings.")[0]
+    kernels = [
+        k for k, w in sd.items()
+        if isinstance(k, str) and k.startswith(model) and isinstance(w, torch.Tensor) and w.dim() == 4
+        and any(k.endswith(name) for name in PATCH_KERNELS)
+    ]
+    if not kernels:
+        return None
+    w = sd[kernels[0]]
+    if w.shape[0] != dim:
+        raise ValueError(
+            f"{kernels[0]} has {w.shape[0]} output channels but the position table has width {dim}"
+        )
+    return int(w.shape[2]), int(w.shape[3])
+
+
+# ---- resampling --------------------------------------------------------------------------------
+
+
+def _new_grid(
+    info: PosEmbedInfo,
+    new_size: int | Sequence[int] | None,
+    image_size: int | Sequence[int] | None,
+) -> tuple[int, int]:
+    """The new grid: ``new_size``, or ``image_size`` over the checkpoint's patch size."""
+    if (new_size is None) == (image_size is None):
+        raise ValueError("give the new grid as new_size=(rows, cols) or the new image as image_size=(H, W)")
+    if new_size is not None:
+        return as_pair(new_size, "new_size")
+    if info.patch_size is None:
+        raise ValueError(
+            "image_size needs a patch-embedding kernel in the checkpoint to read the patch size "
+            "from; give new_size=(rows, cols) instead"
+        )
+    h, w = as_pair(image_size, "image_size")
+    ph, pw = info.patch_size
+    if h % ph or w % pw:
+        raise ValueError(f"image_size ({h}, {w}) is not a multiple of the patch size {ph}x{pw}")
+    return h // ph, w // pw
+
+
+def resample_checkpoint(
+    state_dict: Mapping[str, Any],
+    new_size: int | Sequence[int] | None = None,
+    *,
+    image_size: int | Sequence[int] | None = None,
+    key: str | None = None,
+    old_size: int | Sequence[int] | None = None,
+    num_prefix_tokens: int | None = None,
+    **method: Any,
+) -> tuple[dict[str, Any], PosEmbedInfo]:
+    """A copy of ``state_dict`` with its position table resampled to a new grid.
+
+    Give the new grid as ``new_size = (rows, cols)``, or the new image as ``image_size = (H, W)``
+    (then the grid is the image over the patch size read from the checkpoint's patch kernel).
+    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in :func:`find_pos_embed`; ``method``
+    goes to :func:`vitlearn.resample_pos_embed` (``recipe=``, ``interpolation=``, ``antialias=``,
+    ``align_corners=``; default: timm's antialiased bicubic). Every other entry is the same tensor
+    object as in ``state_dict`` (nothing is copied). Returns the new state dict and the
+    :class:`PosEmbedInfo` of the old table.
+
+    >>> sd = {"cls_token": torch.zeros(1, 1, 8), "pos_embed": torch.zeros(1, 1 + 16, 8)}
+    >>> new, info = resample_checkpoint(sd, (6, 6))
+    >>> new["pos_embed"].shape, info.grid_size
+    (torch.Size([1, 37, 8]), (4, 4))
+    """
+    info = find_pos_embed(state_dict, key=key, old_size=old_size, num_prefix_tokens=num_prefix_tokens)
+    new_size = _new_grid(info, new_size, image_size)
+    table = state_dict[info.key]
+    new_table = resample_pos_embed(
+        table, new_size, old_size=info.grid_size, num_prefix_tokens=info.num_prefix_tokens, **method
+    )
+    out = dict(state_dict)
+    out[info.key] = new_table.contiguous()
+    return out, info
+
+
+# ---- the command: python -m vitlearn resample-checkpoint ---------------------------------------
+
+HELP = "resample the position table of a ViT checkpoint (timm or Hugging Face) to a new grid"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,74 +344,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--align-corners", action=argparse.BooleanOptionalAction, default=None)
 
 
-# ---- reading and writing --------------------------------------------------------------------
-
-
-def _is_safetensors(path: Path) -> bool:
-    return path.suffix == ".safetensors"
-
-
-def _load(path: Path) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The loaded object and, for safetensors, its metadata."""
-    if not path.exists():
-        raise CommandError(f"{path}: no such file")
-    if not path.is_file():
-        raise CommandError(f"{path}: not a file")
-    if _is_safetensors(path):
-        try:
-            from safetensors import safe_open
-        except ImportError as e:
-            raise CommandError("reading .safetensors needs the safetensors package (pip install safetensors)") from e
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                metadata = f.metadata()
-                return {k: f.get_tensor(k) for k in f.keys()}, metadata
-        except Exception as e:  # safetensors raises its own error types for a corrupt header
-            raise CommandError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...: all one line
-        raise CommandError(
-            f"{path}: not a readable torch checkpoint (loaded with weights_only=True): {_first_line(e)}"
-        ) from None
-    if not isinstance(obj, dict):
-        raise CommandError(f"{path}: expected a state dict (a dict of tensors), got {type(obj).__name__}")
-    return obj, None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
-def _state_dict(obj: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """The dict holding the tensors, and the wrapper key it sits under (None: top level)."""
-    if any(_table_keys(obj)):
-        return obj, None
-    for key in _WRAPPERS:
-        inner = obj.get(key)
-        if isinstance(inner, dict) and any(_table_keys(inner)):
-            return inner, key
-    return obj, None
-
-
-def _table_keys(sd: dict[str, Any]) -> list[str]:
-    return [
-        k for k, v in sd.items()
-        if isinstance(k, str) and isinstance(v, torch.Tensor)
-        and any(k == name or k.endswith("." + name) for name in _TABLE_NAMES)
-    ]
-
-
-def _sibling(key: str, name: str) -> str:
-    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` -> ``<name>``."""
-    head = key.rsplit(".", 1)[0] + "." if "." in key else ""
-    return head + name
-
-
-# ---- the command ------------------------------------------------------------------------------
-
-
 def run(args: argparse.Namespace) -> None:
     src: Path = args.input
     dst: Path = args.output
@@ -130,139 +351,25 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError(f"refusing to overwrite the input {src}: choose another output path")
     if _is_safetensors(dst) != _is_safetensors(src):
         raise CommandError(f"the output {dst} must have the input's format ({src.suffix or 'no suffix'})")
-
-    obj, metadata = _load(src)
-    sd, wrapper = _state_dict(obj)
-    if args.key is not None:
-        if not isinstance(sd.get(args.key), torch.Tensor):
-            raise CommandError(f"{src}: no tensor under --key {args.key!r}")
-        key = args.key
-    else:
-        keys = _table_keys(sd)
-        if not keys:
-            sample = ", ".join(list(map(str, sd))[:6])
-            raise CommandError(
-                f"{src}: no position table found (looked for keys ending in "
-                f"{' or '.join(_TABLE_NAMES)}; keys start with: {sample}); pass --key"
-            )
-        if len(keys) > 1:
-            raise CommandError(f"{src}: several position tables ({', '.join(keys)}); pick one with --key")
-        key = keys[0]
-    table = sd[key]
-    if table.dim() not in (2, 3) or (table.dim() == 3 and table.shape[0] != 1):
-        raise CommandError(f"{key} has shape {tuple(table.shape)}, expected (1, tokens, dim)")
-    length, dim = table.shape[-2], table.shape[-1]
-
-    patch = _patch_size(sd, key, dim)
-    new_size = _new_size(args, patch)
-    prefix, prefix_names = _prefix(sd, key, length, args)
-    old_size = _old_size(args, length, prefix, prefix_names)
-
-    new_table = resample_pos_embed(
-        table, new_size, old_size=old_size, num_prefix_tokens=prefix,
-        interpolation=args.interpolation, antialias=args.antialias,
-        align_corners=args.align_corners, recipe=args.recipe,
+    obj, sd, wrapper, metadata = read_state_dict(src)
+    new_sd, info = resample_checkpoint(
+        sd,
+        args.new_size,
+        image_size=args.image_size,
+        key=args.key,
+        old_size=args.old_size,
+        num_prefix_tokens=args.num_prefix_tokens,
+        recipe=args.recipe,
+        interpolation=args.interpolation,
+        antialias=args.antialias,
+        align_corners=args.align_corners,
     )
-    sd[key] = new_table.contiguous()
-    if wrapper is not None:
-        obj[wrapper] = sd
-    else:
-        obj = sd
-    _save(obj, dst, metadata)
+    write_state_dict({**obj, wrapper: new_sd} if wrapper is not None else new_sd, dst, metadata)
+    new_grid = _new_grid(info, args.new_size, args.image_size)
     method = args.recipe or args.interpolation or "bicubic"
-    names = f" ({', '.join(prefix_names)})" if prefix_names else ""
+    names = f" ({', '.join(info.prefix_names)})" if info.prefix_names else ""
     print(
-        f"{key}: {tuple(table.shape)} -> {tuple(new_table.shape)}, grid {old_size[0]}x{old_size[1]} -> "
-        f"{new_size[0]}x{new_size[1]}, {prefix} prefix token(s){names}, {method}; wrote {dst}"
+        f"{info.key}: {info.shape} -> {tuple(new_sd[info.key].shape)}, grid "
+        f"{info.grid_size[0]}x{info.grid_size[1]} -> {new_grid[0]}x{new_grid[1]}, "
+        f"{info.num_prefix_tokens} prefix token(s){names}, {method}; wrote {dst}"
     )
-
-
-def _patch_size(sd: dict[str, Any], key: str, dim: int) -> tuple[int, int] | None:
-    """(P_rows, P_cols) from the patch-embedding kernel (D, C, P_rows, P_cols), if there is one."""
-    model = key[: -len("pos_embed")] if key.endswith("pos_embed") else key.split("embeddings.")[0]
-    kernels = [
-        k for k, w in sd.items()
-        if isinstance(k, str) and k.startswith(model) and isinstance(w, torch.Tensor) and w.dim() == 4
-        and any(k.endswith(name) for name in _PATCH_KERNELS)
-    ]
-    if not kernels:
-        return None
-    w = sd[kernels[0]]
-    if w.shape[0] != dim:
-        raise CommandError(
-            f"{kernels[0]} has {w.shape[0]} output channels but the position table has width {dim}"
-        )
-    return int(w.shape[2]), int(w.shape[3])
-
-
-def _new_size(args: argparse.Namespace, patch: tuple[int, int] | None) -> tuple[int, int]:
-    if args.new_size is not None:
-        rows, cols = args.new_size
-    else:
-        if patch is None:
-            raise CommandError("--image-size needs a patch-embedding kernel in the checkpoint; use --new-size")
-        h, w = args.image_size
-        if h % patch[0] or w % patch[1]:
-            raise CommandError(
-                f"--image-size {h} {w} is not a multiple of the patch size {patch[0]}x{patch[1]}"
-            )
-        rows, cols = h // patch[0], w // patch[1]
-    if rows < 1 or cols < 1:
-        raise CommandError(f"the new grid must be at least 1x1, got {rows}x{cols}")
-    return rows, cols
-
-
-def _prefix(sd: dict[str, Any], key: str, length: int, args: argparse.Namespace) -> tuple[int, list[str]]:
-    """How many rows of the table precede the grid, and the token parameters they belong to."""
-    if args.num_prefix_tokens is not None:
-        return args.num_prefix_tokens, []
-    found: list[str] = []
-    count = 0
-    for name in _TOKEN_NAMES:
-        k = _sibling(key, name)
-        t = sd.get(k)
-        if isinstance(t, torch.Tensor):
-            n = int(t.shape[-2]) if t.dim() >= 2 else 1  # (1, n, D): a register token has n rows
-            count += n
-            found.append(k if n == 1 else f"{k} x{n}")
-    if args.old_size is not None:
-        rows, cols = args.old_size
-        if length - rows * cols == 0:
-            return 0, []
-        return count, found
-    grid = length - count
-    if grid >= 1 and math.isqrt(grid) ** 2 == grid:
-        return count, found
-    if count and math.isqrt(length) ** 2 == length:
-        return 0, []  # the tokens exist but have no row in the table (timm's no_embed_class)
-    return count, found
-
-
-def _old_size(args: argparse.Namespace, length: int, prefix: int, names: list[str]) -> tuple[int, int]:
-    grid = length - prefix
-    if args.old_size is not None:
-        rows, cols = args.old_size
-        if rows * cols != grid:
-            raise CommandError(
-                f"--old-size {rows} {cols} means {rows * cols} grid tokens, but the table has {length} "
-                f"rows and {prefix} prefix token(s): {grid} grid tokens"
-            )
-        return rows, cols
-    side = math.isqrt(max(grid, 0))
-    if grid < 1 or side * side != grid:
-        what = f" ({', '.join(names)})" if names else ""
-        raise CommandError(
-            f"the table has {length} rows; minus {prefix} prefix token(s){what} that leaves {grid}, "
-            f"not a square grid: pass --old-size ROWS COLS (and --num-prefix-tokens if needed)"
-        )
-    return side, side
-
-
-def _save(obj: dict[str, Any], dst: Path, metadata: dict[str, str] | None) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if _is_safetensors(dst):
-        from safetensors.torch import save_file
-
-        save_file({k: v.contiguous() for k, v in obj.items()}, str(dst), metadata=metadata)
-    else:
-        torch.save(obj, dst)

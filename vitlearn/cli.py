@@ -10,15 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._command import CommandError
+
 _COMMANDS = (
     ("resample-checkpoint", "vitlearn.checkpoint"),
     ("release-student", "vitlearn.release"),
+    ("build-site", "vitlearn.website"),
     ("release-nbgrader", "vitlearn.release_nbgrader"),
 )
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit status 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args._run(args)
-    except (CommandError, OSError, ValueError) as e:
+    except (CommandError, ImportError, OSError, ValueError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import as_pair, check_choice
+from ._checks import as_pair, check_choice, check_int
 
 KINDS: tuple[str, ...] = ("disc", "square", "diamond")
 """Shape kinds, indexed by ``Scenes.kinds``."""
@@ -180,8 +180,7 @@ def make_scenes(n: int, *, seed: int = 0, task: str = "relation") -> Scenes:
     ``task``: ``"relation"`` (red vs blue position, 4 classes) or ``"shape"`` (3 kinds).
     Draw them at any resolution with :func:`render_scenes`.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int(n, "n")
     check_choice(task, "task", tuple(TASKS))
     rng = np.random.default_rng(seed)
     return _relation_scenes(n, rng) if task == "relation" else _shape_scenes(n, rng)

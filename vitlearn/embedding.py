@@ -23,11 +23,24 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._checks import as_pair, check_choice, check_tensor, shape_str
-from .patches import grid_shape
-from .posenc import sincos_2d_pos_embed
+from ._checks import (
+    as_pair,
+    check_choice,
+    check_int,
+    check_multiple,
+    check_tensor,
+    patch_grid,
+    shape_str,
+)
+from .posenc import FactorizedPosEmbed, sincos_2d_pos_embed
 
-__all__ = ["PatchEmbed", "ViTEmbedding", "conv_to_linear_weight", "linear_to_conv_weight"]
+__all__ = [
+    "POS_EMBED_KINDS",
+    "PatchEmbed",
+    "ViTEmbedding",
+    "conv_to_linear_weight",
+    "linear_to_conv_weight",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,8 +70,7 @@ def linear_to_conv_weight(
     ``patch_size`` is P or ``(ph, pw)`` = (rows, cols); ``in_chans`` is C.
     """
     ph, pw = as_pair(patch_size, "patch_size")
-    if isinstance(in_chans, bool) or not isinstance(in_chans, int) or in_chans < 1:
-        raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
+    check_int(in_chans, "in_chans")
     weight = check_tensor(weight, "weight", (2,), "a 2-D linear weight (D, ph*pw*C)")
     d, features = weight.shape
     if features != ph * pw * in_chans:
@@ -101,9 +113,8 @@ class PatchEmbed(nn.Module):
     ) -> None:
         super().__init__()
         pair = as_pair(patch_size, "patch_size")
-        for name, value in (("in_chans", in_chans), ("embed_dim", embed_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(in_chans, "in_chans")
+        check_int(embed_dim, "embed_dim")
         self._patch_size = pair
         self.in_chans = in_chans
         self.embed_dim = embed_dim
@@ -126,7 +137,7 @@ class PatchEmbed(nn.Module):
         Same as :func:`vitlearn.grid_shape`; raises ``ValueError`` when H or W is not a multiple
         of the patch size.
         """
-        return grid_shape(image_size, self._patch_size)
+        return patch_grid(image_size, self._patch_size)
 
     def num_patches(self, image_size: int | Sequence[int]) -> int:
         """N, the number of tokens for an image of ``(H, W)`` pixels."""
@@ -140,7 +151,7 @@ class PatchEmbed(nn.Module):
                 f"images must have in_chans = {self.in_chans} channels (B, C, H, W), got shape "
                 f"{shape_str(x.shape)} with {x.shape[1]} channels"
             )
-        grid_shape(tuple(x.shape[-2:]), self._patch_size)  # raises if H, W do not split into patches
+        patch_grid(tuple(x.shape[-2:]), self._patch_size)  # raises if H, W do not split into patches
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,21 +204,34 @@ class PatchEmbed(nn.Module):
 # The complete embedding layer of a ViT
 # --------------------------------------------------------------------------------------------
 
-_POS_EMBED_CHOICES = ("learned", "sincos", "none")
+POS_EMBED_KINDS: tuple[str, ...] = ("learned", "sincos", "factorized", "none")
+"""The position codes :class:`ViTEmbedding` adds to the tokens (see its ``pos_embed`` argument)."""
 
 
 class ViTEmbedding(nn.Module):
     """Everything a ViT does before its first transformer block.
 
-    ``(B, C, H, W) -> (B, prefix + N, D)`` where ``prefix = class_token + num_reg_tokens``:
+    ``(B, C, H, W) -> (B, prefix + N, D)`` where ``prefix = class_token + reg_tokens``:
 
     1. ``patch_embed`` (a :class:`PatchEmbed`) turns the image into N patch tokens;
     2. the learned class token ``cls_token`` (1, 1, D) and then the register tokens ``reg_token``
        (1, R, D) are put in front of them, the same vectors for every image;
-    3. the position table ``pos_embed`` is added. With ``no_embed_class=False`` (the original ViT
-       layout and timm's default) it has shape ``(1, prefix + N, D)`` and gives the prefix tokens
-       a position too; with ``no_embed_class=True`` (DeiT III, newer big_vision) it has shape
-       ``(1, N, D)`` and only the patch tokens get one;
+    3. a position code is added (``pos_embed=``):
+
+       - ``"learned"``: the table ``pos_embed``. With ``no_embed_class=False`` (the original ViT
+         layout and timm's default) it has shape ``(1, prefix + N, D)`` and gives the prefix tokens
+         a position too; with ``no_embed_class=True`` (DeiT III, newer big_vision) it has shape
+         ``(1, N, D)`` and only the patch tokens get one. Made for one grid: for another one,
+         resample it (:func:`vitlearn.resample_pos_embed`) and install it with
+         :meth:`set_pos_embed`;
+       - ``"sincos"``: the fixed 2-D sine-cosine code (:func:`vitlearn.sincos_2d_pos_embed`, MAE's
+         layout), computed for whatever grid comes in, prefix tokens left without a code (MAE
+         gives them a zero row); nothing is learned or stored;
+       - ``"factorized"``: a learned code per row plus one per column
+         (:class:`vitlearn.FactorizedPosEmbed`, parameters ``pos_embed_factorized.row_embed`` and
+         ``.col_embed``; not a timm name); made for one grid, like ``"learned"``;
+       - ``"none"``: nothing (a subclass may add positions elsewhere, e.g. rotary codes inside
+         attention);
     4. ``pos_drop`` (dropout) is applied.
 
     Parameter names and layout follow timm's ``VisionTransformer``, so the entries
@@ -215,16 +239,17 @@ class ViTEmbedding(nn.Module):
     ``patch_embed.proj.bias`` of its state dict load into this module and back.
 
     Args:
-        img_size: H, or ``(H, W)``; the position table is made for this size, and other sizes
-            are refused (resample the table with :func:`vitlearn.resample_pos_embed` first).
+        img_size: H, or ``(H, W)``, the image size the layer is built for: the patch grid
+            ``grid_size = (H // ph, W // pw)`` sizes the learned and factorized tables.
         patch_size: P or ``(ph, pw)``.
         in_chans: C.
         embed_dim: D.
         class_token: whether to prepend a class token.
-        num_reg_tokens: R, the number of register tokens (after the class token).
-        pos_embed: ``"learned"`` (a trainable table), ``"sincos"`` (a fixed 2-D sine-cosine table,
-            stored as a frozen parameter under the same name, prefix rows zero) or ``"none"``.
-        no_embed_class: if True the position table covers only the patch tokens (see above).
+        reg_tokens: R, the number of register tokens (after the class token).
+        pos_embed: one of :data:`POS_EMBED_KINDS`, see above.
+        no_embed_class: if True the learned table covers only the patch tokens (see above).
+        pos_embed_std: the learned tables start as a normal of this standard deviation, truncated
+            at +-2 like timm's ``trunc_normal_``; timm uses 0.02.
         pos_drop_rate: dropout probability after adding positions.
         bias: whether the patch projection has a bias.
     """
@@ -237,98 +262,175 @@ class ViTEmbedding(nn.Module):
         embed_dim: int = 768,
         *,
         class_token: bool = True,
-        num_reg_tokens: int = 0,
+        reg_tokens: int = 0,
         pos_embed: str = "learned",
         no_embed_class: bool = False,
+        pos_embed_std: float = 0.02,
         pos_drop_rate: float = 0.0,
         bias: bool = True,
     ) -> None:
         super().__init__()
-        check_choice(pos_embed, "pos_embed", _POS_EMBED_CHOICES)
-        if isinstance(num_reg_tokens, bool) or not isinstance(num_reg_tokens, int) or num_reg_tokens < 0:
-            raise ValueError(f"num_reg_tokens must be an int >= 0, got {num_reg_tokens!r}")
+        check_choice(pos_embed, "pos_embed", POS_EMBED_KINDS)
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, bias=bias)
-        self.img_size = as_pair(img_size, "img_size")
-        self.grid_size = self.patch_embed.grid_shape(self.img_size)  # (rows, cols)
-        self.num_patches = self.grid_size[0] * self.grid_size[1]
+        self.grid_size: tuple[int, int] = patch_grid(img_size, self.patch_embed.patch_size)
         self.embed_dim = embed_dim
-        self.num_reg_tokens = num_reg_tokens
-        self.num_prefix_tokens = int(class_token) + num_reg_tokens
+        self.num_reg_tokens = check_int(reg_tokens, "reg_tokens", minimum=0)
+        self.num_prefix_tokens = int(bool(class_token)) + self.num_reg_tokens
         self.no_embed_class = no_embed_class
-        self.pos_embed_type = pos_embed
+        self.pos_embed_kind = pos_embed
+        self.pos_embed_std = float(pos_embed_std)
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if class_token else None
         self.reg_token = (
-            nn.Parameter(torch.zeros(1, num_reg_tokens, embed_dim)) if num_reg_tokens else None
+            nn.Parameter(torch.zeros(1, self.num_reg_tokens, embed_dim)) if self.num_reg_tokens else None
         )
-        table_len = self.num_patches + (0 if no_embed_class else self.num_prefix_tokens)
-        if pos_embed == "none":
-            self.pos_embed = None
+        if pos_embed == "learned":
+            self.pos_embed = nn.Parameter(torch.zeros(1, self._table_len(self.grid_size), embed_dim))
         else:
-            self.pos_embed = nn.Parameter(
-                torch.zeros(1, table_len, embed_dim), requires_grad=(pos_embed == "learned")
-            )
+            self.register_parameter("pos_embed", None)
+        self.pos_embed_factorized = (
+            FactorizedPosEmbed(self.grid_size, embed_dim) if pos_embed == "factorized" else None
+        )
+        if pos_embed == "sincos":
+            check_multiple(embed_dim, "embed_dim", 4, "pos_embed='sincos': sin and cos of each axis")
+        self._sincos_cache: dict[tuple[int, int], torch.Tensor] = {}
         self.pos_drop = nn.Dropout(p=pos_drop_rate)
         self.reset_parameters()
 
+    def _table_len(self, grid: tuple[int, int]) -> int:
+        return grid[0] * grid[1] + (0 if self.no_embed_class else self.num_prefix_tokens)
+
     def reset_parameters(self) -> None:
-        """Initialise as timm does: tiny class/register tokens, position table N(0, 0.02²)
-        truncated at ±2 (or the fixed sine-cosine table)."""
+        """Initialise as timm does: tiny class/register tokens (std 1e-6), learned tables a
+        normal of std ``pos_embed_std`` truncated at +-2."""
         with torch.no_grad():
             if self.cls_token is not None:
                 nn.init.normal_(self.cls_token, std=1e-6)
             if self.reg_token is not None:
                 nn.init.normal_(self.reg_token, std=1e-6)
             if self.pos_embed is not None:
-                if self.pos_embed_type == "learned":
-                    nn.init.trunc_normal_(self.pos_embed, std=0.02)
-                else:
-                    self.pos_embed.copy_(self._sincos_table())
-
-    def _sincos_table(self) -> torch.Tensor:
-        """``(1, table_len, D)``: zeros for the prefix rows (as MAE does), then the fixed 2-D
-        sine-cosine codes of :func:`vitlearn.sincos_2d_pos_embed` (MAE layout) for the grid."""
-        if self.embed_dim % 4:
-            raise ValueError(
-                f"pos_embed='sincos' needs embed_dim divisible by 4, got {self.embed_dim}"
-            )
-        table = sincos_2d_pos_embed(self.grid_size, self.embed_dim, convention="mae")  # (N, D)
-        prefix = 0 if self.no_embed_class else self.num_prefix_tokens
-        table = torch.cat([table.new_zeros(prefix, self.embed_dim), table], dim=0)
-        return table.unsqueeze(0)  # (1, prefix + N, D)
+                nn.init.trunc_normal_(self.pos_embed, std=self.pos_embed_std, a=-2.0, b=2.0)
+            if self.pos_embed_factorized is not None:
+                for table in (self.pos_embed_factorized.row_embed, self.pos_embed_factorized.col_embed):
+                    nn.init.trunc_normal_(table, std=self.pos_embed_std, a=-2.0, b=2.0)
 
     @property
     def patch_size(self) -> tuple[int, int]:
         """``(ph, pw)``."""
         return self.patch_embed.patch_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, prefix + N, D)``: [class], [registers], patch tokens."""
-        x = self.patch_embed._check_images(x)
-        if tuple(x.shape[-2:]) != self.img_size and self.pos_embed is not None:
+    @property
+    def img_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the images the layer's grid is made for: ``grid_size * patch_size``."""
+        (rows, cols), (ph, pw) = self.grid_size, self.patch_size
+        return rows * ph, cols * pw
+
+    @property
+    def num_patches(self) -> int:
+        """N for ``img_size``: ``rows * cols``."""
+        return self.grid_size[0] * self.grid_size[1]
+
+    # -- changing the grid ----------------------------------------------------------------------
+
+    def set_pos_embed(self, pos_embed: torch.Tensor, grid_size: int | Sequence[int]) -> None:
+        """Replace the learned table by ``pos_embed`` for a ``grid_size = (rows, cols)`` grid.
+
+        ``pos_embed`` is ``(1, prefix + rows*cols, D)`` (``(1, rows*cols, D)`` with
+        ``no_embed_class``). Typical use, to run at 48 px a model trained at 32 px with P = 8
+        (grid 4x4 -> 6x6)::
+
+            new = vitlearn.resample_pos_embed(model.pos_embed, (6, 6), num_prefix_tokens=1)
+            model.set_pos_embed(new, (6, 6))
+        """
+        if self.pos_embed is None:
             raise ValueError(
-                f"this embedding's position table is for images of (H, W) = {self.img_size}, "
-                f"got images of shape {shape_str(x.shape)}; resize the images, or resample the "
-                "table with vitlearn.resample_pos_embed"
+                f"this model has pos_embed={self.pos_embed_kind!r}: it has no learned table to set"
             )
-        tokens = self.patch_embed(x)  # (B, N, D)
+        rows, cols = as_pair(grid_size, "grid_size")
+        want = (1, self._table_len((rows, cols)), self.embed_dim)
+        if not isinstance(pos_embed, torch.Tensor) or tuple(pos_embed.shape) != want:
+            got = shape_str(pos_embed.shape) if isinstance(pos_embed, torch.Tensor) else type(pos_embed).__name__
+            prefix = 0 if self.no_embed_class else self.num_prefix_tokens
+            raise ValueError(
+                f"pos_embed for a {rows}x{cols} grid must have shape {shape_str(want)} "
+                f"({prefix} prefix + {rows}*{cols} patches, width {self.embed_dim}), got {got}"
+            )
+        self.pos_embed = nn.Parameter(pos_embed.detach().clone().to(self.patch_embed.proj.weight))
+        self.grid_size = (rows, cols)
+
+    def set_patch_embed(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch embedding.
+
+        The patch size becomes ``(ph', pw')``; the old bias is kept when ``bias`` is None. A learned
+        or factorized table stays as it is: give it the new grid too (:meth:`set_pos_embed`).
+        """
+        check_tensor(weight, "weight", (4,), "(D, C, ph, pw)")
+        d, c, ph, pw = weight.shape
+        old = self.patch_embed.proj
+        if d != self.embed_dim or c != old.in_channels:
+            raise ValueError(
+                f"weight must have shape (D={self.embed_dim}, C={old.in_channels}, ph, pw), "
+                f"got {shape_str(weight.shape)}"
+            )
+        if bias is None and old.bias is not None:
+            bias = old.bias
+        embed = PatchEmbed((int(ph), int(pw)), int(c), int(d), bias=bias is not None)
+        embed = embed.to(old.weight)
+        with torch.no_grad():
+            embed.proj.weight.copy_(weight)
+            if bias is not None:
+                embed.proj.bias.copy_(bias)
+        self.patch_embed = embed
+
+    # -- forward --------------------------------------------------------------------------------
+
+    def _sincos(self, grid: tuple[int, int]) -> torch.Tensor:
+        if grid not in self._sincos_cache:
+            self._sincos_cache[grid] = sincos_2d_pos_embed(grid, self.embed_dim)  # (rows*cols, D)
+        return self._sincos_cache[grid]
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The embedding and the grid it used: ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
+        x = self.patch_embed._check_images(x)
+        grid = self.patch_embed.grid_shape(tuple(x.shape[-2:]))
+        tokens = self.patch_embed(x)  # (B, N, D), row by row
+        kind = self.pos_embed_kind
+        if kind in ("learned", "factorized") and grid != self.grid_size:
+            (r, c), (h, w) = self.grid_size, self.img_size
+            fix = (
+                "resample the table with vitlearn.resample_pos_embed and install it with "
+                f".set_pos_embed(new_table, {grid})"
+                if kind == "learned"
+                else f"build the model for that size (img_size={tuple(x.shape[-2:])})"
+            )
+            raise ValueError(
+                f"the {kind} position table is made for a {r}x{c} grid of patches (images of "
+                f"(H, W) = ({h}, {w})), but images of shape {shape_str(x.shape)} give a "
+                f"{grid[0]}x{grid[1]} grid: {fix}"
+            )
+        if kind == "sincos":
+            tokens = tokens + self._sincos(grid).to(tokens)
+        elif kind == "factorized":
+            tokens = tokens + self.pos_embed_factorized.table()
+        elif kind == "learned" and self.no_embed_class:
+            tokens = tokens + self.pos_embed
         b = tokens.shape[0]
         prefix = []
         if self.cls_token is not None:
             prefix.append(self.cls_token.expand(b, -1, -1))  # (B, 1, D)
         if self.reg_token is not None:
             prefix.append(self.reg_token.expand(b, -1, -1))  # (B, R, D)
-        if self.pos_embed is None:
-            tokens = torch.cat([*prefix, tokens], dim=1)
-        elif self.no_embed_class:
-            tokens = torch.cat([*prefix, tokens + self.pos_embed], dim=1)
-        else:
-            tokens = torch.cat([*prefix, tokens], dim=1) + self.pos_embed
-        return self.pos_drop(tokens)  # (B, prefix + N, D)
+        tokens = torch.cat([*prefix, tokens], dim=1) if prefix else tokens
+        if kind == "learned" and not self.no_embed_class:
+            tokens = tokens + self.pos_embed  # the prefix tokens get rows of the table too
+        return self.pos_drop(tokens), grid  # (B, prefix + N, D)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, prefix + N, D)``: [class], [registers], patch tokens."""
+        return self.embed(x)[0]
 
     def extra_repr(self) -> str:
         return (
-            f"img_size={self.img_size}, grid_size={self.grid_size}, "
-            f"num_prefix_tokens={self.num_prefix_tokens}, pos_embed={self.pos_embed_type!r}, "
-            f"no_embed_class={self.no_embed_class}"
+            f"grid_size={self.grid_size}, num_prefix_tokens={self.num_prefix_tokens}, "
+            f"pos_embed={self.pos_embed_kind!r}, no_embed_class={self.no_embed_class}"
         )

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_choice, check_tensor, shape_str
+from ._checks import as_pair, check_choice, check_tensor, patch_grid, shape_str
 
 __all__ = [
     "INTERPOLATIONS",
@@ -39,16 +39,6 @@ __all__ = [
 
 INTERPOLATIONS = ("bilinear", "bicubic")
 """The interpolation modes the kernel resizers accept (those of ``F.interpolate`` with antialias)."""
-
-
-def _size(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    """A size ``(rows, cols)``; a ValueError naming the numbers when one is below 1."""
-    try:
-        return as_pair(value, name, minimum=1)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be at least 1 pixel in each direction (rows, cols), got {value!r}"
-        ) from None
 
 
 def _check_kernel(weight: object) -> torch.Tensor:
@@ -75,8 +65,8 @@ def resize_matrix(
 
     Shapes: ``(old_h, old_w), (new_h, new_w) -> (new_h * new_w, old_h * old_w)``.
     """
-    old_h, old_w = _size(old_size, "old_size")
-    new_h, new_w = _size(new_size, "new_size")
+    old_h, old_w = as_pair(old_size, "old_size")
+    new_h, new_w = as_pair(new_size, "new_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     n_old = old_h * old_w
     basis = torch.eye(n_old, dtype=dtype).reshape(n_old, 1, old_h, old_w)  # one basis patch per row
@@ -126,7 +116,7 @@ def resample_patch_embed(
     Shapes: ``(D, C, ph, pw) -> (D, C, new_h, new_w)``.
     """
     w = _check_kernel(weight)
-    new_h, new_w = _size(new_size, "new_size")
+    new_h, new_w = as_pair(new_size, "new_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     d, c, ph, pw = w.shape
     pinv = pi_resize_matrix(
@@ -152,7 +142,7 @@ def naive_resize_patch_embed(
     Shapes: ``(D, C, ph, pw) -> (D, C, new_h, new_w)``.
     """
     w = _check_kernel(weight)
-    new_h, new_w = _size(new_size, "new_size")
+    new_h, new_w = as_pair(new_size, "new_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     return F.interpolate(
         w.detach(),
@@ -204,15 +194,11 @@ def resize_patchwise(
     Shapes: ``(B, C, rows*ph, cols*pw) -> (B, C, rows*new_h, cols*new_w)``.
     """
     x = check_tensor(images, "images", (4,), "(B, C, H, W)")
-    ph, pw = _size(patch_size, "patch_size")
-    nh, nw = _size(new_patch_size, "new_patch_size")
+    ph, pw = as_pair(patch_size, "patch_size")
+    nh, nw = as_pair(new_patch_size, "new_patch_size")
     check_choice(interpolation, "interpolation", INTERPOLATIONS)
     b, c, h, w = x.shape
-    if h % ph or w % pw:
-        raise ValueError(
-            f"image size {h}x{w} is not a multiple of the patch size {ph}x{pw} (rows x cols)"
-        )
-    rows, cols = h // ph, w // pw
+    rows, cols = patch_grid((h, w), (ph, pw))
     patches = x.reshape(b, c, rows, ph, cols, pw).permute(
         0, 2, 4, 1, 3, 5
     )  # (B, rows, cols, C, ph, pw)

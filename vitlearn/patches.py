@@ -21,9 +21,16 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_tensor, shape_str
+from ._checks import as_pair, check_int, check_tensor, patch_grid, shape_str
 
-__all__ = ["crop_to_multiple", "grid_shape", "pad_to_multiple", "patchify", "unpatchify"]
+__all__ = [
+    "crop_to_multiple",
+    "grid_shape",
+    "pad_to_multiple",
+    "patchify",
+    "shuffle_patches",
+    "unpatchify",
+]
 
 _LAYOUT = "(B, C, H, W) or (C, H, W)"
 
@@ -46,49 +53,18 @@ def _check_images(images: object, name: str = "images") -> torch.Tensor:
     return x
 
 
-def _split(size: int, patch: int) -> str:
-    """``225 = 14 * 16 + 1`` for error messages."""
-    return f"{size} = {size // patch} * {patch} + {size % patch}"
-
-
 def grid_shape(image_size: int | Sequence[int], patch_size: int | Sequence[int]) -> tuple[int, int]:
     """The patch grid ``(rows, cols)`` of an image of ``image_size`` = ``H`` or ``(H, W)``.
 
-    ``rows = H // ph`` and ``cols = W // pw``. Raises ``ValueError`` naming the numbers when the
-    image does not split into whole patches.
+    ``rows = H // ph`` and ``cols = W // pw``. Raises ``ValueError`` naming the numbers (and the
+    crop or pad that would fix them) when the image does not split into whole patches.
 
     >>> grid_shape(224, 16)
     (14, 14)
     >>> grid_shape((32, 48), (8, 16))
     (4, 3)
     """
-    h, w = as_pair(image_size, "image_size")
-    ph, pw = as_pair(patch_size, "patch_size")
-    _check_divisible(h, w, ph, pw)
-    return h // ph, w // pw
-
-
-def _check_divisible(h: int, w: int, ph: int, pw: int) -> None:
-    problems = []
-    if ph > h or pw > w:
-        raise ValueError(
-            f"patch size (ph, pw) = ({ph}, {pw}) is larger than the image (H, W) = ({h}, {w}); "
-            "use a smaller patch size or a larger image"
-        )
-    if h % ph:
-        problems.append(f"height H={h} is not a multiple of patch height {ph} ({_split(h, ph)})")
-    if w % pw:
-        problems.append(f"width W={w} is not a multiple of patch width {pw} ({_split(w, pw)})")
-    if problems:
-        crop = ((h // ph) * ph, (w // pw) * pw)
-        pad = (-(-h // ph) * ph, -(-w // pw) * pw)
-        p = ph if ph == pw else (ph, pw)
-        raise ValueError(
-            "image "
-            + " and ".join(problems)
-            + f". Crop it with vitlearn.crop_to_multiple(images, {p}) (-> {crop[0]} x {crop[1]}) "
-            f"or pad it with vitlearn.pad_to_multiple(images, {p}) (-> {pad[0]} x {pad[1]})"
-        )
+    return patch_grid(image_size, patch_size)
 
 
 def patchify(images: torch.Tensor, patch_size: int | Sequence[int]) -> torch.Tensor:
@@ -196,3 +172,25 @@ def pad_to_multiple(
     if pad_h == 0 and pad_w == 0:
         return x
     return F.pad(x, (0, pad_w, 0, pad_h), mode="constant", value=value)
+
+
+def shuffle_patches(
+    image: torch.Tensor, patch_size: int | Sequence[int], seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut ``image`` into patches and put them back in a random order: its jigsaw.
+
+    ``(C, H, W) -> ((C, H, W), (N,))``: the patch at raster position ``i`` of the jigsaw is patch
+    ``perm[i]`` of the image. ``seed = 0`` keeps the original order (``perm = arange(N)``); any
+    other seed draws ``torch.randperm`` from its own generator seeded with it, so the global
+    random state is left alone.
+    """
+    check_tensor(image, "image", (3,), "(C, H, W)")
+    seed = check_int(seed, "seed", minimum=0)
+    rows, cols = grid_shape(tuple(image.shape[-2:]), patch_size)
+    n = rows * cols
+    if seed == 0:
+        perm = torch.arange(n)
+    else:
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    tokens = patchify(image, patch_size)  # (N, P*P*C)
+    return unpatchify(tokens[perm], patch_size, (rows, cols)), perm

@@ -31,7 +31,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import as_pair, check_choice, check_tensor, shape_str
+from ._checks import (
+    as_pair,
+    check_choice,
+    check_int,
+    check_multiple,
+    check_tensor,
+    shape_str,
+    token_grid,
+)
 
 __all__ = [
     "SINCOS_CONVENTIONS",
@@ -46,19 +54,6 @@ __all__ = [
 
 SINCOS_CONVENTIONS = ("mae", "big_vision", "timm")
 """The channel layouts :func:`sincos_2d_pos_embed` reproduces (see its docstring)."""
-
-
-def _check_multiple(dim: int, name: str, multiple: int, why: str) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"{name} must be an int, got {type(dim).__name__} {dim!r}")
-    if dim < multiple or dim % multiple:
-        lower = dim // multiple * multiple
-        near = [v for v in (lower, lower + multiple) if v >= multiple]
-        raise ValueError(
-            f"{name} must be a positive multiple of {multiple} ({why}), got {name}={dim}; "
-            f"nearest valid: {' or '.join(str(v) for v in near)}"
-        )
-    return dim
 
 
 def _frequencies(n: int, denominator: float, temperature: float) -> torch.Tensor:
@@ -81,9 +76,8 @@ def sincos_1d_pos_embed(
 
     Raises ``ValueError`` if ``dim`` is not a positive even number.
     """
-    _check_multiple(dim, "dim", 2, "one sin and one cos per frequency")
-    if isinstance(num_positions, bool) or not isinstance(num_positions, int) or num_positions < 1:
-        raise ValueError(f"num_positions must be a positive int, got {num_positions!r}")
+    check_multiple(dim, "dim", 2, "one sin and one cos per frequency")
+    check_int(num_positions, "num_positions")
     omega = _frequencies(dim // 2, dim / 2, float(temperature))  # (dim/2,)
     angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * omega  # (P, dim/2)
     return torch.cat([angles.sin(), angles.cos()], dim=1).float()  # (P, dim)
@@ -136,7 +130,7 @@ def sincos_2d_pos_embed(
     values) or ``convention`` is unknown (listing the known ones).
     """
     rows, cols = as_pair(grid_size, "grid_size")
-    _check_multiple(dim, "dim", 4, "sin and cos for each of the two axes")
+    check_multiple(dim, "dim", 4, "sin and cos for each of the two axes")
     check_choice(convention, "convention", SINCOS_CONVENTIONS)
     f = dim // 4
     if convention == "big_vision":
@@ -183,8 +177,8 @@ class LearnedPosEmbed(nn.Module):
 
     def __init__(self, num_tokens: int, dim: int) -> None:
         super().__init__()
-        _check_multiple(num_tokens, "num_tokens", 1, "number of tokens")
-        _check_multiple(dim, "dim", 1, "embedding width")
+        check_int(num_tokens, "num_tokens")
+        check_int(dim, "dim")
         self.num_tokens, self.dim = num_tokens, dim
         self.weight = nn.Parameter(_trunc_normal((num_tokens, dim)))
 
@@ -214,7 +208,7 @@ class FactorizedPosEmbed(nn.Module):
     def __init__(self, grid_size: int | Sequence[int], dim: int) -> None:
         super().__init__()
         self.grid_size = as_pair(grid_size, "grid_size")
-        _check_multiple(dim, "dim", 1, "embedding width")
+        check_int(dim, "dim")
         self.dim = dim
         rows, cols = self.grid_size
         self.row_embed = nn.Parameter(_trunc_normal((rows, dim)))
@@ -264,7 +258,7 @@ class RotaryEmbedding2D(nn.Module):
 
     def __init__(self, head_dim: int, temperature: float = 10000.0) -> None:
         super().__init__()
-        _check_multiple(head_dim, "head_dim", 4, "a rotated pair for each of the two axes")
+        check_multiple(head_dim, "head_dim", 4, "a rotated pair for each of the two axes")
         self.head_dim = head_dim
         self.temperature = float(temperature)
         f = head_dim // 4
@@ -324,7 +318,7 @@ class RelativePositionBias(nn.Module):
     def __init__(self, grid_size: int | Sequence[int], num_heads: int) -> None:
         super().__init__()
         self.grid_size = as_pair(grid_size, "grid_size")
-        _check_multiple(num_heads, "num_heads", 1, "attention heads")
+        check_int(num_heads, "num_heads")
         self.num_heads = num_heads
         rows, cols = self.grid_size
         self.bias_table = nn.Parameter(_trunc_normal(((2 * rows - 1) * (2 * cols - 1), num_heads)))
@@ -348,13 +342,15 @@ class RelativePositionBias(nn.Module):
 
 def position_similarity(
     table: torch.Tensor | np.ndarray,
-    grid_size: int | Sequence[int],
+    grid_size: int | Sequence[int] | None = None,
     num_prefix_tokens: int = 0,
 ) -> torch.Tensor:
     """Cosine similarity of every patch's code with every other: ``(N, D) -> (rows, cols, rows, cols)``.
 
     ``table`` is ``(P + rows*cols, D)`` (or ``(1, P + rows*cols, D)`` as stored in a ViT), with the
-    ``P = num_prefix_tokens`` prefix rows first; they are set aside. ``out[r, c]`` is the
+    ``P = num_prefix_tokens`` prefix rows first; they are set aside. ``grid_size`` is
+    ``(rows, cols)``; without it the grid must be square (``rows*cols`` a square number), and
+    anything else is an error rather than a guess. ``out[r, c]`` is the
     ``(rows, cols)`` map of how similar the code of patch ``(r, c)`` is to every patch's code (the
     ViT paper's Figure 7, centre); ``out[r, c, r, c] == 1`` unless that code is all zeros.
     """
@@ -365,15 +361,9 @@ def position_similarity(
         if table.shape[0] != 1:
             raise ValueError(f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}")
         table = table[0]
-    rows, cols = as_pair(grid_size, "grid_size")
-    if num_prefix_tokens < 0:
-        raise ValueError(f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}")
-    n = table.shape[0]
-    if n != num_prefix_tokens + rows * cols:
-        raise ValueError(
-            f"table has {n} rows but a {rows}x{cols} grid with {num_prefix_tokens} prefix tokens "
-            f"needs {num_prefix_tokens} + {rows * cols} = {num_prefix_tokens + rows * cols}"
-        )
+    rows, cols = token_grid(
+        table.shape[0], num_prefix_tokens, grid_size, what=f"the table {shape_str(table.shape)}"
+    )
     codes = table[num_prefix_tokens:].detach().double()  # (rows*cols, D)
     unit = codes / codes.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (unit @ unit.T).float().reshape(rows, cols, rows, cols)

@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._command import CommandError
 from ._course import badge_markdown, colab_url
-from .cli import CommandError
 
 HELP = "write the student edition of every notebook (solution cells removed, outputs cleared)"
 

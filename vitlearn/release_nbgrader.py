@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cli import CommandError
+from ._command import CommandError
 from .release import (
     SOLUTION_TAG,
     clean_notebook,
@@ -568,16 +568,10 @@ def _quiz_parts(cell: Any, where: str) -> tuple[str, str, str] | None:
 
 
 def quiz_key() -> dict[int, str]:
-    """The quiz's answers, ``{question number: letter}``, read from the quiz the checker uses."""
-    from .exercises import check_quiz
+    """The quiz's answers, ``{question number: letter}``: the quiz that ``check_quiz`` marks."""
+    from .exercises import QUIZ
 
-    # The questions live beside check_quiz (their module is moving); read them from there.
-    quiz = check_quiz.__globals__.get("QUIZ")
-    if not isinstance(quiz, Mapping) or not quiz:
-        raise CommandError(
-            "cannot find the quiz's questions (QUIZ) beside vitlearn.exercises.check_quiz"
-        )
-    return {int(n): str(q.answer) for n, q in quiz.items()}
+    return {int(n): str(q.answer) for n, q in QUIZ.items()}
 
 
 def graded_quiz(var: str, call: str, points: float) -> str:

@@ -16,16 +16,21 @@ a plain matrix, which is what every one of those interpolations is.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_choice, check_tensor, shape_str
+from ._checks import as_pair, check_choice, check_int, check_tensor, shape_str, token_grid
 
-__all__ = ["INTERPOLATIONS", "RECIPES", "interpolation_matrix", "resample_pos_embed"]
+__all__ = [
+    "INTERPOLATIONS",
+    "RECIPES",
+    "flattened_resample",
+    "interpolation_matrix",
+    "resample_pos_embed",
+]
 
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
 """The ``interpolation`` modes :func:`resample_pos_embed` accepts (those of ``F.interpolate`` in 2-D)."""
@@ -46,40 +51,6 @@ RECIPES: dict[str, dict[str, object]] = {
 ``scale_factor = (new + 0.1) / old`` per axis to ``F.interpolate`` instead of ``size=new``."""
 
 _DINOV2_OFFSET = 0.1
-
-
-def _split_grid(
-    pos_embed: torch.Tensor, num_prefix_tokens: int, old_size: int | Sequence[int] | None
-) -> tuple[int, int]:
-    """Check the table against the prefix count and the grid; return the grid ``(rows, cols)``."""
-    n_rows = pos_embed.shape[-2]
-    if isinstance(num_prefix_tokens, bool) or not isinstance(num_prefix_tokens, int):
-        raise TypeError(f"num_prefix_tokens must be an int, got {num_prefix_tokens!r}")
-    if num_prefix_tokens < 0:
-        raise ValueError(f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}")
-    if num_prefix_tokens >= n_rows:
-        raise ValueError(
-            f"num_prefix_tokens={num_prefix_tokens} leaves no grid tokens: the table "
-            f"{shape_str(pos_embed.shape)} has only {n_rows} tokens"
-        )
-    n_grid = n_rows - num_prefix_tokens
-    if old_size is None:
-        side = math.isqrt(n_grid)
-        if side * side != n_grid:
-            raise ValueError(
-                f"the table {shape_str(pos_embed.shape)} has {n_rows} tokens; minus "
-                f"num_prefix_tokens={num_prefix_tokens} that is {n_grid} grid tokens, not a square "
-                f"number: pass old_size=(rows, cols) (rows * cols must be {n_grid})"
-            )
-        return side, side
-    rows, cols = as_pair(old_size, "old_size")
-    if rows * cols != n_grid:
-        raise ValueError(
-            f"old_size=({rows}, {cols}) means {rows}*{cols} = {rows * cols} grid tokens, but the table "
-            f"{shape_str(pos_embed.shape)} has {n_rows} tokens, minus num_prefix_tokens="
-            f"{num_prefix_tokens} = {n_grid}"
-        )
-    return rows, cols
 
 
 def _resolve_method(
@@ -183,7 +154,10 @@ def resample_pos_embed(
     if not pos_embed.is_floating_point():
         raise TypeError(f"pos_embed must be a floating-point tensor, got dtype {pos_embed.dtype}")
     new_rows, new_cols = as_pair(new_size, "new_size")
-    old_rows, old_cols = _split_grid(pos_embed, num_prefix_tokens, old_size)
+    old_rows, old_cols = token_grid(
+        pos_embed.shape[-2], num_prefix_tokens, old_size,
+        what=f"the table {shape_str(pos_embed.shape)}", hint="pass old_size=(rows, cols)",
+    )
     mode, aa, corners = _resolve_method(recipe, interpolation, antialias, align_corners)
     if (new_rows, new_cols) == (old_rows, old_cols):
         return pos_embed
@@ -212,6 +186,28 @@ def resample_pos_embed(
     grid = image.permute(0, 2, 3, 1).reshape(1, new_rows * new_cols, dim).to(pos_embed.dtype)
     out = torch.cat([prefix, grid], dim=1)
     return out if pos_embed.dim() == 3 else out[0]
+
+
+def flattened_resample(
+    pos_embed: torch.Tensor, new_size: int | Sequence[int], num_prefix_tokens: int = 1
+) -> torch.Tensor:
+    """The WRONG way, kept to show why: 1-D linear interpolation of the flattened token sequence.
+
+    ``(1, prefix + N_old, D) -> (1, prefix + rows*cols, D)``; the prefix rows are kept. Tokens next
+    to each other in the sequence are not always neighbours on the grid (the end of one row is
+    followed by the start of the next), so this blends codes from opposite edges of the image.
+    """
+    check_tensor(pos_embed, "pos_embed", (3,), "(1, prefix + rows*cols, D)")
+    rows, cols = as_pair(new_size, "new_size")
+    prefix_count = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
+    if prefix_count >= pos_embed.shape[1]:
+        raise ValueError(
+            f"num_prefix_tokens={prefix_count} leaves no grid tokens: pos_embed "
+            f"{shape_str(pos_embed.shape)} has only {pos_embed.shape[1]} tokens"
+        )
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    seq = F.interpolate(grid.float().transpose(1, 2), size=rows * cols, mode="linear")
+    return torch.cat([prefix, seq.transpose(1, 2).to(pos_embed.dtype)], 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The server is started by the fixture on 127.0.0.1 with a free port, a random token and
 ``port_retries=0`` (never a stale server by accident), over a temporary copy of ``notebooks/``;
-it is shut down (its whole process group) whatever happens. Chromium is Debian's package, driven
-by Playwright for Python (``playwright install`` cannot download browsers here).
+it is shut down (its whole process group) whatever happens. The ``browser`` fixture (Debian's
+Chromium driven by Playwright) lives in ``tests/conftest.py``, shared with ``tests/site``.
 """
 
 from __future__ import annotations
@@ -25,16 +25,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_CANDIDATES = [os.environ.get("VITLEARN_CHROMIUM", ""), "/usr/lib/chromium/chromium",
-                       "/usr/bin/chromium"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # we run as root in CI
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # JupyterLab settings for a quiet, deterministic run: no news/update toasts over the notebook,
 # and every cell kept in the DOM (no virtual scrolling) so the test can see all outputs.
 LAB_SETTINGS = {
@@ -70,13 +60,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def chromium_path() -> str | None:
-    for candidate in CHROMIUM_CANDIDATES:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -140,24 +123,3 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         _stop(process)
         if process.poll() is None:
             raise RuntimeError(f"JupyterLab (pid {process.pid}) survived SIGKILL")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    path = chromium_path()
-    if path is None:
-        message = f"no Chromium at {CHROMIUM_CANDIDATES[1:]} (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()

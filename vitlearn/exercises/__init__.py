@@ -1,21 +1,20 @@
-"""Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises."""
+"""Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises.
+
+One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, ``models``,
+``resample``, ``flexi``, and the final ``quiz``.
+"""
 
 from ._feedback import Mistake, run_checks
-from .embedding import check_conv_to_linear
-from .flexi import (
-    check_embedding_forward,
-    check_pi_resize,
-    check_quiz,
-    check_resize_matrix,
-    quiz_widget,
-    show_quiz,
-)
+from .embedding import check_conv_to_linear, check_embedding_forward
+from .flexi import check_pi_resize, check_resize_matrix
 from .models import check_parameter_count, check_vit_tokens
 from .patches import check_patchify
 from .posenc import check_jigsaw, check_sincos_2d
+from .quiz import QUIZ, check_quiz, quiz_widget, show_quiz
 from .resample import check_resample_pos_embed
 
 __all__ = [
+    "QUIZ",
     "Mistake",
     "check_conv_to_linear",
     "check_embedding_forward",

@@ -6,7 +6,7 @@ token in front (one copy per image), then the learned position table added.
 
 ``check_parameter_count(fn)``: the student counts the parameters of a :class:`vitlearn.TinyViT`
 (learned codes, class-token pooling) from its sizes,
-``count(image_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``.
+``count(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from collections.abc import Callable
 import torch
 
 from .._checks import shape_str
+from .._state import seeded
 from ..embedding import PatchEmbed
 from ..models import TinyViT
 from ._feedback import Mistake, call_student, run_checks
+from .embedding import reference_tokens
 
 __all__ = ["check_parameter_count", "check_vit_tokens"]
 
@@ -26,18 +28,12 @@ __all__ = ["check_parameter_count", "check_vit_tokens"]
 # -- the embedding stage ----------------------------------------------------------------------
 
 
-def _tokens_reference(images, patch_embed, cls_token, pos_embed):
-    patches = patch_embed(images)  # (B, N, D)
-    cls = cls_token.expand(images.shape[0], -1, -1)  # (B, 1, D)
-    return torch.cat([cls, patches], dim=1) + pos_embed  # (B, 1 + N, D)
-
-
 def _vit_tokens_checks(fn: Callable[..., object]) -> str:
     gen = torch.Generator().manual_seed(5)
     b, c, h, w, p, d = 3, 3, 8, 12, 4, 6  # 2 x 3 patches, every size different
     n = (h // p) * (w // p)
-    torch.manual_seed(0)
-    embed = PatchEmbed(p, c, d)
+    with seeded(0):
+        embed = PatchEmbed(p, c, d)
     images = torch.randn(b, c, h, w, generator=gen)
     cls_token = torch.randn(1, 1, d, generator=gen)
     pos_embed = torch.randn(1, 1 + n, d, generator=gen)
@@ -47,7 +43,7 @@ def _vit_tokens_checks(fn: Callable[..., object]) -> str:
     )
     with torch.no_grad():
         got = call_student(fn, images.clone(), embed, cls_token.clone(), pos_embed.clone(), call=call)
-        want = _tokens_reference(images, embed, cls_token, pos_embed)
+        want = reference_tokens(images, embed.proj.weight, embed.proj.bias, cls_token, pos_embed)
         patches = embed(images)
         cls = cls_token.expand(b, -1, -1)
     if not isinstance(got, torch.Tensor):
@@ -95,14 +91,14 @@ def check_vit_tokens(fn: Callable[..., object]) -> bool:
 # -- counting parameters -----------------------------------------------------------------------
 
 _COUNT_CASES = (
-    dict(image_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=2, mlp_ratio=2.0, num_classes=4),
-    dict(image_size=48, patch_size=4, in_chans=1, embed_dim=24, depth=3, mlp_ratio=4.0, num_classes=10),
+    dict(img_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=2, mlp_ratio=2.0, num_classes=4),
+    dict(img_size=48, patch_size=4, in_chans=1, embed_dim=24, depth=3, mlp_ratio=4.0, num_classes=10),
 )
 
 
-def _count_parts(image_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> dict[str, int]:
+def _count_parts(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> dict[str, int]:
     d, p = embed_dim, patch_size
-    n = (image_size // p) ** 2
+    n = (img_size // p) ** 2
     hidden = int(d * mlp_ratio)
     block_weights = d * 3 * d + d * d + d * hidden + hidden * d
     block_biases = 3 * d + d + hidden + d
@@ -124,7 +120,9 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
     for case in _COUNT_CASES:
         call = "fn(" + ", ".join(f"{k}={v}" for k, v in case.items()) + ")"
         got = call_student(fn, **case, call=call)
-        model = TinyViT(**case, num_heads=2, pos_embed="learned", pool="cls", input_mean=None, input_std=None)
+        with seeded(0):
+            model = TinyViT(**case, num_heads=2, pos_embed="learned", global_pool="token",
+                            input_mean=None, input_std=None)
         want = sum(q.numel() for q in model.parameters())
         parts = _count_parts(**case)
         assert sum(v for k, v in parts.items() if k != "pos_cls_row") == want  # the checker's own sum
@@ -173,5 +171,5 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
 
 
 def check_parameter_count(fn: Callable[..., object]) -> bool:
-    """Check ``fn(image_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
+    """Check ``fn(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
     return run_checks("parameter count", lambda: _parameter_count_checks(fn))

@@ -17,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .._checks import as_pair, check_choice
+from .._checks import as_pair, check_choice, check_int
 from ..images import list_images, load_image
 from ..patches import patchify, unpatchify
 from ._base import Explorer
@@ -113,9 +113,11 @@ class ReconstructionExplorer(Explorer):
         self._patches_np = {name: x.float().numpy() for name, x in self._patches.items()}
         self._q_np = {proj: q.float().numpy() for proj, q in self._q.items()}
         self._w_np = {proj: w.float().numpy() for proj, w in self.projections.items()}
-        self.state = {"image": image, "dim": int(dim), "projection": projection}
+        self.state = self._validate({"image": image, "dim": dim, "projection": projection})
         self._build()
-        self.update(**self.state)
+        self._err_image: str | None = None  # the photo whose curves set the error axes' scale
+        self._animate(self._im_orig, self._im_rec, self._title_rec, *self._lines.values(), self._marker)
+        self.update()
         # lay the figure out once, then keep that layout: re-running the layout engine on every
         # redraw would cost more than the drawing itself
         self.fig.draw_without_rendering()
@@ -144,10 +146,7 @@ class ReconstructionExplorer(Explorer):
         Returns ``tokens`` (N, D), ``patches_hat`` (N, F), ``image_hat`` (3, H, W) (not clipped),
         ``error`` (RMS over pixel values) and ``rank`` of the ``(D, F)`` projection.
         """
-        check_choice(image, "image", self.images)
-        check_choice(projection, "projection", PROJECTIONS)
-        if not 1 <= int(dim) <= self.max_dim:
-            raise ValueError(f"dim must be in 1 .. {self.max_dim}, got {dim!r}")
+        dim = self._validate({"image": image, "dim": dim, "projection": projection})["dim"]
         x = self._patches_np[image]  # (N, F)
         w = self._w_np[projection][: int(dim)]  # (D, F)
         # np.einsum (without optimize) multiplies in plain loops: for matrices this small that is
@@ -211,19 +210,22 @@ class ReconstructionExplorer(Explorer):
                                      description="W"),
         }
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``dim``, ``image`` and/or ``projection``; the others keep their values.
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        image = check_choice(state["image"], "image", self.images)
+        projection = check_choice(state["projection"], "projection", PROJECTIONS)
+        dim = check_int(state["dim"], "dim")
+        if dim > self.max_dim:
+            raise ValueError(f"dim must be in 1 .. {self.max_dim}, got {dim!r}")
+        return {"image": image, "dim": dim, "projection": projection}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw ``dim``, ``image`` and ``projection``.
 
         Returns ``dim``, ``error`` (RMS over pixel values), ``rank``, ``image``, ``projection``,
         ``reconstruction`` ((H, W, 3) array, clipped to [0, 1] as drawn) and ``curve``.
         """
-        unknown = set(values) - set(self.state)
-        if unknown:
-            raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        state = {**self.state, **values}
-        out = self.reconstruct(state["image"], state["dim"], state["projection"])
-        self.state = state
-        dim, name, proj = int(state["dim"]), state["image"], state["projection"]
+        dim, name, proj = state["dim"], state["image"], state["projection"]
+        out = self.reconstruct(name, dim, proj)
         shown = out["image_hat"].clamp(0, 1).permute(1, 2, 0).numpy()
         self._im_orig.set_data(self._images[name].permute(1, 2, 0).numpy())
         self._im_rec.set_data(shown)
@@ -234,7 +236,10 @@ class ReconstructionExplorer(Explorer):
             line.set_ydata(curve)
             line.set_linewidth(2.2 if p == proj else 1.0)
             top = max(top, float(curve.max()))
-        self._ax_err.set_ylim(0, 1.05 * top + 1e-9)
+        if name != self._err_image:  # the error axes' scale is part of the cached background
+            self._err_image = name
+            self._ax_err.set_ylim(0, 1.05 * top + 1e-9)
+            self._invalidate()
         self._marker.set_data([dim], [out["error"]])
         return {
             "dim": dim,

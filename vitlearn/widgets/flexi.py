@@ -17,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .._checks import check_choice, check_tensor, shape_str
+from .._checks import check_choice, check_int, check_tensor, patch_grid, shape_str
 from ..flexi import (
     INTERPOLATIONS,
     naive_resize_patch_embed,
@@ -123,11 +123,9 @@ class PatchSizeExplorer(Explorer):
 
             images = load_image("astronaut", 4 * p)[None]
         x = check_tensor(images, "images", (4,), "(B, C, H, W)").detach().float().cpu()
-        if x.shape[1] != c or x.shape[2] % p or x.shape[3] % p:
-            raise ValueError(
-                f"images {shape_str(x.shape)} must have C={c} channels and a size that is a "
-                f"multiple of the patch size {p}"
-            )
+        if x.shape[1] != c:
+            raise ValueError(f"images {shape_str(x.shape)} must have C={c} channels, as the kernel")
+        patch_grid(tuple(x.shape[-2:]), p)  # the images must split into whole patches
         self.sizes = [
             int(s) for s in (sizes if sizes is not None else range(max(2, p // 2), 2 * p + 1))
         ]
@@ -141,11 +139,12 @@ class PatchSizeExplorer(Explorer):
         self._pi = {s: resample_patch_embed(w, s, **kw) for s in self.sizes}
         self.errors = token_errors(w, x, self.sizes, **kw)
 
-        self.fig = Figure(figsize=(9.6, 2.8))
+        self.fig = Figure(figsize=(9.6, 2.8), dpi=self.dpi)
         axes = self.fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
         self._axes = axes
         init = self.sizes[0]
         self._im = []
+        self._titles = []
         for ax, arr in zip(
             axes[:3],
             [_show(w[0]), _show(self._naive[init][0]), _show(self._pi[init][0])],
@@ -154,6 +153,8 @@ class PatchSizeExplorer(Explorer):
             self._im.append(ax.imshow(arr, cmap="RdBu_r", interpolation="nearest"))
             ax.set_xticks([])
             ax.set_yticks([])
+            # a title as tall as the real ones, so that the layout below leaves room for them
+            self._titles.append(ax.set_title(f"PI-resize, {init}x{init}: |w|≤0.00", fontsize=8))
         err_ax = axes[3]
         err_ax.plot(self.sizes, self.errors["naive"], "o-", ms=3, label="naive")
         err_ax.plot(self.sizes, self.errors["pi"], "s-", ms=3, label="PI-resize")
@@ -165,40 +166,46 @@ class PatchSizeExplorer(Explorer):
         err_ax.set_ylabel("relative token error")
         err_ax.set_ylim(0, 1.05 * max(float(self.errors["naive"].max()), 1e-3))
         err_ax.legend(fontsize=7, loc="upper left")
-        self._title = err_ax.set_title("", fontsize=9)
+        self._title = err_ax.set_title("naive 0.00, PI 0.00", fontsize=9)
+        # Lay the figure out once, with every title present, then keep that layout: a layout
+        # computed with empty titles cuts them off, and one recomputed at every move is slow.
         self.fig.tight_layout()
-        self.filter = filter
-        self.update(patch_size=p if p in self.sizes else init, filter=filter)
+        self.state = self._validate({"patch_size": p if p in self.sizes else init, "filter": filter})
+        self._animate(*self._im, *self._titles, self._marker, self._title)
+        self.update()
 
     def controls(self) -> dict[str, Any]:
         import ipywidgets as W
 
         return {
             "patch_size": W.SelectionSlider(
-                options=self.sizes, value=self._current, description="new P'"
+                options=self.sizes, value=self.state["patch_size"], description="new P'"
             ),
             "filter": W.IntSlider(
-                value=self.filter, min=0, max=self.weight.shape[0] - 1, description="filter"
+                value=self.state["filter"], min=0, max=self.weight.shape[0] - 1, description="filter"
             ),
         }
 
-    def update(self, patch_size: int | None = None, filter: int | None = None) -> dict[str, Any]:
-        """Show filter ``filter`` resized to ``patch_size``; return what was drawn."""
-        s = self._current if patch_size is None else int(patch_size)
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        s = check_int(state["patch_size"], "patch_size")
         if s not in self._pi:
             raise ValueError(f"patch_size {s} is not one of the precomputed sizes {self.sizes}")
-        f = self.filter if filter is None else int(filter)
-        if not 0 <= f < self.weight.shape[0]:
+        f = check_int(state["filter"], "filter", minimum=0)
+        if f >= self.weight.shape[0]:
             raise ValueError(f"filter must be in 0..{self.weight.shape[0] - 1}, got {f}")
-        self._current, self.filter = s, f
+        return {"patch_size": s, "filter": f}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Show filter ``filter`` resized to ``patch_size``; return what was drawn."""
+        s, f = state["patch_size"], state["filter"]
         arrays = [_show(self.weight[f]), _show(self._naive[s][f]), _show(self._pi[s][f])]
         names = [f"original, {self.base}x{self.base}", f"naive, {s}x{s}", f"PI-resize, {s}x{s}"]
-        for ax, im, arr, name in zip(self._axes[:3], self._im, arrays, names, strict=True):
+        for im, title, arr, name in zip(self._im, self._titles, arrays, names, strict=True):
             lim = float(np.abs(arr).max()) or 1.0
             im.set_data(arr)
             im.set_extent((-0.5, arr.shape[1] - 0.5, arr.shape[0] - 0.5, -0.5))
             im.set_clim(-lim, lim)
-            ax.set_title(f"{name}: |w|≤{lim:.2f}", fontsize=8)
+            title.set_text(f"{name}: |w|≤{lim:.2f}")
         i = self.sizes.index(s)
         naive, pi = float(self.errors["naive"][i]), float(self.errors["pi"][i])
         self._marker.set_xdata([s, s])

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .._checks import as_pair, check_choice
+from .._checks import as_pair, check_choice, check_int
 from ..images import list_images, load_image
 from ..patches import grid_shape, patchify
 from ..plot import token_strip
@@ -18,6 +18,7 @@ from ._base import Explorer
 __all__ = ["PatchExplorer"]
 
 _MAX_NUMBERS = 16  # at most this many patch numbers on the photo (the first tokens)
+_MAX_TOKENS = 32  # at most this many tokens in the strip
 
 
 class PatchExplorer(Explorer):
@@ -45,22 +46,15 @@ class PatchExplorer(Explorer):
         self.size = as_pair(size, "size")
         h, w = self.size
         self.images = list(images) if images is not None else list_images()
-        check_choice(image, "image", self.images)
         self.patch_sizes = [p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0]
         if not self.patch_sizes:
             raise ValueError(
                 f"no patch size >= 2 divides both H={h} and W={w}; choose another size"
             )
-        if patch_size not in self.patch_sizes:
-            raise ValueError(
-                f"patch_size {patch_size} does not divide the image (H, W) = ({h}, {w}); "
-                f"choose one of {self.patch_sizes}"
-            )
-        self.k = int(k)
         self._cache: dict[str, torch.Tensor] = {}
         self._hwc: dict[str, np.ndarray] = {}
         self._drawn: dict[str, Any] = {}  # what the artists show now, to skip unchanged work
-        self.state = {"image": image, "patch_size": patch_size, "k": self.k}
+        self.state = self._validate({"image": image, "patch_size": patch_size, "k": k})
 
         # Fixed axes positions (no layout engine): a slider move only redraws, never re-lays out.
         self.fig = Figure(figsize=(5.0, 4.4), dpi=self.dpi)
@@ -99,6 +93,8 @@ class PatchExplorer(Explorer):
         self.ax_tok.tick_params(axis="x", length=0, labelsize=7)
         for side in self.ax_tok.spines.values():
             side.set_visible(False)
+        self._img_title = self.ax_img.set_title(" ", fontsize=9)
+        self._animate(self._im, self._lines, *self._numbers, self._strip, self._img_title)
         self.update()
 
     def _photo(self, name: str) -> torch.Tensor:
@@ -118,28 +114,42 @@ class PatchExplorer(Explorer):
             "patch_size": W.SelectionSlider(
                 options=self.patch_sizes, value=self.state["patch_size"], description="patch P"
             ),
-            "k": W.IntSlider(value=self.state["k"], min=1, max=32, description="tokens shown"),
+            "k": W.IntSlider(value=self.state["k"], min=1, max=self._k_max(self.state["patch_size"]),
+                             description="tokens shown"),
         }
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``image``, ``patch_size`` and ``k`` (omitted ones keep their values).
+    def _k_max(self, p: int) -> int:
+        """The most tokens the strip shows: 32, or all N when there are fewer."""
+        h, w = self.size
+        return min(_MAX_TOKENS, (h // p) * (w // p))
+
+    def _control_bounds(self) -> dict[str, dict[str, Any]]:
+        return {"k": {"max": self._k_max(self.state["patch_size"])}}
+
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        name = check_choice(state["image"], "image", self.images)
+        p = check_int(state["patch_size"], "patch_size")
+        if p not in self.patch_sizes:
+            h, w = self.size
+            raise ValueError(
+                f"patch_size {p} does not divide the image (H, W) = ({h}, {w}); "
+                f"choose one of {self.patch_sizes}"
+            )
+        k = check_int(state["k"], "k")
+        return {"image": name, "patch_size": p, "k": min(k, self._k_max(p))}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw ``image``, ``patch_size`` and ``k`` (``k`` is capped at the number of tokens).
 
         Returns the image shape ``(3, H, W)``, ``grid`` ``(rows, cols)``, ``num_tokens`` N,
         ``token_dim`` P*P*3, ``tokens_shape`` (N, P*P*3), the ``strip`` array drawn and ``k``
         (how many tokens it shows).
         """
-        unknown = set(values) - set(self.state)
-        if unknown:
-            raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        new = {**self.state, **values}
-        name, p = new["image"], int(new["patch_size"])
-        check_choice(name, "image", self.images)
+        name, p, k = state["image"], state["patch_size"], state["k"]
         h, w = self.size
-        rows, cols = grid_shape((h, w), p)  # raises with the numbers if p does not divide
-        self.state = new  # only once the values are known to be good
+        rows, cols = grid_shape((h, w), p)
         img = self._photo(name)
         n, f = rows * cols, p * p * img.shape[0]
-        k = max(1, min(int(self.state["k"]), n))
         band = img[:, : -(-k // cols) * p]  # only the patch rows the strip needs
         first = patchify(band, p)[:k]  # (k, P*P*3), the first k tokens of patchify(img, p)
 
@@ -162,10 +172,7 @@ class PatchExplorer(Explorer):
                     t.set_visible(True)
                 else:
                     t.set_visible(False)
-        if self._drawn.get("patch_size") != p:
-            self.ax_img.set_title(
-                f"P = {p}: {rows} x {cols} = {n} tokens of {f} numbers", fontsize=9
-            )
+        self._img_title.set_text(f"P = {p}: {rows} x {cols} = {n} tokens of {f} numbers")
 
         gap = max(1, p // 4)
         strip = token_strip(first, p, k, gap=gap)  # (P, k*(P+gap)-gap, 3)
@@ -179,6 +186,7 @@ class PatchExplorer(Explorer):
                 [i * (p + gap) + (p - 1) / 2 for i in idx], [str(i) for i in idx]
             )
             self.ax_tok.set_title(f"first {k} tokens, raster order", fontsize=9)
+            self._invalidate()  # the strip's ticks and title are part of the cached background
         self._drawn = {"image": name, "patch_size": p, "k": k}
         return {
             "image": name,

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .._checks import as_pair, check_choice, check_tensor
-from ..patches import grid_shape, patchify, unpatchify
+from .._checks import as_pair, check_choice, check_int, check_tensor
+from .._state import seeded
+from ..patches import grid_shape, shuffle_patches
 from ..posenc import (
     SINCOS_CONVENTIONS,
     FactorizedPosEmbed,
@@ -29,13 +30,7 @@ from ..posenc import (
 )
 from ._base import Explorer
 
-__all__ = ["FrequencyExplorer", "JigsawExplorer", "SimilarityExplorer", "shuffle_patches"]
-
-
-def _check_state(state: dict[str, Any], values: dict[str, Any]) -> None:
-    unknown = set(values) - set(state)
-    if unknown:
-        raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(state)}")
+__all__ = ["FrequencyExplorer", "JigsawExplorer", "SimilarityExplorer", "default_tables"]
 
 
 def _clean_axes(ax: Any) -> None:
@@ -44,26 +39,6 @@ def _clean_axes(ax: Any) -> None:
 
 
 # --- jigsaw ----------------------------------------------------------------------------------
-
-
-def shuffle_patches(
-    image: torch.Tensor, patch_size: int | Sequence[int], seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cut ``image`` ``(C, H, W)`` into patches and put them back in a random order.
-
-    Returns ``(jigsaw (C, H, W), perm (N,))``: the patch at raster position ``i`` of the jigsaw is
-    patch ``perm[i]`` of the image. ``seed = 0`` keeps the original order (``perm = arange(N)``);
-    any other seed draws ``torch.randperm`` from a generator seeded with it.
-    """
-    check_tensor(image, "image", (3,), "(C, H, W)")
-    rows, cols = grid_shape(tuple(image.shape[-2:]), patch_size)
-    n = rows * cols
-    if seed == 0:
-        perm = torch.arange(n)
-    else:
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
-    tokens = patchify(image, patch_size)  # (N, P*P*C)
-    return unpatchify(tokens[perm], patch_size, (rows, cols)), perm
 
 
 def _default_scene() -> torch.Tensor:
@@ -80,8 +55,8 @@ def _default_models() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
 
     models = {}
     for kind in ("none", "learned"):
-        torch.manual_seed(0)
-        models[f"pos_embed={kind!r}"] = TinyViT(pos_embed=kind).eval()
+        with seeded(0):
+            models[f"pos_embed={kind!r}"] = TinyViT(pos_embed=kind).eval()
     return models
 
 
@@ -132,7 +107,7 @@ class JigsawExplorer(Explorer):
         self.output_names = list(output_names) if output_names is not None else [
             str(i) for i in range(self.k)
         ]
-        self.state: dict[str, Any] = {"seed": int(seed)}
+        self.state: dict[str, Any] = {"seed": check_int(seed, "seed", minimum=0)}
 
         m = len(self.models)
         h, w = self.image.shape[-2:]
@@ -170,6 +145,10 @@ class JigsawExplorer(Explorer):
             ax.set_ylim(lo - pad, hi + pad)
             self._bar_axes[name] = ax
         self._bar_axes[next(iter(self._bar_axes))].legend(fontsize=7, loc="upper left")
+        self._jig_title = self.ax_jig.set_title(" ", fontsize=9)
+        self._bar_titles = {name: ax.set_title(" ", fontsize=8) for name, ax in self._bar_axes.items()}
+        self._animate(self._jig, self._jig_title, *self._bar_titles.values(),
+                      *(bar for bars in self._bars.values() for bar in bars))
         self.update()
 
     def controls(self) -> dict[str, Any]:
@@ -181,18 +160,22 @@ class JigsawExplorer(Explorer):
             )
         }
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``seed``. Returns ``perm`` (N,), the ``jigsaw`` (C, H, W) array, the
-        ``outputs`` {name: (image outputs (K,), jigsaw outputs (K,))} and ``max_diff``
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        seed = check_int(state["seed"], "seed", minimum=0)
+        if seed > self.max_seed:
+            raise ValueError(f"seed must be in 0..{self.max_seed}, got {seed}")
+        return {"seed": seed}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw the jigsaw for ``seed``. Returns ``perm`` (N,), the ``jigsaw`` (C, H, W) array,
+        the ``outputs`` {name: (image outputs (K,), jigsaw outputs (K,))} and ``max_diff``
         {name: largest absolute difference}."""
-        _check_state(self.state, values)
-        self.state.update(values)
-        seed = int(self.state["seed"])
+        seed = state["seed"]
         jigsaw, perm = shuffle_patches(self.image, self.patch_size, seed)
         show = jigsaw.permute(1, 2, 0).clamp(0, 1).numpy()
         self._jig.set_data(show[..., 0] if show.shape[-1] == 1 else show)
         moved = int((perm != torch.arange(perm.numel())).sum())
-        self.ax_jig.set_title(f"jigsaw (seed {seed}): {moved} of {perm.numel()} moved", fontsize=9)
+        self._jig_title.set_text(f"jigsaw (seed {seed}): {moved} of {perm.numel()} moved")
         outputs, diffs = {}, {}
         with torch.no_grad():
             for name, model in self.models.items():
@@ -202,7 +185,7 @@ class JigsawExplorer(Explorer):
                     bar.set_height(v)
                 diffs[name] = float((out - base).abs().max())
                 outputs[name] = (base.numpy(), out.numpy())
-                self._bar_axes[name].set_title(f"{name}\nmax |change| = {diffs[name]:.2g}", fontsize=8)
+                self._bar_titles[name].set_text(f"{name}\nmax |change| = {diffs[name]:.2g}")
         return {"seed": seed, "perm": perm.numpy(), "jigsaw": jigsaw.numpy(), "outputs": outputs,
                 "max_diff": diffs}
 
@@ -216,8 +199,7 @@ def default_tables(grid_size: int | Sequence[int], dim: int, seed: int = 0) -> d
     The learned kinds are shown at initialisation (before any training), drawn with ``seed``.
     """
     rows, cols = as_pair(grid_size, "grid_size")
-    torch.manual_seed(seed)
-    with torch.no_grad():
+    with seeded(seed), torch.no_grad():
         return {
             "sin-cos 2-D": sincos_2d_pos_embed((rows, cols), dim),
             "sin-cos 1-D (raster index)": sincos_1d_pos_embed(rows * cols, dim),
@@ -256,8 +238,8 @@ class SimilarityExplorer(Explorer):
             for k, t in raw.items()
         }
         kind = kind if kind is not None else self.kinds[0]
-        check_choice(kind, "kind", self.kinds)
         self.state: dict[str, Any] = {"kind": kind, "row": row, "col": col}
+        self.state = self._validate(self.state)
 
         self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
         self.ax_map = self.fig.add_axes((0.02, 0.04, 0.42, 0.78))
@@ -269,9 +251,13 @@ class SimilarityExplorer(Explorer):
         self._box = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
         self.ax_map.add_patch(self._box)
         _clean_axes(self.ax_map)
-        self._line = None
+        self._map_title = self.ax_map.set_title(" ", fontsize=8)
+        self._code_title = self.ax_code.set_title(" ", fontsize=8)
+        (self._line,) = self.ax_code.plot([], [], lw=1)
+        self._line_kind: str | None = None  # the kind whose scale the code axes show
         self.ax_code.set_xlabel("channel", fontsize=8)
         self.ax_code.tick_params(labelsize=7)
+        self._animate(self._map, self._box, self._map_title, self._line, self._code_title)
         self.update()
 
     def controls(self) -> dict[str, Any]:
@@ -284,35 +270,36 @@ class SimilarityExplorer(Explorer):
             "col": W.IntSlider(value=self.state["col"], min=0, max=cols - 1, description="col"),
         }
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``kind``, ``row``, ``col``. Returns ``sim`` (rows, cols) and ``code`` (D,)."""
-        _check_state(self.state, values)
-        self.state.update(values)
-        kind, r, c = self.state["kind"], int(self.state["row"]), int(self.state["col"])
-        check_choice(kind, "kind", self.kinds)
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        kind = check_choice(state["kind"], "kind", self.kinds)
+        r, c = check_int(state["row"], "row", minimum=0), check_int(state["col"], "col", minimum=0)
         rows, cols = self.grid
-        if not (0 <= r < rows and 0 <= c < cols):
+        if r >= rows or c >= cols:
             raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        return {"kind": kind, "row": r, "col": c}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw ``kind``, ``row``, ``col``. Returns ``sim`` (rows, cols) and ``code`` (D,)."""
+        kind, r, c = state["kind"], state["row"], state["col"]
+        cols = self.grid[1]
         sim = self._sim[kind][r, c]
         code = self._codes[kind][r * cols + c]
         self._map.set_data(sim)
         low = min(float(self._sim[kind].min()), 0.99)
         self._map.set_clim(low, 1.0)
         self._box.set_xy((c - 0.5, r - 0.5))
-        self.ax_map.set_title(f"{kind}: patch ({r}, {c}) vs all\ncos: dark {low:.2f} .. yellow 1", fontsize=8)
-        x = np.arange(code.shape[0])
-        if self._line is None or len(self._line.get_xdata()) != code.shape[0]:
-            if self._line is not None:
-                self._line.remove()
-            (self._line,) = self.ax_code.plot(x, code, lw=1)
-            self.ax_code.set_xlim(-0.5, code.shape[0] - 0.5)
-            self.ax_code.set_xticks([0, code.shape[0] // 2, code.shape[0] - 1])
-        else:
-            self._line.set_ydata(code)
-        lim = max(1e-6, float(np.abs(self._codes[kind]).max())) * 1.1
-        self.ax_code.set_ylim(-lim, lim)
-        self.ax_code.set_yticks([-lim / 1.1, 0, lim / 1.1], labels=[f"{-lim / 1.1:.2g}", "0", f"{lim / 1.1:.2g}"])
-        self.ax_code.set_title(f"its code: {code.shape[0]} numbers", fontsize=8)
+        self._map_title.set_text(f"{kind}: patch ({r}, {c}) vs all\ncos: dark {low:.2f} .. yellow 1")
+        self._line.set_data(np.arange(code.shape[0]), code)
+        if kind != self._line_kind:  # the code axes' scale belongs to the cached background
+            self._line_kind = kind
+            d = code.shape[0]
+            lim = max(1e-6, float(np.abs(self._codes[kind]).max()))
+            self.ax_code.set_xlim(-0.5, d - 0.5)
+            self.ax_code.set_xticks([0, d // 2, d - 1])
+            self.ax_code.set_ylim(-1.1 * lim, 1.1 * lim)
+            self.ax_code.set_yticks([-lim, 0, lim], labels=[f"{-lim:.2g}", "0", f"{lim:.2g}"])
+            self._invalidate()
+        self._code_title.set_text(f"its code: {code.shape[0]} numbers")
         return {"kind": kind, "patch": (r, c), "sim": sim, "code": code}
 
 
@@ -360,8 +347,8 @@ class FrequencyExplorer(Explorer):
         self.dim = dim
         self._tables = {c: sincos_2d_pos_embed(self.grid, dim, convention=c).numpy()
                         for c in SINCOS_CONVENTIONS}
-        check_choice(convention, "convention", SINCOS_CONVENTIONS)
         self.state: dict[str, Any] = {"convention": convention, "channel": channel}
+        self.state = self._validate(self.state)
         rows, cols = self.grid
         self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
         self.ax_map = self.fig.add_axes((0.02, 0.06, 0.38, 0.76))
@@ -380,6 +367,9 @@ class FrequencyExplorer(Explorer):
         self.ax_tab.tick_params(labelsize=7)
         self.ax_tab.set_xticks([i * dim // 4 for i in range(4)] + [dim - 1])
         self.ax_tab.set_yticks([0, rows * cols - 1])
+        self._map_title = self.ax_map.set_title(" ", fontsize=8)
+        self._tab_title = self.ax_tab.set_title(" ", fontsize=8)
+        self._animate(self._map, self._map_title, self._tab, self._mark, self._tab_title)
         self.update()
 
     def controls(self) -> dict[str, Any]:
@@ -392,23 +382,27 @@ class FrequencyExplorer(Explorer):
                                    description="channel"),
         }
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``convention`` and ``channel``. Returns ``values`` (rows, cols) and the
-        channel's description (``func``, ``axis``, ``k``, ``omega``, see
-        :func:`describe_sincos_channel`)."""
-        _check_state(self.state, values)
-        self.state.update(values)
-        conv, ch = self.state["convention"], int(self.state["channel"])
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        conv = check_choice(state["convention"], "convention", SINCOS_CONVENTIONS)
+        ch = check_int(state["channel"], "channel", minimum=0)
+        if ch >= self.dim:
+            raise ValueError(f"channel must be in 0..{self.dim - 1}, got {ch}")
+        return {"convention": conv, "channel": ch}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw ``convention`` and ``channel``. Returns ``values`` (rows, cols) and the channel's
+        description (``func``, ``axis``, ``k``, ``omega``, see :func:`describe_sincos_channel`)."""
+        conv, ch = state["convention"], state["channel"]
         info = describe_sincos_channel(ch, self.dim, conv)
         rows, cols = self.grid
         table = self._tables[conv]
         vals = table[:, ch].reshape(rows, cols)
         self._map.set_data(vals)
         period = 2 * np.pi / info["omega"]
-        self.ax_map.set_title(
+        self._map_title.set_text(
             f"channel {ch} = {info['func']}({info['axis']} * w_{info['k']})\n"
-            f"w = {info['omega']:.3g}, period {period:.3g} patches", fontsize=8)
+            f"w = {info['omega']:.3g}, period {period:.3g} patches")
         self._tab.set_data(table)
         self._mark.set_xdata([ch, ch])
-        self.ax_tab.set_title(f"{conv}: the whole table ({rows * cols}, {self.dim})", fontsize=8)
+        self._tab_title.set_text(f"{conv}: the whole table ({rows * cols}, {self.dim})")
         return {"convention": conv, "channel": ch, "values": vals, **info}

@@ -13,29 +13,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from .._checks import as_pair, check_choice, check_tensor, shape_str
-from ..resample import resample_pos_embed
+from .._checks import as_pair, check_choice, check_int, check_tensor, shape_str, token_grid
+from ..resample import flattened_resample, resample_pos_embed
 from ._base import Explorer
 
-__all__ = ["METHODS", "ResampleExplorer", "flattened_resample"]
-
-
-def flattened_resample(
-    pos_embed: torch.Tensor, new_size: int | Sequence[int], num_prefix_tokens: int = 1
-) -> torch.Tensor:
-    """The WRONG way, for comparison: 1-D linear interpolation of the flattened token sequence.
-
-    ``(1, prefix + N_old, D) -> (1, prefix + rows*cols, D)``; the prefix rows are kept. Tokens
-    next to each other in the sequence are not always neighbours on the grid (the end of one row
-    is followed by the start of the next), so this blends codes from opposite edges.
-    """
-    rows, cols = as_pair(new_size, "new_size")
-    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
-    seq = F.interpolate(grid.float().transpose(1, 2), size=rows * cols, mode="linear")
-    return torch.cat([prefix, seq.transpose(1, 2).to(pos_embed.dtype)], 1)
+__all__ = ["METHODS", "ResampleExplorer"]
 
 
 def _method(**kwargs: Any) -> Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int], torch.Tensor]:
@@ -98,21 +82,9 @@ class ResampleExplorer(Explorer):
             pos_embed = _default_table(as_pair(grid_size or 14, "grid_size"), 64)
         check_tensor(pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)")
         table = (pos_embed if pos_embed.dim() == 3 else pos_embed[None]).detach().float()
-        n = table.shape[1] - num_prefix_tokens
-        if grid_size is None:
-            side = int(round(n**0.5))
-            if side * side != n:
-                raise ValueError(
-                    f"pos_embed {shape_str(pos_embed.shape)} has {n} grid tokens after "
-                    f"{num_prefix_tokens} prefix token(s), not a square: pass grid_size=(rows, cols)"
-                )
-            grid_size = side
-        self.old = as_pair(grid_size, "grid_size")
-        if self.old[0] * self.old[1] != n:
-            raise ValueError(
-                f"grid_size {self.old} needs {self.old[0] * self.old[1]} grid tokens, but pos_embed "
-                f"{shape_str(pos_embed.shape)} has {n} after {num_prefix_tokens} prefix token(s)"
-            )
+        self.old = token_grid(
+            table.shape[1], num_prefix_tokens, grid_size, what=f"pos_embed {shape_str(pos_embed.shape)}"
+        )
         self.table = table
         self.prefix = num_prefix_tokens
         self.dim = table.shape[-1]
@@ -148,7 +120,10 @@ class ResampleExplorer(Explorer):
         self.ax_sim_old.add_patch(self._box_old)
         self.ax_sim_new.add_patch(self._box_new)
         for ax in axes:
-            ax.set_axis_off()  # no ticks or spines to draw: keeps a redraw fast
+            ax.set_axis_off()  # no ticks or spines: the axes limits can change without a full redraw
+        self.state = self._validate(self.state)
+        self._animate(self._sim_old, self._sim_new, self._ch_old, self._ch_new,
+                      self._box_old, self._box_new, self._suptitle, *self._titles)
         self.update()
 
     def controls(self) -> dict[str, Any]:
@@ -168,26 +143,28 @@ class ResampleExplorer(Explorer):
         ax.set_xlim(-0.5, cols - 0.5)
         ax.set_ylim(rows - 0.5, -0.5)
 
-    def update(self, **values: Any) -> dict[str, Any]:
-        """Redraw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old grid).
+    def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
+        method = check_choice(state["method"], "method", tuple(METHODS))
+        as_pair(state["size"], "size")
+        channel = check_int(state["channel"], "channel", minimum=0)
+        r, c = check_int(state["row"], "row", minimum=0), check_int(state["col"], "col", minimum=0)
+        rows, cols = self.old
+        if channel >= self.dim:
+            raise ValueError(f"channel must be in 0..{self.dim - 1}, got {channel}")
+        if r >= rows or c >= cols:
+            raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        return {"size": state["size"], "method": method, "channel": channel, "row": r, "col": c}
+
+    def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Draw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old grid).
 
         Returns the new grid ``size``, the patch on each grid, the similarity maps ``sim_old``
         (old rows, old cols) and ``sim_new`` (new rows, new cols), the channel images
         ``channel_old`` / ``channel_new`` and the resampled ``table`` (1, prefix + rows*cols, D).
         """
-        unknown = set(values) - set(self.state)
-        if unknown:
-            raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        self.state.update(values)
-        s = self.state
-        method = check_choice(s["method"], "method", tuple(METHODS))
-        new = as_pair(s["size"], "size")
-        channel, r, c = int(s["channel"]), int(s["row"]), int(s["col"])
+        method, new, channel = state["method"], as_pair(state["size"], "size"), state["channel"]
+        r, c = state["row"], state["col"]
         rows, cols = self.old
-        if not 0 <= channel < self.dim:
-            raise ValueError(f"channel must be in 0..{self.dim - 1}, got {channel}")
-        if not (0 <= r < rows and 0 <= c < cols):
-            raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
 
         with torch.no_grad():
             table = METHODS[method](self.table, new, self.old, self.prefix)

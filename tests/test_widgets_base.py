@@ -1,0 +1,144 @@
+"""The Explorer base class: validated state, one canvas, blitting that draws what a full draw draws,
+coalesced slider events, and controls that never offer a value that changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import numpy as np
+import pytest
+
+from vitlearn import widgets
+from vitlearn.widgets import Explorer, PatchExplorer
+from vitlearn.widgets._base import _coalesced
+
+EXPLORERS = sorted(
+    (cls for _, cls in inspect.getmembers(widgets, inspect.isclass) if issubclass(cls, Explorer) and cls is not Explorer),
+    key=lambda c: c.__name__,
+)
+
+# for each explorer: (a value that is wrong, the error it must raise), and a good change
+BAD = {
+    "FrequencyExplorer": ({"channel": 64}, ValueError),
+    "JigsawExplorer": ({"seed": -1}, ValueError),
+    "PatchExplorer": ({"patch_size": 5}, ValueError),
+    "PatchSizeExplorer": ({"patch_size": 99}, ValueError),
+    "ReconstructionExplorer": ({"dim": 0}, ValueError),
+    "ResampleExplorer": ({"method": "cubic"}, ValueError),
+    "SimilarityExplorer": ({"row": 99}, ValueError),
+}
+GOOD = {
+    "FrequencyExplorer": {"channel": 5, "convention": "timm"},
+    "JigsawExplorer": {"seed": 4},
+    "PatchExplorer": {"patch_size": 16, "k": 5},
+    "PatchSizeExplorer": {"patch_size": 12, "filter": 3},
+    "ReconstructionExplorer": {"dim": 20, "image": "cat"},
+    "ResampleExplorer": {"size": 9, "channel": 3, "method": "nearest"},
+    "SimilarityExplorer": {"kind": "factorized (random init)", "row": 1, "col": 6},
+}
+
+
+@pytest.fixture(scope="module", params=EXPLORERS, ids=lambda c: c.__name__)
+def explorer(request) -> Explorer:
+    return request.param()
+
+
+def test_every_explorer_is_listed() -> None:
+    assert {c.__name__ for c in EXPLORERS} == set(BAD) == set(GOOD)
+
+
+def test_bad_values_and_unknown_controls_leave_the_state_as_it_was(explorer: Explorer) -> None:
+    name = type(explorer).__name__
+    before = dict(explorer.state)
+    values, error = BAD[name]
+    with pytest.raises(error):
+        explorer.update(**values)
+    assert explorer.state == before
+    with pytest.raises(TypeError, match="unknown control"):
+        explorer.update(colour="red")
+    assert explorer.state == before
+    explorer.update(**GOOD[name])
+    assert all(explorer.state[k] == v for k, v in GOOD[name].items())
+
+
+def test_blitting_draws_what_a_full_draw_draws(explorer: Explorer) -> None:
+    """After a change, the fast path (cached background + changed artists) gives the same pixels
+    as drawing the whole figure again."""
+    name = type(explorer).__name__
+    explorer.render_png()
+    explorer.update(**GOOD[name])
+    fast = explorer.render_rgba().copy()
+    explorer._invalidate()
+    full = explorer.render_rgba().copy()
+    assert fast.shape == full.shape
+    assert np.array_equal(fast, full)
+
+
+def test_one_canvas_per_explorer(explorer: Explorer) -> None:
+    explorer.render_png()
+    canvas = explorer._canvas()
+    explorer.update(**GOOD[type(explorer).__name__])
+    png = explorer.render_png()
+    assert explorer._canvas() is canvas
+    assert png.startswith(b"\x89PNG")
+
+
+def test_static_figure_draws_everything(explorer: Explorer) -> None:
+    import io
+
+    fig = explorer.static_figure()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue().startswith(b"\x89PNG")
+    assert not any(a.get_animated() for a in fig.findobj())
+
+
+def test_controls_match_the_state(explorer: Explorer) -> None:
+    explorer.update()
+    controls = explorer.controls()
+    assert set(controls) <= set(explorer.state)
+    for key, control in controls.items():
+        assert control.value == explorer.state[key], key
+
+
+def test_bursts_of_changes_draw_once_with_the_latest_values() -> None:
+    drawn: list[int] = []
+    value = {"v": 0}
+    on_change = _coalesced(lambda: drawn.append(value["v"]))
+
+    async def drag() -> None:
+        for v in range(1, 11):  # ten slider positions arrive before the loop turns
+            value["v"] = v
+            on_change()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        value["v"] = 42
+        on_change()
+        await asyncio.sleep(0)
+
+    asyncio.run(drag())
+    assert drawn == [10, 42]
+    on_change()  # no running loop: at once
+    assert drawn == [10, 42, 42]
+
+
+def test_the_widget_redraws_after_a_burst_and_bounds_its_controls() -> None:
+    ex = PatchExplorer(size=(96, 128), patch_size=8, k=20)
+    box = ex.widget()
+    controls = dict(zip(("image", "patch_size", "k"), box.children[0].children, strict=True))
+    image = box.children[1]
+
+    async def drag() -> None:
+        before = image.value
+        for p in (16, 32):  # two moves of the patch-size slider, then the loop turns once
+            controls["patch_size"].value = p
+        assert image.value == before  # not drawn yet
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(drag())
+    assert ex.state["patch_size"] == 32
+    assert controls["k"].max == 12  # 3 x 4 tokens: the slider offers no value beyond them
+    assert controls["k"].value == 12 and ex.state["k"] == 12
+    assert box.children[2].value == ""  # no error in the status line
