@@ -16,6 +16,7 @@ _COMMANDS = (
     ("resample-checkpoint", "vitlearn.checkpoint"),
     ("release-student", "vitlearn.release"),
     ("build-site", "vitlearn.website"),
+    ("release-nbgrader", "vitlearn.release_nbgrader"),
 )
 
 
