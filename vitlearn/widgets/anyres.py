@@ -35,8 +35,9 @@ def default_codes(
     sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES, patch_size: int = 8, dim: int = 32, heads: int = 4
 ) -> dict[str, dict[tuple[int, int], torch.Tensor]]:
     """Codes that need no trained model, at every size: 2-D sin-cos recomputed for the grid, and
-    rotary codes ``[cos | sin]`` of the angles on patch indices and on DINOv3's box."""
-    index = RotaryEmbedding2D(dim // heads, 100.0)
+    rotary codes ``[cos | sin]`` of the angles on patch indices (the course's default temperature,
+    10000) and on DINOv3's box (its base, 100)."""
+    index = RotaryEmbedding2D(dim // heads)
     box = RotaryEmbedding2D(dim // heads, 100.0, normalize_coords="separate")
     out: dict[str, dict[tuple[int, int], torch.Tensor]] = {
         "sin-cos, recomputed": {}, "RoPE, patch indices": {}, "RoPE, DINOv3 box": {},
