@@ -257,22 +257,23 @@ def test_rope_kwargs_errors():
         small(pos_embed="rope", rope_kwargs={"rescale_coords": 0.5})
 
 
-def test_one_draw_per_forward_pass_shared_by_the_blocks():
-    """With an augmentation, every block of one forward pass rotates with the same angles."""
+def test_each_block_draws_its_own_rescaling_as_dinov3():
+    """In training mode every block calls the rotary embedding, so each block gets its own draw
+    (DINOv3's forward_features calls rope_embed once per block); queries and keys of one block
+    share theirs. Reproducible from the seed; nothing random in eval mode."""
     m = small(pos_embed="rope", rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0})
     seen = []
-    for block in m.blocks:
-        original = block.attn.forward
+    original = m.rope.angles
 
-        def spy(x, rope=None, grid_size=None, num_prefix_tokens=1, _original=original):
-            seen.append(rope.keywords["angles"])
-            return _original(x, rope, grid_size, num_prefix_tokens)
+    def spy(grid_size):
+        seen.append(original(grid_size))
+        return seen[-1]
 
-        block.attn.forward = spy
+    m.rope.angles = spy
     x = torch.rand(2, 3, 16, 16)
     m.train()
     train_out = m(x)
-    assert len(seen) == 2 and torch.equal(seen[0], seen[1])  # one draw for both blocks
+    assert len(seen) == 2 and not torch.equal(seen[0], seen[1])  # one draw per block
     assert not torch.equal(m(x), train_out)  # the next pass draws again
     m.rope.manual_seed()
     assert torch.equal(m(x), train_out)  # reproducible from the seed

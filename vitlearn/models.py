@@ -26,7 +26,6 @@ The training recipe lives in :mod:`vitlearn.training`.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -156,7 +155,8 @@ class TinyViT(ViTEmbedding):
         rope_kwargs: keyword arguments of :class:`vitlearn.RotaryEmbedding2D` for
             ``pos_embed="rope"`` (its ``head_dim`` is ``embed_dim // num_heads``), e.g.
             ``{"temperature": 100, "normalize_coords": "separate", "rescale_coords": 2.0}`` for
-            DINOv3's coordinates and its training-time rescaling. Default: none (patch indices,
+            DINOv3's coordinates and its training-time rescaling (in training mode each block
+            draws its own factor, as DINOv3's blocks do). Default: none (patch indices,
             temperature 10000). Any other ``pos_embed`` with ``rope_kwargs`` is a ``ValueError``.
         global_pool: ``"token"`` (read the class token, then ``norm``) or ``"avg"`` (average the
             patch tokens, then ``fc_norm``), as timm names them.
@@ -277,13 +277,11 @@ class TinyViT(ViTEmbedding):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, 1 + N, D)``: all tokens after the blocks (and ``norm``)."""
         tokens, grid = self.embed(x)
-        rope = None
-        if self.rope is not None:
-            # one set of angles per forward pass, shared by every block: with a training-time
-            # augmentation of the coordinates, all blocks see the same draw (as in DINOv3)
-            rope = functools.partial(self.rope, angles=self.rope.angles(grid))
         for block in self.blocks:
-            tokens = block(tokens, rope, grid, self.num_prefix_tokens)
+            # each block calls the rotary embedding itself: with a training-time augmentation of
+            # its coordinates, every block draws its own factor, as in DINOv3 (whose
+            # forward_features calls rope_embed(H=H, W=W) once per block)
+            tokens = block(tokens, self.rope, grid, self.num_prefix_tokens)
         return self.norm(tokens)
 
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
