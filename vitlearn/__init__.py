@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .anyres import naflex_resize, naflex_size, position_codes
 from .checkpoint import resample_checkpoint
 from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
@@ -90,10 +91,13 @@ __all__ = [
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
+    "naflex_resize",
+    "naflex_size",
     "online",
     "pad_to_multiple",
     "patchify",
     "plot",
+    "position_codes",
     "position_similarity",
     "render_scenes",
     "resample_checkpoint",

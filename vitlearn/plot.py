@@ -287,6 +287,20 @@ def show_filters(
 # --- Chapter 2: position codes ------------------------------------------------------------------
 
 
+def similarity_mosaic(sim: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``(rows, cols, rows, cols) -> (rows*(rows+1) - 1, cols*(cols+1) - 1)``: the similarity maps
+    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN pixel."""
+    s = sim.detach().cpu().double().numpy() if isinstance(sim, torch.Tensor) else np.asarray(sim, dtype=np.float64)
+    rows, cols = int(s.shape[0]), int(s.shape[1])
+    if s.shape != (rows, cols, rows, cols):
+        raise ValueError(f"similarity must be (rows, cols, rows, cols), got {tuple(s.shape)}")
+    mosaic = np.full((rows * (rows + 1) - 1, cols * (cols + 1) - 1), np.nan)
+    for r in range(rows):
+        for c in range(cols):
+            mosaic[r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols] = s[r, c]
+    return mosaic
+
+
 def plot_position_similarity(
     sim_or_table: torch.Tensor | np.ndarray,
     grid_size: int | Sequence[int] | None = None,
@@ -324,12 +338,7 @@ def plot_position_similarity(
     rows, cols = int(sim.shape[0]), int(sim.shape[1])
     if tuple(sim.shape) != (rows, cols, rows, cols):
         raise ValueError(f"similarity must be (rows, cols, rows, cols), got {tuple(sim.shape)}")
-    # mosaic: tiles of (rows, cols) separated by one blank (NaN) pixel
-    mosaic = np.full((rows * (rows + 1) - 1, cols * (cols + 1) - 1), np.nan)
-    s = sim.detach().cpu().double().numpy()
-    for r in range(rows):
-        for c in range(cols):
-            mosaic[r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols] = s[r, c]
+    mosaic = similarity_mosaic(sim)
     if ax is None:
         import matplotlib.pyplot as plt
 
