@@ -357,10 +357,10 @@ def api_names() -> dict[str, list[str]]:
                 and getattr(o, "__module__", None) == module
                 and (inspect.isfunction(o) or inspect.isclass(o))
             ]
-            sections.setdefault(module, []).extend(f"{module}.{n}" for n in inner)
+            sections.setdefault(module, []).extend(_documented_as(module, n) for n in inner)
         else:
-            module = obj.__module__
-            sections.setdefault(module, []).append(f"vitlearn.{name}")
+            module = obj.__module__ if callable(obj) else _documented_as("vitlearn", name).rpartition(".")[0]
+            sections.setdefault(module, []).append(_documented_as("vitlearn", name))
     return {m: sorted(names, key=_source_line) for m, names in sections.items() if names}
 
 
@@ -399,17 +399,20 @@ def api_page() -> str:
             elif callable(obj):
                 lines += [f".. autofunction:: {name}", ""]
             else:
-                lines += [f".. autodata:: {_defined_at(owner, attr)}", "   :no-value:", ""]
+                lines += [f".. autodata:: {name}", "   :no-value:", ""]
     return "\n".join(lines)
 
 
-def _defined_at(owner: str, attr: str) -> str:
-    """The full name under which a constant is assigned in the source, e.g. ``QUIZ`` re-exported by
-    ``vitlearn.exercises`` is ``vitlearn.exercises.quiz.QUIZ``: autodoc finds a constant's
-    docstring (the string after the assignment) only in the module that assigns it."""
+def _documented_as(owner: str, attr: str) -> str:
+    """The full name a public name is documented under: ``owner.attr``, except for a constant,
+    which is documented where it is assigned (``QUIZ`` re-exported by ``vitlearn.exercises`` is
+    ``vitlearn.exercises.quiz.QUIZ``): autodoc finds a constant's docstring, the string after the
+    assignment, only in the module that assigns it."""
     import importlib
 
     obj = getattr(importlib.import_module(owner), attr)
+    if callable(obj) or inspect.ismodule(obj):
+        return f"{owner}.{attr}"
     assigned = re.compile(rf"^{re.escape(attr)}\s*[:=]", re.M)
     for name, module in sorted(sys.modules.items()):
         if (name == owner or name.startswith(owner + ".")) and getattr(module, attr, None) is obj:
