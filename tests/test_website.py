@@ -99,7 +99,7 @@ def test_stage_sources_writes_front_page_api_page_and_config(tmp_path):
     files = sorted((ROOT / "notebooks").glob(website.NOTEBOOK_GLOB))
     docs = website.stage_sources(ROOT, files, tmp_path / "src")
     course = [f"notebooks/{p.stem}" for p in files]
-    assert docs == ["index", *course, "docs/SYLLABUS", "api"]
+    assert docs == ["index", *course, "docs/SYLLABUS", "docs/GLOSSARY", "api"]
     src = tmp_path / "src"
     assert (src / "conf.py").is_file() and (src / "docs" / "SYLLABUS.md").is_file()
     index = (src / "index.md").read_text(encoding="utf-8")

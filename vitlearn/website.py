@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -54,7 +55,7 @@ DEFAULT_OUT = Path("_build") / "html"
 SITE_SOURCES = Path("docs") / "site"
 """The site's configuration (conf.py, stylesheet), relative to the repository root."""
 
-EXTRA_PAGES = (Path("docs") / "SYLLABUS.md",)
+EXTRA_PAGES = (Path("docs") / "SYLLABUS.md", Path("docs") / "GLOSSARY.md")
 """Markdown pages of the repository that become pages of the site, at the same path."""
 
 CELL_TIMEOUT_S = 600
@@ -281,10 +282,11 @@ def stage_sources(root: Path, notebooks: list[Path], src: Path) -> list[str]:
     (src / "notebooks").mkdir()
     course = [f"notebooks/{p.stem}" for p in notebooks]
     extra = [page for page in EXTRA_PAGES if (root / page).is_file()]
+    docs = {f"{d}.ipynb" for d in course} | {p.as_posix() for p in extra}
     for page in extra:
         (src / page).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / page, src / page)
-    docs = {f"{d}.ipynb" for d in course} | {p.as_posix() for p in extra}
+        text = (root / page).read_text(encoding="utf-8")
+        (src / page).write_text(rewrite_links(text, docs, page.parent.as_posix()), encoding="utf-8")
     readme = (root / "README.md").read_text(encoding="utf-8")
     reference = [p.with_suffix("").as_posix() for p in extra] + ["api"]
     (src / "index.md").write_text(index_page(readme, docs, course, reference), encoding="utf-8")
@@ -313,19 +315,22 @@ def index_page(readme: str, docs: Iterable[str], course: list[str], reference: l
 """
 
 
-def rewrite_links(markdown: str, docs: set[str]) -> str:
+def rewrite_links(markdown: str, docs: set[str], base: str = "") -> str:
     """Point relative links of ``markdown`` that are not in ``docs`` at the repository on GitHub.
 
     ``docs`` holds the repository paths that are pages of the site (``notebooks/01_patches.ipynb``):
     links to them stay relative, so Sphinx turns them into links between pages. Every other
     relative link (``LICENSE``, ``images/SOURCES.md``, a folder) would be broken on the site.
+    ``base`` is the folder of the page the links are in (``docs`` for ``docs/SYLLABUS.md``), so
+    that ``../hub/README.md`` there means ``hub/README.md``.
     """
 
     def fix(m: re.Match[str]) -> str:
         text, target = m.group(1), m.group(2)
         if re.match(r"^[a-z][a-z0-9+.-]*:|^#|^/", target, re.I):  # absolute URL, anchor, site root
             return m.group(0)
-        path, _, anchor = target.partition("#")
+        relative, _, anchor = target.partition("#")
+        path = posixpath.normpath(posixpath.join(base, relative)) + ("/" if relative.endswith("/") else "")
         if path in docs:
             return m.group(0)
         kind = "tree" if path.endswith("/") else "blob"

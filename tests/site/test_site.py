@@ -32,6 +32,7 @@ NB_PAGES = [f"notebooks/{p.stem}.html" for p in NOTEBOOKS]
 OTHER_PAGES = [
     "index.html",
     "docs/SYLLABUS.html",
+    "docs/GLOSSARY.html",
     "api.html",
     "search.html",
     "genindex.html",
