@@ -25,10 +25,12 @@ from .posenc import (
     LearnedPosEmbed,
     RelativePositionBias,
     RotaryEmbedding2D,
+    grid_structure,
     position_similarity,
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
+from .pretrained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import resample_pos_embed
 
 __version__ = "0.1.0"
@@ -50,8 +52,11 @@ __all__ = [
     "evaluate",
     "exercises",
     "grid_shape",
+    "grid_structure",
     "linear_to_conv_weight",
     "list_images",
+    "load_course_vit",
+    "load_course_vit_record",
     "load_image",
     "make_position_task",
     "make_scenes",
@@ -68,6 +73,7 @@ __all__ = [
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "task_info",
+    "train_course_vit",
     "train_tiny_vit",
     "unpatchify",
     "widgets",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 _COMMANDS = (
     ("resample-checkpoint", "vitlearn.checkpoint"),
     ("release-student", "vitlearn.release"),
+    ("train-course-vit", "vitlearn.pretrained"),
 )
 
 
