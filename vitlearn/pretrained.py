@@ -2,11 +2,14 @@
 
 A ViT's learned position table starts as noise (timm draws it from a truncated normal with std
 0.02) and nothing in the architecture says that the 196 rows belong to a 14 x 14 grid. Training
-alone has to discover it. The ViT paper shows the result for models trained on hundreds of
-millions of images (Dosovitskiy et al. 2021, Figure 7, centre): the code of each patch is most
-similar to the codes of its own row and column and of its neighbours. This module holds a model
-small enough to train on a laptop CPU whose table shows the same thing, so the course can look at
-a learned table with structure in it without training one in class.
+alone has to discover it. The ViT paper shows what that gives for ViT-L/32, pre-trained on
+millions of images (Dosovitskiy et al. 2021, Figure 7, centre): patches that are close have
+similar codes, and so do patches of the same row or column. This module holds a model small
+enough to train on a laptop CPU whose table has learned the grid too, by the two measures of
+:func:`vitlearn.posenc.grid_structure`, so the course can look at a learned table with structure
+in it without training one in class. (Its structure is of another kind than the paper's: its
+codes point from the centre of the grid towards their patch; ``vitlearn/weights/course_vit.md``
+shows how it came about.)
 
 - :func:`load_course_vit` returns the shipped model (a :class:`vitlearn.TinyViT`, timm parameter
   names), in eval mode, with ``model.meta``: how it was made and how well it does.
@@ -216,9 +219,10 @@ def train_course_vit(
 ) -> dict[str, Any]:
     """Train the course ViT from scratch; write it to ``out`` and return its record.
 
-    ``overrides`` replace entries of :data:`COURSE_VIT_RECIPE` (``cells``, ``image_size``,
-    ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``batch_size``, ``lr``,
-    ``weight_decay``, ``decay_pos_embed``, ``warmup``, ``n_train``, ``seed``); ``steps`` too.
+    ``overrides`` replace entries of :data:`COURSE_VIT_RECIPE` (``task``, ``cells``,
+    ``image_size``, ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``,
+    ``input_mean``, ``input_std``, ``pos_embed_std``, ``batch_size``, ``lr``, ``weight_decay``,
+    ``decay_pos_embed``, ``warmup``, ``n_train``, ``seed``); ``steps`` too.
     ``threads``: torch threads while training (restored afterwards; None keeps the current
     count). Results are reproducible for the same recipe, threads and machine. ``n_val``,
     ``n_test``: scenes in the validation split (measured at each snapshot) and the test split.
@@ -435,7 +439,7 @@ def _file(directory: str | os.PathLike[str] | None, name: str) -> Path:
 
 
 def load_course_vit(directory: str | os.PathLike[str] | None = None) -> TinyViT:
-    """The course ViT, trained, in eval mode: ``(B, 3, 56, 56) -> (B, 4)`` logits.
+    """The course ViT, trained, in eval mode (shipped: ``(B, 3, 56, 56) -> (B, 4)`` logits).
 
     ``directory``: where :func:`train_course_vit` wrote a model (default: the one shipped in the
     package). Nothing is downloaded; the weights are read with ``torch.load(weights_only=True)``.
@@ -444,7 +448,8 @@ def load_course_vit(directory: str | os.PathLike[str] | None = None) -> TinyViT:
     (``task``, ``cells``, ``image_size``, ``patch_size``, ``test_accuracy``, ``command``,
     ``config``, ``seeds``, ``versions``, ...; see :func:`load_course_vit_record` for the rest).
 
-    Its task: ``vitlearn.make_scenes(n, task="relation", cells=7)`` drawn at 56 px.
+    Its task: ``vitlearn.make_scenes(n, task="relation", cells=14)`` drawn at 56 px
+    (``model.meta["task"]``, ``["cells"]``, ``["image_size"]``).
     """
     record = json.loads(_file(directory, RECORD_FILE).read_text())
     state = torch.load(_file(directory, WEIGHTS_FILE), map_location="cpu", weights_only=True)
