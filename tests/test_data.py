@@ -116,3 +116,57 @@ def test_subset():
     sub = s.subset([1, 3])
     assert isinstance(sub, Scenes) and len(sub) == 2
     assert np.array_equal(sub.labels, s.labels[[1, 3]])
+
+
+# -- the relation task on a finer grid of cells (cells=g) ------------------------------------
+
+
+@pytest.mark.parametrize("task", ["relation", "quadrant"])
+@pytest.mark.parametrize("g", [2, 7, 14])
+def test_cells_keep_each_shape_inside_its_cell_and_the_labels_right(task, g):
+    scenes = make_scenes(400, seed=11, task=task, cells=g)
+    assert scenes.task == task
+    cell = np.floor(scenes.centers * g)
+    r = scenes.radii[:, :, None]
+    assert np.all(scenes.centers - r > cell / g) and np.all(scenes.centers + r < (cell + 1) / g)
+    assert not np.any(np.all(cell[:, 0] == cell[:, 1], axis=-1))
+    dy, dx = (cell[:, 0] - cell[:, 1]).T  # red minus blue, in cells; never a tie
+    if task == "relation":
+        assert np.all(np.abs(dy) != np.abs(dx))
+        expected = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+    else:
+        assert np.all(dy != 0) and np.all(dx != 0)
+        expected = np.select([(dy < 0) & (dx < 0), (dy < 0) & (dx > 0), (dy > 0) & (dx < 0)], [0, 1, 2], 3)
+        names = task_info("quadrant").class_names
+        assert names[0] == "red above-left of blue" and names[3] == "red below-right of blue"
+    assert np.array_equal(expected, scenes.labels)
+    # shapes keep their size relative to a cell: radius 0.34 to 0.42 of a cell side
+    assert scenes.radii.min() >= 0.085 * 4 / g - 1e-12 and scenes.radii.max() <= 0.105 * 4 / g + 1e-12
+    assert set(np.unique(cell)) == set(range(g))  # every row and column of cells is used
+
+
+def test_relation_cells_default_is_the_4x4_task():
+    a, b = make_scenes(50, seed=3), make_scenes(50, seed=3, cells=RELATION_CELLS)
+    assert np.array_equal(a.centers, b.centers) and np.array_equal(a.radii, b.radii)
+    x, y = make_position_task(10, 56, seed=2, cells=7)
+    s = make_scenes(10, seed=2, cells=7)
+    assert torch.equal(x, render_scenes(s, 56)) and torch.equal(y, torch.from_numpy(s.labels))
+
+
+def test_relation_cells_patches_of_one_cell_never_show_both_colours():
+    # 7 x 7 cells at 56 px with P = 4: 14 x 14 patches, each inside one cell
+    img = render_scenes(make_scenes(50, seed=4, cells=7), 56)
+    patches = img.unfold(2, 4, 4).unfold(3, 4, 4)  # (n, 3, 14, 14, 4, 4)
+    red = (patches[:, 0] > 0.6) & (patches[:, 2] < 0.5)
+    blue = (patches[:, 2] > 0.6) & (patches[:, 0] < 0.5)
+    assert not (red.flatten(-2).any(-1) & blue.flatten(-2).any(-1)).any()
+    assert red.flatten(1).any(1).all() and blue.flatten(1).any(1).all()
+
+
+def test_relation_cells_errors():
+    with pytest.raises(ValueError, match="cells must be an int >= 2"):
+        make_scenes(4, cells=1)
+    with pytest.raises(ValueError, match="cells must be an int >= 2"):
+        make_scenes(4, cells=7.0)
+    with pytest.raises(ValueError, match="cells=7 applies to the tasks with cells; 'shape' has none"):
+        make_scenes(4, task="shape", cells=7)

@@ -33,10 +33,12 @@ from .posenc import (
     LearnedPosEmbed,
     RelativePositionBias,
     RotaryEmbedding2D,
+    grid_structure,
     position_similarity,
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
+from .pretrained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import flattened_resample, resample_pos_embed
 from .training import (
     DEFAULT_RECIPE,
@@ -84,8 +86,11 @@ __all__ = [
     "exercises",
     "flattened_resample",
     "grid_shape",
+    "grid_structure",
     "linear_to_conv_weight",
     "list_images",
+    "load_course_vit",
+    "load_course_vit_record",
     "load_image",
     "load_pos_embed",
     "make_position_task",
@@ -109,6 +114,7 @@ __all__ = [
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "task_info",
+    "train_course_vit",
     "train_tiny_vit",
     "unpatchify",
     "widgets",

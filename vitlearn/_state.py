@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,16 +23,22 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
+def threads(n: int | None) -> Iterator[None]:
+    """Run torch on ``n`` threads for a while (``None``: as it is), then put the count back."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def one_thread() -> contextlib.AbstractContextManager[None]:
     """Run torch on one thread for a while, then put the thread count back.
 
     The matrices of the course's tiny models are so small that a second thread only adds
     overhead, and on a busy 2-core machine two threads can be ten times slower than one. One
     thread also makes the numbers independent of how many cores the machine has.
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return threads(1)

@@ -17,6 +17,7 @@ _COMMANDS = (
     ("release-student", "vitlearn.release"),
     ("build-site", "vitlearn.website"),
     ("release-nbgrader", "vitlearn.release_nbgrader"),
+    ("train-course-vit", "vitlearn.pretrained"),
 )
 
 

@@ -7,7 +7,7 @@ any resolution, so a model trained on 32 px images can be evaluated on the very 
 ``centers[..., 1]`` is x (the column axis, growing to the right), both in ``[0, 1]`` where 0 is the
 top/left edge of the image and 1 the bottom/right edge.
 
-Two tasks:
+Three tasks:
 
 ``"relation"`` (:func:`make_position_task`)
     A red and a blue shape, each inside its own cell of a ``4 x 4`` grid of cells (a cell is a
@@ -19,6 +19,24 @@ Two tasks:
     the *set* of patch contents has the same distribution for every class: a ViT without position
     codes, which only sees that set, is at chance, 1/4. Swapping the red and the blue cells keeps
     the set and flips the label.
+
+    ``cells=g`` (:func:`make_scenes`, :func:`make_position_task`) uses a ``g x g`` grid of cells
+    instead, with the shapes, their jitter and the edge margin all scaled by ``4 / g`` so they
+    keep their size *relative to a cell*. Patches still tile the cells when ``S / P`` is a
+    multiple of ``g`` (``g = 7``: P = 4 at 56 px gives 14 x 14 patches, 2 x 2 to a cell;
+    ``g = 14``: one patch to a cell). More cells mean finer differences of row and column to
+    read: with ``g = 14`` at 56 px and P = 4, a difference of a single patch decides the label.
+    The default, ``g = 4``, draws exactly the scenes it always drew.
+
+``"quadrant"``
+    The scenes of ``"relation"`` (a red and a blue shape in two cells of a ``cells x cells``
+    grid, default 4 x 4), with another question: in which quadrant around the blue shape is the
+    red one -- above-left, above-right, below-left or below-right? That is the sign of the row
+    difference and the sign of the column difference, each read on its own; cells in the same row
+    or the same column are never drawn (no tie). Every difference counts, down to one cell, but
+    only its sign, not its size (``"relation"`` compares the sizes of the two). As in
+    ``"relation"``, the set of patch contents does not depend on the label (swapping red and blue
+    flips both signs): a ViT without position codes is at chance, 1/4.
 
 ``"shape"``
     One shape of a random colour at a random place; the label is its kind (disc, square,
@@ -88,6 +106,12 @@ TASKS: dict[str, TaskInfo] = {
         KINDS,
         "which kind of shape is it? (content alone is enough)",
     ),
+    "quadrant": TaskInfo(
+        "quadrant",
+        ("red above-left of blue", "red above-right of blue", "red below-left of blue",
+         "red below-right of blue"),
+        "in which quadrant around the blue shape is the red one? (needs positions)",
+    ),
 }
 
 
@@ -141,28 +165,40 @@ def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.n
     return rng.permutation(np.arange(n) % num_classes).astype(np.int64)
 
 
-def _relation_scenes(n: int, rng: np.random.Generator) -> Scenes:
+def _classify_offsets(task: str, dy: np.ndarray, dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class of each (red minus blue) cell offset, and whether it is allowed (no tie)."""
+    if task == "relation":
+        # 0 left (dx<0), 1 right, 2 above (dy<0), 3 below, along the axis of the larger offset
+        cls = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+        return cls, np.abs(dx) != np.abs(dy)
+    # quadrant: 0 above-left, 1 above-right, 2 below-left, 3 below-right
+    return 2 * (dy > 0) + (dx > 0), (dx != 0) & (dy != 0)
+
+
+def _two_shape_scenes(n: int, rng: np.random.Generator, g: int, task: str) -> Scenes:
+    """A red and a blue shape in two cells of a ``g x g`` grid, placed so that ``task``'s labels
+    are balanced (``"relation"`` or ``"quadrant"``)."""
     labels = _balanced_labels(n, 4, rng)
-    g = RELATION_CELLS
+    # shapes, jitter and margin shrink with the cell, so a scene of g x g cells looks like a
+    # 4 x 4 one seen from further away; for g = 4 the factor is exactly 1.0 (same numbers)
+    scale = RELATION_CELLS / g
     cells = np.zeros((n, 2, 2), dtype=np.int64)  # (n, shape, (row, col)) cell of red, of blue
     todo = np.arange(n)
     while todo.size:
         c = rng.integers(0, g, size=(todo.size, 2, 2))
         d = c[:, 0] - c[:, 1]  # red minus blue, in cells: (dy, dx)
-        dy, dx = d[:, 0], d[:, 1]
-        # class of the draw: 0 left (dx<0), 1 right, 2 above (dy<0), 3 below; ties are redrawn
-        cls = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
-        ok = (np.abs(dx) != np.abs(dy)) & (cls == labels[todo])
+        cls, allowed = _classify_offsets(task, d[:, 0], d[:, 1])  # ties are redrawn
+        ok = allowed & (cls == labels[todo])
         cells[todo[ok]] = c[ok]
         todo = todo[~ok]
-    radii = rng.uniform(*_RADIUS, size=(n, 2))
+    radii = rng.uniform(_RADIUS[0] * scale, _RADIUS[1] * scale, size=(n, 2))
     # jitter each shape inside its cell, independently of everything else, never over its border
-    room = 0.5 / g - radii - _AA_PAD / 2  # (n, 2) how far the centre may move from the cell's centre
+    room = 0.5 / g - radii - _AA_PAD * scale / 2  # (n, 2) how far the centre may move from the cell's centre
     jitter = rng.uniform(-1.0, 1.0, size=(n, 2, 2)) * room[:, :, None]
     centers = (cells + 0.5) / g + jitter
     kinds = rng.integers(0, len(KINDS), size=(n, 2))
     colors = np.broadcast_to(np.array([RED, BLUE]), (n, 2, 3)).copy()
-    return Scenes(centers, radii, kinds, colors, labels, "relation")
+    return Scenes(centers, radii, kinds, colors, labels, task)
 
 
 def _shape_scenes(n: int, rng: np.random.Generator) -> Scenes:
@@ -174,16 +210,25 @@ def _shape_scenes(n: int, rng: np.random.Generator) -> Scenes:
     return Scenes(centers, radii, labels[:, None].copy(), colors, labels, "shape")
 
 
-def make_scenes(n: int, *, seed: int = 0, task: str = "relation") -> Scenes:
+def make_scenes(n: int, *, seed: int = 0, task: str = "relation", cells: int = RELATION_CELLS) -> Scenes:
     """``n`` random scenes for ``task``, with balanced labels; the same for the same ``seed``.
 
-    ``task``: ``"relation"`` (red vs blue position, 4 classes) or ``"shape"`` (3 kinds).
+    ``task``: ``"relation"`` (red vs blue position, 4 classes), ``"quadrant"`` (the quadrant of
+    red around blue, 4 classes) or ``"shape"`` (3 kinds). ``cells``: the grid of cells of the
+    two-shape tasks, ``cells x cells`` (default 4; at least 2, since the two shapes need two
+    cells); the shape task has no cells and accepts only the default.
     Draw them at any resolution with :func:`render_scenes`.
     """
     check_int(n, "n")
     check_choice(task, "task", tuple(TASKS))
+    if isinstance(cells, bool) or not isinstance(cells, int) or cells < 2:
+        raise ValueError(f"cells must be an int >= 2 (a cells x cells grid), got {cells!r}")
+    if task == "shape" and cells != RELATION_CELLS:
+        raise ValueError(f"cells={cells} applies to the tasks with cells; 'shape' has none")
     rng = np.random.default_rng(seed)
-    return _relation_scenes(n, rng) if task == "relation" else _shape_scenes(n, rng)
+    if task == "shape":
+        return _shape_scenes(n, rng)
+    return _two_shape_scenes(n, rng, cells, task)
 
 
 def _coverage(kind: np.ndarray, dy: np.ndarray, dx: np.ndarray, r: np.ndarray, pixel: float) -> np.ndarray:
@@ -228,7 +273,7 @@ def render_scenes(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> tor
 
 
 def make_position_task(
-    n: int, image_size: int | tuple[int, int] = 32, *, seed: int = 0
+    n: int, image_size: int | tuple[int, int] = 32, *, seed: int = 0, cells: int = RELATION_CELLS
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images and labels of the ``"relation"`` task, where only positions tell the classes apart.
 
@@ -237,6 +282,7 @@ def make_position_task(
     sits in its own cell of a 4x4 grid of cells; with patches that tile the cells (e.g. P=8 or 4
     at 32 px) a ViT without position codes is at
     chance. Same ``seed``, same data; use different seeds for training and test sets.
+    ``cells=g``: a ``g x g`` grid of cells instead (see the module doc).
     """
-    scenes = make_scenes(n, seed=seed, task="relation")
+    scenes = make_scenes(n, seed=seed, task="relation", cells=cells)
     return render_scenes(scenes, image_size), torch.from_numpy(scenes.labels)

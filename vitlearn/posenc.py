@@ -20,7 +20,8 @@ Codes that act inside attention instead:
 - :class:`RotaryEmbedding2D` -- queries and keys rotated by angles proportional to the column and
   to the row (axial 2-D RoPE), so that ``q . k`` depends only on the offset between them.
 
-And a way to look at any table of codes: :func:`position_similarity`.
+And two ways to look at any table of codes: :func:`position_similarity` (the similarity maps)
+and :func:`grid_structure` (two numbers that say whether the table has learned the grid).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "LearnedPosEmbed",
     "RelativePositionBias",
     "RotaryEmbedding2D",
+    "grid_structure",
     "position_similarity",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
@@ -496,3 +498,87 @@ def position_similarity(
     codes = table[num_prefix_tokens:].detach().double()  # (rows*cols, D)
     unit = codes / codes.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (unit @ unit.T).float().reshape(rows, cols, rows, cols)
+
+
+def _average_ranks(x: torch.Tensor) -> torch.Tensor:
+    """Ranks ``1 .. n`` of the values of ``x`` ``(n,)``; tied values share the mean of their ranks."""
+    order = torch.argsort(x, stable=True)
+    sorted_x = x[order]
+    # a run of equal values starts where the sorted value changes
+    starts = torch.ones_like(sorted_x, dtype=torch.bool)
+    starts[1:] = sorted_x[1:] != sorted_x[:-1]
+    run = torch.cumsum(starts, 0) - 1  # (n,) which run each sorted value belongs to
+    counts = torch.bincount(run).double()  # (runs,) length of each run
+    first = torch.cumsum(counts, 0) - counts + 1  # (runs,) rank of the first value of each run
+    ranks = torch.empty_like(x, dtype=torch.float64)
+    ranks[order] = (first + (counts - 1) / 2)[run]  # a run of ranks a..b shares (a + b) / 2
+    return ranks
+
+
+def _spearman(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation of two ``(n,)`` samples: Pearson's correlation of their ranks."""
+    ra, rb = _average_ranks(a.double()), _average_ranks(b.double())
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = (ra.norm() * rb.norm()).item()
+    if denom == 0.0:  # one sample is constant: no ordering to compare
+        return float("nan")
+    return float((ra @ rb).item() / denom)
+
+
+def grid_structure(
+    table: torch.Tensor | np.ndarray,
+    grid_size: int | Sequence[int],
+    num_prefix_tokens: int = 0,
+) -> dict[str, object]:
+    """Has a table of position codes learned the 2-D grid? Two measurements, ``(N, D) -> dict``.
+
+    ``table`` is ``(P + rows*cols, D)`` or ``(1, P + rows*cols, D)``, laid out as for
+    :func:`position_similarity` (which computes the cosine similarities used here). The grid
+    distance between the patches at ``(r1, c1)`` and ``(r2, c2)`` is the Euclidean one,
+    ``sqrt((r1 - r2)**2 + (c1 - c2)**2)``, in patches.
+
+    1. ``spearman``: over all pairs of distinct patches, Spearman's rank correlation between the
+       cosine similarity of their codes and their grid distance (Pearson's correlation of the
+       ranks, ties sharing their average rank). ``-1``: the closer two patches, the more alike
+       their codes, without exception; ``0``: no relation, as for a random table. ``nan`` when
+       either is constant (a 1-patch or 1 x 2 grid has a single distance).
+    2. The neighbour check: for every patch, the *least* similar of its direct neighbours (up,
+       down, left, right; 2 to 4 of them) is more similar to it than the median of its
+       similarities to all the other patches. ``neighbours_above_median`` ``(rows, cols)`` bool
+       holds the verdict per patch, ``neighbour_fraction`` the fraction of patches that pass and
+       ``all_neighbours_above_median`` whether all do.
+
+    Returns ``{"spearman": float, "neighbours_above_median": (rows, cols) bool tensor,
+    "neighbour_fraction": float, "all_neighbours_above_median": bool,
+    "neighbour_min": (rows, cols), "median": (rows, cols)}``, the last two the similarities
+    compared in check 2. A 2-D sin-cos table gives a strongly negative ``spearman`` and passes
+    check 2; a random one gives ``spearman`` near 0 and fails it. Needs at least 2 patches.
+    """
+    sim = position_similarity(table, grid_size, num_prefix_tokens).double()  # (rows, cols, rows, cols)
+    rows, cols = sim.shape[:2]
+    n = rows * cols
+    if n < 2:
+        raise ValueError(f"grid_size must hold at least 2 patches to compare, got {rows}x{cols}")
+    sim = sim.reshape(n, n)  # (N, N) in row-major order
+    y, x = torch.meshgrid(
+        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+    )
+    pos = torch.stack([y.reshape(-1), x.reshape(-1)], dim=1)  # (N, 2): (row, col) of each patch
+    dist = torch.cdist(pos, pos)  # (N, N) Euclidean grid distance
+    i, j = torch.triu_indices(n, n, offset=1)  # each unordered pair of distinct patches once
+    rho = _spearman(sim[i, j], dist[i, j])
+
+    others = ~torch.eye(n, dtype=torch.bool)
+    # torch.median returns the lower of the two middle values; the mean of the two is the median
+    median = sim[others].reshape(n, n - 1).quantile(0.5, dim=1)  # (N,)
+    neighbour = (dist - 1.0).abs() < 1e-9  # (N, N): the 4-neighbourhood
+    neighbour_min = torch.where(neighbour, sim, torch.full_like(sim, torch.inf)).amin(dim=1)  # (N,)
+    passed = neighbour_min > median
+    return {
+        "spearman": rho,
+        "neighbours_above_median": passed.reshape(rows, cols),
+        "neighbour_fraction": float(passed.double().mean()),
+        "all_neighbours_above_median": bool(passed.all()),
+        "neighbour_min": neighbour_min.float().reshape(rows, cols),
+        "median": median.float().reshape(rows, cols),
+    }
