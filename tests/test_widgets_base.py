@@ -142,3 +142,17 @@ def test_the_widget_redraws_after_a_burst_and_bounds_its_controls() -> None:
     assert controls["k"].max == 12  # 3 x 4 tokens: the slider offers no value beyond them
     assert controls["k"].value == 12 and ex.state["k"] == 12
     assert box.children[2].value == ""  # no error in the status line
+
+
+def test_a_slider_left_with_one_value_is_greyed_out_until_it_has_more() -> None:
+    ex = PatchExplorer(size=(128, 128), patch_size=32, k=8)
+    box = ex.widget()
+    controls = dict(zip(("image", "patch_size", "k"), box.children[0].children, strict=True))
+    assert not controls["k"].disabled
+    controls["patch_size"].value = 128  # one token: "tokens shown" has nothing to choose
+    assert (controls["k"].min, controls["k"].max, controls["k"].value) == (1, 1, 1)
+    assert controls["k"].disabled
+    controls["patch_size"].value = 32  # 16 tokens again
+    assert controls["k"].max == 16 and not controls["k"].disabled
+    assert not controls["patch_size"].disabled and not controls["image"].disabled
+

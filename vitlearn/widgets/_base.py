@@ -150,11 +150,25 @@ class Explorer:
         image = W.Image(value=self.render_png(), format="png")
         status = W.HTML(value="")
 
+        greyed: set[str] = set()  # sliders disabled here because their range is one value
+
         def bound() -> None:
             for name, attrs in self._control_bounds().items():
                 for attr, value in attrs.items():
                     if getattr(controls[name], attr) != value:
                         setattr(controls[name], attr, value)  # may clamp the value: one more change
+            # A slider whose bounds leave it one value (one token, nothing to choose) would move
+            # and change nothing: grey it out until it has values to offer again.
+            for name, c in controls.items():
+                if not (hasattr(c, "min") and hasattr(c, "max")):
+                    continue
+                single = c.max <= c.min
+                if single and not c.disabled:
+                    c.disabled = True
+                    greyed.add(name)
+                elif not single and name in greyed:
+                    c.disabled = False
+                    greyed.discard(name)
 
         def redraw() -> None:
             try:
