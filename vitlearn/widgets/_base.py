@@ -147,7 +147,11 @@ class Explorer:
 
         controls = self.controls()
         self.update(**{k: c.value for k, c in controls.items()})
-        image = W.Image(value=self.render_png(), format="png")
+        # Shown at its own size: a column box stretches its children to its width, which would
+        # blow the PNG up (a 400-pixel figure drawn 960 wide, blurred) on ipywidgets 7 and 8 alike;
+        # on a narrower screen it still shrinks to fit.
+        image = W.Image(value=self.render_png(), format="png",
+                        layout=W.Layout(align_self="flex-start", max_width="100%"))
         status = W.HTML(value="")
 
         greyed: set[str] = set()  # sliders disabled here because their range is one value
