@@ -156,3 +156,20 @@ def test_a_slider_left_with_one_value_is_greyed_out_until_it_has_more() -> None:
     assert controls["k"].max == 16 and not controls["k"].disabled
     assert not controls["patch_size"].disabled and not controls["image"].disabled
 
+
+def test_every_title_is_inside_the_figure(explorer: Explorer) -> None:
+    """No title is cut off at the figure's edge, as the explorer opens and after a change (a
+    layout computed while a title was still empty leaves it no room)."""
+    name = type(explorer).__name__
+    for values in ({}, GOOD[name]):
+        explorer.update(**values)
+        explorer.render_rgba()
+        renderer = explorer._canvas().get_renderer()
+        fig = explorer.fig.bbox
+        for text in [ax.title for ax in explorer.fig.axes] + list(explorer.fig.texts):
+            if not (text.get_visible() and text.get_text().strip()):
+                continue
+            box = text.get_window_extent(renderer)
+            inside = (box.x0 >= fig.x0 - 1 and box.x1 <= fig.x1 + 1
+                      and box.y0 >= fig.y0 - 1 and box.y1 <= fig.y1 + 1)
+            assert inside, f"{name} {values}: title {text.get_text()!r} at {box} leaves the figure {fig}"
