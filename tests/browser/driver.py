@@ -17,7 +17,10 @@ classic Notebook 6.5 with ipywidgets 7.7.1's JavaScript):
    *other* control at its maximum (sliders pressed to End, menus on their last option), then at
    its minimum; so a control that does nothing in some state is caught. A control may be greyed
    out only where the others leave it a single value (one token: nothing to choose), never as the
-   explorer opens. A move that clamps another control (fewer tokens to show) stays clamped;
+   explorer opens. A move that clamps another control (fewer tokens to show) stays clamped.
+   Last, a burst of key presses on the first slider (a drag, as the kernel sees it) must end on
+   the very picture that the same value gets one step at a time: the explorer coalesces a burst
+   into fewer redraws, and must not lose its last change;
 4. the quiz (``.vitlearn-quiz``): Check with nothing chosen says "not done yet", the right answers
    give full marks, one wrong answer is pointed out.
 
@@ -47,10 +50,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 RUN_TIMEOUT_S = 300  # per notebook; the course's budget is 60 s on 2 cores, the browser adds some
 CHANGE_TIMEOUT_S = 10  # for one control change to reach the picture
 RENDER_TIMEOUT_S = 30  # for the widgets of a finished run to appear
-QUIET_MIN_S = 0.75  # an explorer is settled when its picture has not changed for this long ...
-QUIET_LATENCIES = 3  # ... or for this many times the slowest change seen so far, if longer,
+QUIET_MIN_S = 0.5  # an explorer is settled when its picture has not changed for this long ...
+QUIET_LATENCIES = 2  # ... or for this many times the slowest change seen so far, if longer,
 QUIET_MAX_S = 3.0  # ... but never longer than this
 SETTLE_TIMEOUT_S = 30
+BURST_PRESSES = 4  # key presses in a row, the kernel sees them as a drag
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w+(Error|Exception)\b", re.M)
 WIDGET_FAILURES = ("Error displaying widget", "Widget Javascript not detected")
 
@@ -405,12 +409,12 @@ class Slider(Control):
         self.label = (box.locator(".widget-label").first.inner_text() or f"slider {index}").strip()
         self._back = "ArrowLeft"
 
-    def _press(self, key: str) -> None:
+    def press(self, key: str) -> None:
         self.handle.focus()
         self.handle.press(key)
 
     def to_end(self, high: bool) -> None:
-        self._press("End" if high else "Home")  # at the end already: no new value, no message
+        self.press("End" if high else "Home")  # at the end already: no new value, no message
 
     def at_end(self, high: bool) -> bool:
         if self.disabled():  # one value left: it is at both ends
@@ -425,11 +429,11 @@ class Slider(Control):
         before = self.readout.inner_text().strip()
         at_max = self.frontend.slider_fraction(self.handle) >= 1
         key, self._back = ("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")
-        self._press(key)
+        self.press(key)
         return f"slider {self.label!r} {before} -> {self.readout.inner_text().strip()} ({key})"
 
     def undo(self) -> None:
-        self._press(self._back)
+        self.press(self._back)
 
 
 class Choice(Control):
@@ -673,6 +677,61 @@ class ExplorerDriver:
                     if missed:
                         self.problems.append(f"{self.label}, {start}: could not move {missed} there")
                 self.check(control, start)
+        sliders = [c for c in controls if isinstance(c, Slider) and not c.disabled()]
+        if sliders:
+            self.burst(sliders[0])
+
+    def image_hash(self) -> str:
+        return self.image.evaluate(_IMAGE_HASH_JS)
+
+    def burst(self, slider: Slider, presses: int = BURST_PRESSES) -> None:
+        """Key presses in a row (a drag, for the kernel) must end on the picture of the last value.
+
+        The explorer draws once for a burst of changes (its base class coalesces them on the
+        kernel's event loop); this checks that the picture it ends on is the one a slow student,
+        one step at a time, gets for the same value.
+        """
+        slider.to_end(False)
+        self.settle()
+        for _ in range(presses):  # the reference: one step at a time, each one drawn
+            slider.press("ArrowRight")
+            self.settle()
+        reference = (slider.readout.inner_text().strip(), self.image_hash())
+        slider.to_end(False)
+        self.settle()
+        self.image.evaluate(_COUNT_DRAWS_JS)
+        for _ in range(presses):
+            slider.press("ArrowRight")
+        self.settle()
+        value, digest = slider.readout.inner_text().strip(), self.image_hash()
+        draws = self.image.evaluate("img => img.__vitlearnDraws.count")
+        what = f"burst of {presses} key presses on slider {slider.label!r} -> {value}"
+        self.done.append(f"{what}: {draws} redraws")
+        if (value, digest) != reference:
+            self.problems.append(
+                f"{self.label}: {what}: the picture is not the one drawn for {reference[0]} one "
+                "step at a time (a change of the burst was lost)"
+            )
+
+
+# Hash of the picture's PNG bytes, read back from its blob URL.
+_IMAGE_HASH_JS = """
+async img => {
+  const bytes = await (await fetch(img.src)).arrayBuffer();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return [...digest].map(b => b.toString(16).padStart(2, '0')).join('');
+}
+"""
+# Counts the picture's redraws (changes of its src) from now on.
+_COUNT_DRAWS_JS = """
+img => {
+  if (img.__vitlearnDraws) { img.__vitlearnDraws.observer.disconnect(); }
+  const draws = {count: 0};
+  draws.observer = new MutationObserver(() => { draws.count++; });
+  draws.observer.observe(img, {attributes: true, attributeFilter: ['src']});
+  img.__vitlearnDraws = draws;
+}
+"""
 
 
 # -- 4: the quiz --------------------------------------------------------------------------------
