@@ -50,10 +50,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 RUN_TIMEOUT_S = 300  # per notebook; the course's budget is 60 s on 2 cores, the browser adds some
 CHANGE_TIMEOUT_S = 10  # for one control change to reach the picture
 RENDER_TIMEOUT_S = 30  # for the widgets of a finished run to appear
-QUIET_MIN_S = 0.5  # an explorer is settled when its picture has not changed for this long ...
-QUIET_LATENCIES = 2  # ... or for this many times the slowest change seen so far, if longer,
-QUIET_MAX_S = 3.0  # ... but never longer than this
-SETTLE_TIMEOUT_S = 30
+SETTLE_TIMEOUT_S = 60  # for the kernel to be done with every move made so far
 BURST_PRESSES = 4  # key presses in a row, the kernel sees them as a drag
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w+(Error|Exception)\b", re.M)
 WIDGET_FAILURES = ("Error displaying widget", "Widget Javascript not detected")
@@ -107,6 +104,7 @@ class Frontend:
     # cells shown as running, "cells": [{"index", "count", "errors", "widgets"}]} (non-empty code
     # cells only; "count" is None until the cell has run), or null while there is no notebook.
     state_js: str
+    barrier_js: str  # see kernel_barrier
 
     def url(self, server: Server, notebook: str) -> str:
         raise NotImplementedError
@@ -129,6 +127,11 @@ class Frontend:
 
     def state(self, page: Page) -> dict | None:
         return page.evaluate(self.state_js)
+
+    def kernel_barrier(self, page: Page) -> None:
+        """One round trip to the notebook's kernel: an empty, silent execution, waited for until
+        its reply and its closing "idle" status (sent after every output before it) are in."""
+        page.evaluate(self.barrier_js)
 
 
 class JupyterLab(Frontend):
@@ -161,6 +164,13 @@ class JupyterLab(Frontend):
       const running = [...panel.node.querySelectorAll('.jp-InputPrompt')]
         .filter(p => p.textContent.includes('[*]')).length;
       return {status: kernel ? kernel.status : 'no kernel', cells: out, running: running};
+    }
+    """
+
+    barrier_js = """
+    async () => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      await kernel.requestExecute({code: '', silent: true, store_history: false}).done;
     }
     """
 
@@ -226,6 +236,17 @@ class ClassicNotebook(Frontend):
       return {status: status, cells: out, running: running,
               widgets_ready: nb.kernel.widget_manager !== undefined};
     }
+    """
+
+    barrier_js = """
+    () => new Promise(resolve => {
+      let replied = false, idle = false;
+      const done = () => { if (replied && idle) { resolve(); } };
+      Jupyter.notebook.kernel.execute('', {
+        shell: {reply: () => { replied = true; done(); }},
+        iopub: {status: m => { if (m.content.execution_state === 'idle') { idle = true; done(); } }},
+      }, {silent: true, store_history: false});
+    })
     """
 
     def url(self, server: Server, notebook: str) -> str:
@@ -574,7 +595,6 @@ class ExplorerDriver:
         self.done: list[str] = []
         self.problems: list[str] = []
         self.latencies_ms: list[float] = []
-        self._slowest_s = 0.0
 
     def src(self) -> str | None:
         return self.image.get_attribute("src") if self.image.count() else None
@@ -590,17 +610,22 @@ class ExplorerDriver:
         return " ".join(t for t in texts if re.search(r"\w+(Error|Exception)\b", t))
 
     def settle(self) -> None:
-        """Wait until no redraw is on its way: the picture unchanged for a quiet period."""
-        quiet = min(QUIET_MAX_S, max(QUIET_MIN_S, QUIET_LATENCIES * self._slowest_s))
+        """Wait until the kernel is done with every move made so far, and its picture is shown.
+
+        A kernel round trip (an empty execution, see :meth:`Frontend.kernel_barrier`) is handled
+        after the control changes sent before it; the redraw it schedules for them runs on the
+        kernel's next loop turn, before a second round trip is handled. So two round trips in a
+        row that leave the picture as it was mean nothing is on its way (a change that the
+        frontend held back while the kernel was busy goes out before the second one).
+        """
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        src, since = self.src(), time.monotonic()
-        while time.monotonic() - since < quiet:
+        unchanged = 0
+        while unchanged < 2:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.label}: the picture kept changing for {SETTLE_TIMEOUT_S} s")
-            time.sleep(0.05)
-            now = self.src()
-            if now != src:
-                src, since = now, time.monotonic()
+            before = self.src()
+            self.frontend.kernel_barrier(self.page)
+            unchanged = unchanged + 1 if self.src() == before else 0
 
     def changed_from(self, before: str | None) -> float | None:
         """Seconds until the picture differs from ``before``; None if it did not in time."""
@@ -637,7 +662,6 @@ class ExplorerDriver:
         elif not self.drawn():
             self.problems.append(f"{where}: the new image does not show")
         else:
-            self._slowest_s = max(self._slowest_s, took)
             if control.key_press:
                 rec = self.image.evaluate("img => img.__vitlearnLatency")
                 if rec and rec["key"] is not None and rec["change"] is not None:
