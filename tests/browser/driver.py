@@ -129,8 +129,9 @@ class Frontend:
         return page.evaluate(self.state_js)
 
     def kernel_barrier(self, page: Page) -> None:
-        """One round trip to the notebook's kernel: an empty, silent execution, waited for until
-        its reply and its closing "idle" status (sent after every output before it) are in."""
+        """One round trip to the notebook's kernel: an empty, silent execution on every shell that
+        handles this page's messages, waited for until its reply and its closing "idle" status
+        (sent after every output before it) are in."""
         page.evaluate(self.barrier_js)
 
 
@@ -167,10 +168,26 @@ class JupyterLab(Frontend):
     }
     """
 
+    # With ipykernel 7, JupyterLab sends comm messages to a subshell of the kernel (its setting
+    # "commsOverSubshells"), whose thread handles them apart from the main shell: so the round
+    # trip goes to the main shell and to every subshell, each after what was sent to it before.
     barrier_js = """
     async () => {
       const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-      await kernel.requestExecute({code: '', silent: true, store_history: false}).done;
+      const shells = [null];
+      if (kernel.supportsSubshells) {
+        shells.push(...(await kernel.requestListSubshell({}).done).content.subshell_id);
+      }
+      await Promise.all(shells.map(subshell => {
+        const header = {msg_id: crypto.randomUUID(), msg_type: 'execute_request', version: '5.3',
+                        username: kernel.username, session: kernel.clientId,
+                        date: new Date().toISOString()};
+        if (subshell) { header.subshell_id = subshell; }
+        const content = {code: '', silent: true, store_history: false, user_expressions: {},
+                         allow_stdin: false, stop_on_error: false};
+        const msg = {header, parent_header: {}, metadata: {}, content, channel: 'shell', buffers: []};
+        return kernel.sendShellMessage(msg, true, true).done;
+      }));
     }
     """
 
