@@ -2,7 +2,7 @@
 
 :func:`check_notebook` is the whole browser test of one notebook, shared by the JupyterLab suite
 (``test_jupyterlab.py``, ipywidgets 8) and the Colab-shaped suite (``test_colab_browser.py``, the
-classic Notebook 6.5 with ipywidgets 7.7.1's JavaScript):
+classic Notebook 6.5 with the ipywidgets 7 JavaScript that pip pairs with ipywidgets 7.7.1):
 
 1. open the notebook, choose Run All from the menu bar as a student would, and poll the frontend's
    own notebook model until the kernel is idle and every non-empty code cell has run (or an

@@ -1,4 +1,4 @@
-"""What a student on Colab sees: every notebook on ipywidgets 7.7.1's own JavaScript, in Chromium.
+"""What a student on Colab sees: every notebook on ipywidgets 7's JavaScript, in Chromium.
 
 Colab runs ipywidgets 7.7.1, and its widget frontend is ipywidgets 7's JavaScript, not the
 ipywidgets 8 that JupyterLab 4 runs. The classic Notebook 6.5 with ``widgetsnbextension`` 3.6 runs
