@@ -1,25 +1,27 @@
-"""Regenerate the FlexiViT kernel-resize fixtures from timm (the reference implementation).
+"""Make tests/fixtures/flexi_resample.npz: FlexiViT kernel resizes by timm (the reference).
 
-Run from the repository root with the scratch reference environment (it has timm):
+Regenerate, from the repository root, in the reference venv (see tests/reference/README.md):
 
-    /work/refvenv/bin/python tests/make_flexi_fixtures.py
+    python tests/make_flexi_fixtures.py
 
-It writes ``tests/fixtures/flexi_resample.npz``: small random kernels and what
-``timm.layers.resample_patch_embed`` makes of them, for growing and shrinking kernels, square and
-non-square, with bicubic + antialias (timm's default) and bilinear without antialias
-(big_vision's FlexiViT resize). ``tests/test_flexi.py`` compares vitlearn against it without timm.
+``--out`` is where the file goes (default: tests/fixtures/flexi_resample.npz). It needs timm (from
+``tests/requirements-reference.txt``); ``tests/test_flexi.py`` compares vitlearn against the file
+without it.
+
+The file holds small random kernels and what ``timm.layers.resample_patch_embed`` makes of them,
+for growing and shrinking kernels, square and non-square, with bicubic + antialias (timm's default)
+and bilinear without antialias (big_vision's FlexiViT resize).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
-import numpy as np
-import timm
-import torch
-from timm.layers import resample_patch_embed
-
-OUT = Path(__file__).parent / "fixtures" / "flexi_resample.npz"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "reference"))  # fetch_sources, cpu_kernels
+DEFAULT_OUT = HERE / "fixtures" / "flexi_resample.npz"
 
 # (name, old (rows, cols), new (rows, cols))
 CASES = [
@@ -33,7 +35,13 @@ CASES = [
 MODES = [("bicubic_aa", "bicubic", True), ("bilinear_noaa", "bilinear", False)]
 
 
-def main() -> None:
+def build() -> dict:
+    """Every array of the fixture, by name."""
+    import numpy as np
+    import timm
+    import torch
+    from timm.layers import resample_patch_embed
+
     gen = torch.Generator().manual_seed(0)
     arrays: dict[str, np.ndarray] = {}
     for name, old, new in CASES:
@@ -47,10 +55,33 @@ def main() -> None:
             arrays[f"{name}__{mode_name}"] = out.numpy()
     arrays["timm_version"] = np.array(timm.__version__)
     arrays["torch_version"] = np.array(torch.__version__)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **arrays)
+    return arrays
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"the .npz file to write (default: {DEFAULT_OUT.relative_to(HERE.parent)})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from cpu_kernels import pin_cpu_kernels
+
+    pin_cpu_kernels()  # before torch loads: the same bits on any x86-64 machine
+    import numpy as np
+
+    arrays = build()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
     print(
-        f"wrote {OUT} ({OUT.stat().st_size} bytes), timm {timm.__version__}, torch {torch.__version__}"
+        f"wrote {args.out} ({args.out.stat().st_size} bytes), "
+        f"timm {arrays['timm_version']}, torch {arrays['torch_version']}"
     )
 
 

@@ -1,8 +1,11 @@
-"""Make ``tests/fixtures/tiny_vit_timm.pt``: tiny timm ViTs, their weights, an input and outputs.
+"""Make tests/fixtures/tiny_vit_timm.pt: tiny timm ViTs, their weights, an input and outputs.
 
-Regenerate (needs timm, which only the reference venv has; the tests themselves do not):
+Regenerate, from the repository root, in the reference venv (see tests/reference/README.md):
 
-    /work/refvenv/bin/python tests/make_models_fixtures.py
+    python tests/make_models_fixtures.py
+
+``--out`` is where the file goes (default: tests/fixtures/tiny_vit_timm.pt). It needs timm (from
+``tests/requirements-reference.txt``); the tests themselves do not.
 
 For each pooling (``"token"`` = our ``pool="cls"``, ``"avg"`` = our ``pool="mean"``) it stores the
 state dict of a randomly initialised ``timm.models.vision_transformer.VisionTransformer`` of the
@@ -11,16 +14,27 @@ can check that :class:`vitlearn.TinyViT` loads timm's weights under the same nam
 the same function.
 """
 
+from __future__ import annotations
+
+import argparse
+import sys
 from pathlib import Path
 
-import timm
-import torch
-from timm.models.vision_transformer import VisionTransformer
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "reference"))  # fetch_sources, cpu_kernels
+DEFAULT_OUT = HERE / "fixtures" / "tiny_vit_timm.pt"
 
-SIZES = dict(img_size=16, patch_size=4, embed_dim=16, depth=2, num_heads=2, mlp_ratio=2.0, num_classes=3)
+SIZES = dict(
+    img_size=16, patch_size=4, embed_dim=16, depth=2, num_heads=2, mlp_ratio=2.0, num_classes=3
+)
 
 
-def main() -> None:
+def build() -> dict:
+    """The fixture's content: sizes, timm's version, the input, and per pooling its results."""
+    import timm
+    import torch
+    from timm.models.vision_transformer import VisionTransformer
+
     out: dict[str, object] = {"sizes": SIZES, "timm_version": timm.__version__}
     torch.manual_seed(0)
     x = torch.randn(2, 3, 16, 16)
@@ -39,9 +53,31 @@ def main() -> None:
             "features": feats,
             "logits": logits,
         }
-    path = Path(__file__).parent / "fixtures" / "tiny_vit_timm.pt"
-    torch.save(out, path)
-    print(f"wrote {path} ({path.stat().st_size} bytes)")
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"the .pt file to write (default: {DEFAULT_OUT.relative_to(HERE.parent)})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from cpu_kernels import pin_cpu_kernels
+
+    pin_cpu_kernels()  # before torch loads: the same bits on any x86-64 machine
+    import torch
+
+    out = build()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(out, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -99,3 +99,44 @@ def test_ci_runs_every_stage_in_a_fresh_venv() -> None:
     for name, function in stages:
         body = text.split(f"\n{function}() {{", 1)[1].split("\n}", 1)[0]
         assert "in_venv" in body, f"stage {name} ({function}) does not run inside a fresh venv"
+
+
+def _pins(path: Path, op: str) -> dict[str, str]:
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        m = re.fullmatch(rf"([A-Za-z0-9_.-]+)\s*{re.escape(op)}\s*([0-9][0-9.]*)(,.*)?", line)
+        if m:
+            found[m.group(1).lower()] = m.group(2)
+    return found
+
+
+def test_every_written_floor_is_the_tested_one() -> None:
+    """requirements.txt's lower bounds are the versions CI's floors stage installs (but torch's,
+    which only its own wheel can test here, and jupyterlab's, which no unit test imports)."""
+    from packaging.version import Version
+
+    floors = _pins(ROOT / "constraints-floors.txt", "==")
+    lows = _pins(ROOT / "requirements.txt", ">=")
+    untested = {"torch", "jupyterlab"}
+    assert set(floors) == set(lows) - untested
+    for name, version in floors.items():
+        assert Version(version) == Version(lows[name]), (name, version, lows[name])
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    course_only = {"safetensors", "sphinx", "myst-nb", "sphinx-book-theme", "sphinx-mathjax-offline"}
+    for name in floors:
+        if name not in course_only:  # lines of the course's runtime, not needs of the package
+            assert f'"{name}>={lows[name]}' in pyproject, name
+    assert "floors floors" in CI_RUN.read_text(encoding="utf-8")
+
+
+def test_test_tools_are_held_by_the_constraints_file() -> None:
+    held = _pins(ROOT / "constraints-dev.txt", "==")
+    dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert "-c constraints-dev.txt" in dev
+    tools = {
+        re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower()
+        for line in dev.splitlines()
+        if line.strip() and not line.startswith(("#", "-"))
+    }
+    assert tools == set(held), f"tools without an exact version: {sorted(tools - set(held))}"

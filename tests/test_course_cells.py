@@ -130,7 +130,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Path) -> None:
+def _colab_like(tmp_path: Path, course_clone: Path, **extra: str) -> tuple[str, dict[str, str], Path]:
+    """A fresh venv, a ``google.colab`` stand-in and the environment the setup cell runs in."""
     stub = tmp_path / "stub"
     (stub / "google" / "colab").mkdir(parents=True)  # no google/__init__.py: stays a namespace
     (stub / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab."""\n')
@@ -158,24 +159,71 @@ def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Pa
         SETUP_SOURCE=_course.SETUP_CELL,
         OTHER_CWD=str(other),
         PIP_NO_INPUT="1",
+        **extra,
     )
+    return python, env, home
+
+
+def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Path) -> None:
+    python, env, home = _colab_like(tmp_path, course_clone)
     out = json.loads(_run([python, "-c", _PROBE], env, cwd=tmp_path).splitlines()[-1])
 
     assert (home / ".git").is_dir(), "the setup cell did not clone the repository"
     assert Path(out["vitlearn"]).resolve() == (home / "vitlearn" / "__init__.py").resolve()
     assert out["images"] and out["shape"] == [3, 32, 32]
-    assert Path(out["prefix"]) == venv
+    assert Path(out["prefix"]) == Path(python).parents[1]
     assert out["added_to_path"] == [str(home)]
     assert out["second_run_calls"] == 0, "running the cell again cloned or installed again"
+    assert (home / _course.INSTALLED_MARKER).read_text() == _course.BRANCH
 
     # The editable install went into the venv: a new process there finds the clone without the
     # cell's sys.path insert, while this environment still imports its own checkout.
+    other = env["OTHER_CWD"]
     where = "import importlib.util as u; print(u.find_spec('vitlearn').origin)"
-    fresh = _run([python, "-c", where], env, cwd=other)
+    fresh = _run([python, "-c", where], env, cwd=Path(other))
     assert Path(fresh.strip()).resolve().is_relative_to(home.resolve())
-    assert list(Path(new_site).glob("*vitlearn*")), "pip installed vitlearn outside the venv"
-    mine = _run([sys.executable, "-c", where], _clean_env(), cwd=other)
+    new_site = next(Path(python).parents[1].glob("lib/python3*/site-packages"))
+    assert list(new_site.glob("*vitlearn*")), "pip installed vitlearn outside the venv"
+    mine = _run([sys.executable, "-c", where], _clean_env(), cwd=Path(other))
     assert not Path(mine.strip()).resolve().is_relative_to(home.resolve())
+
+
+def test_setup_cell_recovers_from_an_interrupted_setup(course_clone: Path, tmp_path: Path) -> None:
+    """A runtime stopped during the clone leaves a folder without the marker: the cell starts over."""
+    python, env, home = _colab_like(tmp_path, course_clone)
+    (home / ".git").mkdir(parents=True)
+    (home / "half-copied.txt").write_text("the clone was interrupted here")
+    out = json.loads(_run([python, "-c", _PROBE], env, cwd=tmp_path).splitlines()[-1])
+    assert Path(out["vitlearn"]).resolve() == (home / "vitlearn" / "__init__.py").resolve()
+    assert not (home / "half-copied.txt").exists()
+    assert (home / _course.INSTALLED_MARKER).read_text() == _course.BRANCH
+
+
+def test_setup_cell_installs_the_version_it_names(course_clone: Path, tmp_path: Path) -> None:
+    """The cell clones its own branch or tag, and replaces a clone of another version."""
+    tag = "v-setup-test"
+    tags = _git_out("tag", "--list", tag, cwd=course_clone)
+    if not tags.strip():
+        _git_out("checkout", "--quiet", "-b", "setup-test", cwd=course_clone)
+        (course_clone / "VERSION-SETUP-TEST").write_text(tag)
+        _git_out("add", "VERSION-SETUP-TEST", cwd=course_clone)
+        _git_out("-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-m", tag,
+                 cwd=course_clone)
+        _git_out("tag", tag, cwd=course_clone)
+        _git_out("checkout", "--quiet", "main", cwd=course_clone)
+    python, env, home = _colab_like(tmp_path, course_clone, VITLEARN_BRANCH=tag)
+    run_cell = "import os; exec(compile(os.environ['SETUP_SOURCE'], '<setup cell>', 'exec'))"
+    _run([python, "-c", "import google.colab; " + run_cell], env, cwd=tmp_path)
+    assert (home / "VERSION-SETUP-TEST").read_text() == tag
+    assert (home / _course.INSTALLED_MARKER).read_text() == tag
+    env["VITLEARN_BRANCH"] = "main"
+    _run([python, "-c", "import google.colab; " + run_cell], env, cwd=tmp_path)
+    assert not (home / "VERSION-SETUP-TEST").exists()
+    assert (home / _course.INSTALLED_MARKER).read_text() == "main"
+
+
+def _git_out(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def test_setup_cell_outside_colab_does_nothing(tmp_path: Path) -> None:
@@ -197,20 +245,33 @@ def test_setup_cell_outside_colab_does_nothing(tmp_path: Path) -> None:
     assert not home.exists()
 
 
-def _requirement_names(path: Path) -> set[str]:
-    names = set()
+def _requirements(path: Path) -> dict[str, str]:
+    """``{name: specifier}`` of a requirements file (options and ``-e .`` left out)."""
+    reqs = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
-            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower())
-    return names
+            name = re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]
+            reqs[name.lower()] = line[len(name):].strip()
+    return reqs
 
 
 def test_binder_installs_the_course_runtime() -> None:
-    """Binder gets what requirements.txt lists (torch from the CPU index) plus vitlearn itself."""
+    """Binder gets what requirements.txt lists, with the same ranges, plus vitlearn itself; only
+    torch differs: a CPU build from PyTorch's index, pinned inside requirements.txt's range."""
+    from packaging.specifiers import SpecifierSet
+
     binder = ROOT / "binder"
-    assert _requirement_names(ROOT / "requirements.txt") <= _requirement_names(
-        binder / "requirements.txt"
-    )
+    course = _requirements(ROOT / "requirements.txt")
+    theirs = _requirements(binder / "requirements.txt")
+    assert set(course) == set(theirs)
+    for name, spec in course.items():
+        if name != "torch":
+            assert theirs[name] == spec, f"binder has {name}{theirs[name]}, requirements.txt {name}{spec}"
+    pinned = theirs["torch"].removeprefix("==").replace("*", "0")
+    assert pinned in SpecifierSet(course["torch"]), (theirs["torch"], course["torch"])
     assert "download.pytorch.org/whl/cpu" in (binder / "requirements.txt").read_text()
     assert "pip install --no-cache-dir --no-deps -e ." in (binder / "postBuild").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for name in ("numpy", "matplotlib", "torch", "pillow", "ipywidgets"):
+        assert f'"{name}{course[name]}"' in pyproject, f"pyproject.toml disagrees on {name}"

@@ -232,3 +232,69 @@ def test_recipe_is_a_frozen_dataclass_and_unknown_changes_are_named():
         DEFAULT_RECIPE.steps = 3
     with pytest.raises(TypeError, match="stepz"):
         make_trained_tiny_vit("none", stepz=3, progress=False)
+
+
+# -- rope_kwargs: the rotary embedding's coordinates and augmentation, from TinyViT ----------------
+
+
+def test_rope_kwargs_reach_the_rotary_embedding():
+    m = small(pos_embed="rope", rope_kwargs={"temperature": 100.0, "normalize_coords": "separate",
+                                             "rescale_coords": 2.0, "seed": 5})
+    assert m.rope.head_dim == 8 and m.rope.temperature == 100.0
+    assert (m.rope.normalize_coords, m.rope.rescale_coords, m.rope.seed) == ("separate", 2.0, 5)
+    assert small(pos_embed="rope").rope.normalize_coords is None  # default: patch indices
+    assert "rescale_coords=2.0" in repr(m)
+
+
+def test_rope_kwargs_errors():
+    with pytest.raises(ValueError, match="rope_kwargs configure the rotary embedding of pos_embed='rope', but pos_embed='learned'"):
+        small(rope_kwargs={"temperature": 100.0})
+    with pytest.raises(ValueError, match=r"rope_kwargs may not set head_dim: it is embed_dim // num_heads = 16 // 2"):
+        small(pos_embed="rope", rope_kwargs={"head_dim": 4})
+    with pytest.raises(TypeError, match="rope_kwargs must be a mapping"):
+        small(pos_embed="rope", rope_kwargs=[("temperature", 100.0)])
+    with pytest.raises(ValueError, match="rescale_coords must be at least 1"):
+        small(pos_embed="rope", rope_kwargs={"rescale_coords": 0.5})
+
+
+def test_each_block_draws_its_own_rescaling_as_dinov3():
+    """In training mode every block calls the rotary embedding, so each block gets its own draw
+    (DINOv3's forward_features calls rope_embed once per block); queries and keys of one block
+    share theirs. Reproducible from the seed; nothing random in eval mode."""
+    m = small(pos_embed="rope", rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0})
+    seen = []
+    original = m.rope.angles
+
+    def spy(grid_size):
+        seen.append(original(grid_size))
+        return seen[-1]
+
+    m.rope.angles = spy
+    x = torch.rand(2, 3, 16, 16)
+    m.train()
+    train_out = m(x)
+    assert len(seen) == 2 and not torch.equal(seen[0], seen[1])  # one draw per block
+    assert not torch.equal(m(x), train_out)  # the next pass draws again
+    m.rope.manual_seed()
+    assert torch.equal(m(x), train_out)  # reproducible from the seed
+    m.eval()
+    assert torch.equal(m(x), m(x))  # no augmentation in eval mode
+    plain = small(pos_embed="rope", rope_kwargs={"normalize_coords": "separate"})
+    plain.load_state_dict(m.state_dict())
+    assert torch.equal(plain.eval()(x), m(x))  # eval mode = the same codes without augmentation
+
+
+def test_train_on_non_square_images_with_rope_kwargs():
+    from vitlearn import make_trained_tiny_vit
+
+    run = make_trained_tiny_vit(
+        "rope", img_size=(16, 24), patch_size=8, n_train=32, n_test=16, steps=2, batch_size=8,
+        progress=False, rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0},
+    )
+    assert run.model.grid_size == (2, 3) and run.test_images.shape == (16, 3, 16, 24)
+    assert run.model.rope.rescale_coords == 2.0 and not run.model.training
+    learned = make_trained_tiny_vit(
+        "learned", img_size=[16, 24], patch_size=8, n_train=32, n_test=16, steps=1, batch_size=8,
+        progress=False,
+    )
+    assert learned.model.pos_embed.shape == (1, 1 + 6, 32)

@@ -228,3 +228,158 @@ def test_plot_position_similarity_draws_every_tile():
     np.testing.assert_allclose(mosaic[3:5, 8:11], sim[1, 2].numpy(), atol=1e-6)  # tile (1, 2)
     with pytest.raises(ValueError, match="grid_size"):
         plot_position_similarity(table)
+
+
+# -- RotaryEmbedding2D: coordinates (indices or DINOv3's box) and training-time augmentation ------
+
+
+def _rope_angles_before_options(head_dim: int, temperature: float, rows: int, cols: int) -> torch.Tensor:
+    """RotaryEmbedding2D.angles as it was before the coordinate options (commit 6cf495e), restated."""
+    f = head_dim // 4
+    k = torch.arange(f, dtype=torch.float64)
+    omega = (float(temperature) ** (-k / f)).float().double()  # stored as a float32 buffer
+    y, x = torch.meshgrid(
+        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+    )
+    return torch.cat([x.reshape(-1, 1) * omega, y.reshape(-1, 1) * omega], dim=1).float()
+
+
+def _rope_forward_before_options(x, theta, prefix):
+    cos, sin = theta.cos().to(x.dtype), theta.sin().to(x.dtype)
+    pre, patches = x[..., :prefix, :], x[..., prefix:, :]
+    pairs = patches.reshape(*patches.shape[:-1], -1, 2)
+    a, b = pairs[..., 0], pairs[..., 1]
+    rotated = torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).reshape(patches.shape)
+    return torch.cat([pre, rotated], dim=-2) if prefix else rotated
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 9),
+    quarter=st.integers(1, 8),
+    temperature=st.sampled_from([100.0, 10000.0, 7.5]),
+    prefix=st.integers(0, 2),
+    training=st.booleans(),
+)
+def test_rope_with_options_off_is_bit_identical_to_before(rows, cols, quarter, temperature, prefix, training):
+    head_dim = 4 * quarter
+    rope = RotaryEmbedding2D(head_dim, temperature).train(training)
+    old = _rope_angles_before_options(head_dim, temperature, rows, cols)
+    assert torch.equal(rope.angles((rows, cols)), old)
+    x = torch.randn(2, 3, prefix + rows * cols, head_dim, generator=torch.Generator().manual_seed(rows))
+    assert torch.equal(rope(x, (rows, cols), num_prefix_tokens=prefix), _rope_forward_before_options(x, old, prefix))
+    # augmentations only act in training mode: in eval mode they change nothing
+    augmented = RotaryEmbedding2D(head_dim, temperature, shift_coords=0.5, jitter_coords=1.5,
+                                  rescale_coords=2.0).eval()
+    assert torch.equal(augmented.angles((rows, cols)), old)
+
+
+def test_rope_normalized_coords_follow_dinov3():
+    """DINOv3's RopePositionEmbedding (facebookresearch/dinov3, dinov3/layers/rope_position_encoding.py),
+    restated: patch centres arange(0.5, n) / n, moved to [-1, 1]; periods base ** (2k / (D/2)),
+    k < D/4; angle 2 pi coord / period; its layout is [y | x] where ours is [x | y]."""
+    head_dim, base, rows, cols = 16, 100.0, 3, 5
+    rope = RotaryEmbedding2D(head_dim, base, normalize_coords="separate")
+    k = torch.arange(head_dim // 4, dtype=torch.float64)
+    periods = base ** (2 * k / (head_dim // 2))
+    ch = 2 * (torch.arange(0.5, rows, dtype=torch.float64) / rows) - 1
+    cw = 2 * (torch.arange(0.5, cols, dtype=torch.float64) / cols) - 1
+    y, x = torch.meshgrid(ch, cw, indexing="ij")
+    ay = 2 * torch.pi * y.reshape(-1, 1) / periods
+    ax = 2 * torch.pi * x.reshape(-1, 1) / periods
+    torch.testing.assert_close(rope.angles((rows, cols)), torch.cat([ax, ay], 1).float(), rtol=1e-6, atol=1e-5)
+    coords = rope.coordinates((rows, cols))
+    assert coords.shape == (15, 2) and coords.dtype == torch.float64
+    assert float(coords[:, 0].min()) == pytest.approx(-2 / 3) and float(coords[:, 1].max()) == pytest.approx(0.8)
+    # "max" keeps the aspect ratio (both axes divided by the longer side); "min" by the shorter
+    wide = RotaryEmbedding2D(8, normalize_coords="max").coordinates((2, 4))
+    assert wide[:, 0].unique().tolist() == [-0.75, -0.25] and wide[:, 1].unique().tolist() == [-0.75, -0.25, 0.25, 0.75]
+    narrow = RotaryEmbedding2D(8, normalize_coords="min").coordinates((2, 4))
+    assert narrow[:, 1].unique().tolist() == [-0.5, 0.5, 1.5, 2.5]
+    # index coordinates on a twice larger grid extend the offsets; the box refines them
+    idx = RotaryEmbedding2D(8)
+    assert float(idx.coordinates((8, 8))[:, 1].max()) == 2 * float(idx.coordinates((4, 4))[:, 1].max()) + 1
+    assert rope.coordinates((8, 8)).abs().max() < 1
+
+
+def _augmented(**kw):
+    return RotaryEmbedding2D(8, 100.0, normalize_coords="separate", **kw).train()
+
+
+def test_rope_rescale_is_one_log_uniform_factor_for_both_axes():
+    rope = _augmented(rescale_coords=2.0)
+    base = rope.eval().coordinates((4, 6))
+    rope.train()
+    factors = []
+    for _ in range(200):
+        ratio = rope.coordinates((4, 6)) / base  # (N, 2): the same factor everywhere
+        assert torch.allclose(ratio, ratio[0, 0].expand_as(ratio), rtol=1e-12, atol=0)
+        factors.append(float(ratio[0, 0]))
+    logs = torch.tensor(factors).log()
+    assert logs.min() >= -np.log(2) and logs.max() <= np.log(2)
+    assert logs.min() < -0.5 and logs.max() > 0.5  # it does explore the range [1/2, 2]
+
+
+def test_rope_jitter_and_shift_act_per_axis():
+    base = _augmented().eval().coordinates((4, 6))
+    jittered = _augmented(jitter_coords=3.0).coordinates((4, 6)) / base
+    fy, fx = jittered[0]
+    assert torch.allclose(jittered, torch.stack([fy, fx]).expand_as(jittered), rtol=1e-12, atol=0)
+    assert fy != fx and 1 / 3 <= fy <= 3 and 1 / 3 <= fx <= 3
+    shifted = _augmented(shift_coords=0.25).coordinates((4, 6)) - base
+    dy, dx = shifted[0]
+    assert torch.allclose(shifted, torch.stack([dy, dx]).expand_as(shifted), rtol=0, atol=1e-12)
+    assert abs(dy) <= 0.25 and abs(dx) <= 0.25 and dy != dx
+
+
+def test_rope_augmentation_is_seeded_and_leaves_the_global_rng_alone():
+    before = torch.random.get_rng_state()
+    a = [_augmented(rescale_coords=2.0, jitter_coords=1.5, seed=3).angles((4, 4)) for _ in range(2)]
+    assert torch.equal(a[0], a[1])  # same seed, same first draw
+    rope = _augmented(rescale_coords=2.0, seed=3)
+    first, second = rope.angles((4, 4)), rope.angles((4, 4))
+    assert not torch.equal(first, second)  # a new draw per call
+    rope.manual_seed()
+    assert torch.equal(rope.angles((4, 4)), first)  # restarted
+    rope.manual_seed(4)
+    assert not torch.equal(rope.angles((4, 4)), first)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_rope_score_still_depends_only_on_offset_under_one_draw():
+    rope = _augmented(rescale_coords=2.0, jitter_coords=1.5)
+    angles = rope.angles((3, 4))  # one draw, given to both rotations
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(8, generator=g), torch.randn(8, generator=g)
+    qs = rope(q.repeat(12, 1), (3, 4), angles=angles).double()
+    ks = rope(k.repeat(12, 1), (3, 4), angles=angles).double()
+    scores = (qs @ ks.T).reshape(3, 4, 3, 4)
+    torch.testing.assert_close(scores[0, 0, 1, 2], scores[1, 1, 2, 3], rtol=1e-5, atol=1e-5)  # offset (1, 2)
+    torch.testing.assert_close(scores[2, 3, 1, 1], scores[1, 2, 0, 0], rtol=1e-5, atol=1e-5)  # (-1, -2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rescale_coords": 0.5}, ValueError, "rescale_coords must be at least 1, got 0.5"),
+        ({"jitter_coords": 0.9}, ValueError, "jitter_coords must be at least 1"),
+        ({"shift_coords": -0.1}, ValueError, "shift_coords must be at least 0"),
+        ({"rescale_coords": "2"}, TypeError, "rescale_coords must be a number, got str '2'"),
+        ({"rescale_coords": float("inf")}, ValueError, "rescale_coords must be a finite number"),
+        ({"normalize_coords": "box"}, ValueError, "unknown normalize_coords 'box'; known: 'separate', 'max', 'min'"),
+        ({"temperature": 0}, ValueError, "temperature must be greater than 0"),
+        ({"seed": 1.5}, TypeError, "seed must be an int"),
+    ],
+)
+def test_rope_option_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        RotaryEmbedding2D(8, **kwargs)
+
+
+def test_rope_given_angles_must_fit_the_grid():
+    rope = RotaryEmbedding2D(8)
+    with pytest.raises(ValueError, match=r"angles must have shape \(12, 4\) for a 3x4 grid and head_dim=8, got \(16, 4\)"):
+        rope(torch.zeros(1, 12, 8), (3, 4), angles=rope.angles((4, 4)))
+    assert "rescale_coords=2.0" in repr(RotaryEmbedding2D(8, rescale_coords=2))
+    assert repr(RotaryEmbedding2D(8)) == "RotaryEmbedding2D(head_dim=8, temperature=10000)"

@@ -20,6 +20,7 @@ EXPLORERS = sorted(
 
 # for each explorer: (a value that is wrong, the error it must raise), and a good change
 BAD = {
+    "AnyResolutionExplorer": ({"size": (50, 50)}, ValueError),
     "FrequencyExplorer": ({"channel": 64}, ValueError),
     "JigsawExplorer": ({"seed": -1}, ValueError),
     "PatchExplorer": ({"patch_size": 5}, ValueError),
@@ -29,6 +30,7 @@ BAD = {
     "SimilarityExplorer": ({"row": 99}, ValueError),
 }
 GOOD = {
+    "AnyResolutionExplorer": {"scheme": "RoPE, DINOv3 box", "size": (48, 64)},
     "FrequencyExplorer": {"channel": 5, "convention": "timm"},
     "JigsawExplorer": {"seed": 4},
     "PatchExplorer": {"patch_size": 16, "k": 5},

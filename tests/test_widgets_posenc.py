@@ -97,7 +97,9 @@ def test_explorers_build_their_widgets():
         JigsawExplorer(img, 8, {"m": lambda x: x.mean(dim=(2, 3))}),
     ]:
         box = ex.widget()  # the controls build and wire up without a kernel
-        assert box.children, type(ex).__name__
+        controls, image, status = box.children
+        assert len(controls.children) == len(ex.controls()), type(ex).__name__
+        assert bytes(image.value).startswith(b"\x89PNG") and status.value == "", type(ex).__name__
 
 
 def test_jigsaw_explorer_defaults():

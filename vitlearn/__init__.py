@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .anyres import naflex_resize, naflex_size, position_codes
 from .checkpoint import resample_checkpoint
 from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .flexi import resample_patch_embed, resize_matrix
+from .hub import OfflineError, load_pos_embed, online
 from .images import list_images, load_image
 from .models import Attention, Block, TinyViT, save_timm_state_dict
 from .patches import (
@@ -67,6 +69,7 @@ __all__ = [
     "Block",
     "FactorizedPosEmbed",
     "LearnedPosEmbed",
+    "OfflineError",
     "PatchEmbed",
     "RelativePositionBias",
     "RotaryEmbedding2D",
@@ -84,12 +87,17 @@ __all__ = [
     "linear_to_conv_weight",
     "list_images",
     "load_image",
+    "load_pos_embed",
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
+    "naflex_resize",
+    "naflex_size",
+    "online",
     "pad_to_multiple",
     "patchify",
     "plot",
+    "position_codes",
     "position_similarity",
     "render_scenes",
     "resample_checkpoint",

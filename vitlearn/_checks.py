@@ -41,6 +41,27 @@ def check_int(value: object, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_number(
+    value: object, name: str, *, minimum: float | None = None, above: float | None = None
+) -> float:
+    """A finite real number (an int or a float, not a bool), at least ``minimum`` or greater than
+    ``above`` when given; returned as a float.
+
+    >>> check_number(2, "rescale_coords", minimum=1.0)
+    2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be at least {minimum:g}, got {value!r}")
+    if above is not None and number <= above:
+        raise ValueError(f"{name} must be greater than {above:g}, got {value!r}")
+    return number
+
+
 def check_multiple(value: object, name: str, multiple: int, why: str) -> int:
     """A positive int divisible by ``multiple``; the error names the nearest valid values.
 

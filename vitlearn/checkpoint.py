@@ -9,6 +9,10 @@ beside it (an epoch count, the training arguments). Two layouts are understood:
 - Hugging Face: ``[vit.]embeddings.position_embeddings`` (the class token's row included) with
   ``embeddings.cls_token`` and ``embeddings.patch_embeddings.projection.weight``.
 
+Within the first layout, MAE's and DINOv2's own files are told apart from timm's by the entries
+beside the table (:data:`FORMATS`, :attr:`PosEmbedInfo.format`): that says which library's code
+the table was made for, and so which resampling recipe goes with it.
+
 The plain functions, for a notebook or a script:
 
 - :func:`read_state_dict` / :func:`write_state_dict`: a file to ``(object, state dict, ...)`` and back;
@@ -38,6 +42,7 @@ from ._command import CommandError
 from .resample import INTERPOLATIONS, RECIPES, resample_pos_embed
 
 __all__ = [
+    "FORMATS",
     "PosEmbedInfo",
     "find_pos_embed",
     "read_state_dict",
@@ -51,6 +56,8 @@ TABLE_NAMES = ("pos_embed", "embeddings.position_embeddings")
 PATCH_KERNELS = ("patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight")
 TOKEN_NAMES = ("cls_token", "dist_token", "reg_token", "distillation_token")
 """Sibling parameters that are prefix tokens (rows of the table before the grid)."""
+FORMATS = ("timm", "hf", "mae", "dinov2", "unknown")
+"""Whose naming a checkpoint uses (:attr:`PosEmbedInfo.format`); the rules are in ``_naming``."""
 
 
 # ---- reading and writing files ---------------------------------------------------------------
@@ -159,7 +166,9 @@ class PosEmbedInfo:
     ``key``: the state-dict key; ``shape``: the table's shape; ``num_prefix_tokens``: rows before
     the grid; ``prefix_names``: the token parameters those rows belong to (empty when given by
     hand); ``grid_size``: ``(rows, cols)``; ``patch_size``: ``(ph, pw)`` from the patch kernel, or
-    None when the checkpoint has none.
+    None when the checkpoint has none; ``format``: whose naming the checkpoint uses, one of
+    :data:`FORMATS` (``"timm"``, ``"hf"``, ``"mae"``, ``"dinov2"``, or ``"unknown"`` for a table
+    found only through ``key=``).
     """
 
     key: str
@@ -168,6 +177,7 @@ class PosEmbedInfo:
     prefix_names: tuple[str, ...]
     grid_size: tuple[int, int]
     patch_size: tuple[int, int] | None
+    format: str
 
 
 def find_pos_embed(
@@ -213,7 +223,10 @@ def find_pos_embed(
         length, prefix, old_size, what=what,
         hint="give the grid as old_size=(rows, cols) (--old-size ROWS COLS on the command line)",
     )
-    return PosEmbedInfo(key, tuple(table.shape), prefix, names, grid, _patch_size(state_dict, key, dim))
+    return PosEmbedInfo(
+        key, tuple(table.shape), prefix, names, grid, _patch_size(state_dict, key, dim),
+        _naming(state_dict, key, prefix),
+    )
 
 
 def _prefix_tokens(
@@ -237,6 +250,50 @@ def _prefix_tokens(
     if count and math.isqrt(length) ** 2 == length:
         return 0, ()  # the tokens exist but have no row in the table (timm's no_embed_class)
     return count, tuple(found)
+
+
+def _naming(sd: Mapping[str, Any], key: str, num_prefix_tokens: int) -> str:
+    """Whose naming the checkpoint uses: ``"hf"``, ``"dinov2"``, ``"mae"``, ``"timm"`` or ``"unknown"``.
+
+    Decided by the table's key and the entries beside it, in this order (the first match wins).
+    """
+    # Hugging Face transformers: every ViT-like embeddings module keeps its table as
+    # `position_embeddings` (class row included) in an `embeddings` module, under the model's
+    # prefix (`vit.`, `deit.`, `dinov2.`, or none for a bare model). That holds for HF's DINOv2
+    # too (transformers models/dinov2/modeling_dinov2.py, Dinov2Embeddings: `position_embeddings`
+    # of shape (1, num_patches + 1, D) beside a `mask_token` of shape (1, D)), so the key decides
+    # before the DINOv2 rule below can see that mask token.
+    if key == "embeddings.position_embeddings" or key.endswith(".embeddings.position_embeddings"):
+        return "hf"
+    if not key.rsplit(".", 1)[-1].endswith("pos_embed"):
+        return "unknown"  # a table found only through key=, in none of the namings below
+    mask = sd.get(_sibling(key, "mask_token"))
+    # DINOv2's own files (facebookresearch/dinov2, dinov2/models/vision_transformer.py): the mask
+    # token is `nn.Parameter(torch.zeros(1, embed_dim))`, 2-D where MAE's is 3-D; the `_reg`
+    # variants add `register_tokens` (1, R, D), inserted after the position code is added
+    # (prepare_tokens_with_masks), so they have no row in `pos_embed`. The torch-hub loader
+    # (dinov2/hub/backbones.py) reads these files with strict=True, so both entries are in them.
+    # timm recognises the same files by `mask_token` (timm vision_transformer.py,
+    # checkpoint_filter_fn -> _convert_dinov2, which drops it and renames `register_tokens` to
+    # `reg_token`); timm's converted copies on the Hub are therefore timm naming.
+    # LayerScale's `blocks.N.ls1.gamma` is no evidence: timm's Block names its LayerScale the same.
+    if _sibling(key, "register_tokens") in sd or (isinstance(mask, torch.Tensor) and mask.dim() == 2):
+        return "dinov2"
+    # MAE (facebookresearch/mae, models_mae.py): a pre-training checkpoint has the decoder's
+    # `decoder_pos_embed` and `mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))`
+    # beside `pos_embed` (the `*_full.pth` files, mae issue #8). The released encoder-only files
+    # (`mae_pretrain_vit_*.pth`) have neither, but their table is MAE's fixed sin-cos code
+    # (`requires_grad=False`), built by util/pos_embed.py get_2d_sincos_pos_embed(...,
+    # cls_token=True), which puts a row of exact zeros in front; a learned table (timm's
+    # trunc_normal init) does not have an exactly zero class row.
+    if _sibling(key, "decoder_pos_embed") in sd or (isinstance(mask, torch.Tensor) and mask.dim() == 3):
+        return "mae"
+    table = sd[key]
+    if num_prefix_tokens and table.device.type != "meta" and not table[..., 0, :].any():
+        return "mae"
+    # timm (and the DeiT and ViT files in its naming): `pos_embed` with `cls_token` / `reg_token` /
+    # `dist_token` beside it and `patch_embed.proj.weight` (timm VisionTransformer).
+    return "timm"
 
 
 def _patch_size(sd: Mapping[str, Any], key: str, dim: int) -> tuple[int, int] | None:

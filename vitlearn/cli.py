@@ -15,6 +15,8 @@ from ._command import CommandError
 _COMMANDS = (
     ("resample-checkpoint", "vitlearn.checkpoint"),
     ("release-student", "vitlearn.release"),
+    ("build-site", "vitlearn.website"),
+    ("release-nbgrader", "vitlearn.release_nbgrader"),
 )
 
 

@@ -9,16 +9,18 @@ timm's layout (``patch_embed.proj.weight``, ``cls_token``, ``pos_embed``,
 
 Position codes (``pos_embed=``):
 
-``"none"``       nothing: the model sees a *set* of patches (permutation invariant).
-``"learned"``    a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
-                 included), as in ViT. Fixed to one grid; resample it for another
-                 (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
-``"sincos"``     the fixed 2-D sine-cosine code (:func:`vitlearn.sincos_2d_pos_embed`), computed
-                 for whatever grid comes in; the class token gets none.
-``"rope"``       2-D rotary embedding of queries and keys inside attention
-                 (:class:`vitlearn.RotaryEmbedding2D`); works for any grid; nothing is added.
-``"factorized"`` a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`);
-                 fixed to one grid, like ``"learned"``.
+- ``"none"``: nothing; the model sees a *set* of patches (permutation invariant).
+- ``"learned"``: a table ``pos_embed`` ``(1, 1 + rows*cols, D)`` added to the tokens (class token
+  included), as in ViT. Fixed to one grid; resample it for another
+  (:func:`vitlearn.resample_pos_embed`, then :meth:`TinyViT.set_pos_embed`).
+- ``"sincos"``: the fixed 2-D sine-cosine code (:func:`vitlearn.sincos_2d_pos_embed`), computed
+  for whatever grid comes in; the class token gets none.
+- ``"rope"``: 2-D rotary embedding of queries and keys inside attention
+  (:class:`vitlearn.RotaryEmbedding2D`, configured by ``rope_kwargs``); works for any grid;
+  nothing is added.
+- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
+  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
+  grid, like ``"learned"``.
 
 The training recipe lives in :mod:`vitlearn.training`.
 """
@@ -26,7 +28,8 @@ The training recipe lives in :mod:`vitlearn.training`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -47,8 +50,10 @@ POOL_KINDS: tuple[str, ...] = ("token", "avg")
 class Attention(nn.Module):
     """Multi-head self-attention, timm's layout: one ``qkv`` Linear, one output ``proj``.
 
-    ``(B, T, D) -> (B, T, D)``. With ``rope`` given, queries and keys are rotated by their
-    2-D patch position (the first ``num_prefix_tokens`` tokens, e.g. the class token, are not).
+    ``(B, T, D) -> (B, T, D)``. With ``rope`` given (a :class:`vitlearn.RotaryEmbedding2D`, or
+    any callable ``rope(x, grid_size, num_prefix_tokens=...)`` that rotates ``x``), queries and keys
+    are rotated by their 2-D patch position (the first ``num_prefix_tokens`` tokens, e.g. the class
+    token, are not).
     """
 
     def __init__(self, dim: int, num_heads: int = 4, qkv_bias: bool = True) -> None:
@@ -64,7 +69,7 @@ class Attention(nn.Module):
     def attention_weights(
         self,
         x: torch.Tensor,
-        rope: nn.Module | None = None,
+        rope: Callable[..., torch.Tensor] | None = None,
         grid_size: tuple[int, int] | None = None,
         num_prefix_tokens: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,7 +90,7 @@ class Attention(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        rope: nn.Module | None = None,
+        rope: Callable[..., torch.Tensor] | None = None,
         grid_size: tuple[int, int] | None = None,
         num_prefix_tokens: int = 1,
     ) -> torch.Tensor:
@@ -125,7 +130,7 @@ class Block(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        rope: nn.Module | None = None,
+        rope: Callable[..., torch.Tensor] | None = None,
         grid_size: tuple[int, int] | None = None,
         num_prefix_tokens: int = 1,
     ) -> torch.Tensor:
@@ -148,6 +153,12 @@ class TinyViT(ViTEmbedding):
         embed_dim, depth, num_heads, mlp_ratio: width ``D``, number of blocks, heads, MLP width / D.
         pos_embed: ``"none"``, ``"learned"``, ``"sincos"``, ``"rope"`` or ``"factorized"``
             (see the module doc).
+        rope_kwargs: keyword arguments of :class:`vitlearn.RotaryEmbedding2D` for
+            ``pos_embed="rope"`` (its ``head_dim`` is ``embed_dim // num_heads``), e.g.
+            ``{"temperature": 100, "normalize_coords": "separate", "rescale_coords": 2.0}`` for
+            DINOv3's coordinates and its training-time rescaling (in training mode each block
+            draws its own factor, as DINOv3's blocks do). Default: none (patch indices,
+            temperature 10000). Any other ``pos_embed`` with ``rope_kwargs`` is a ``ValueError``.
         global_pool: ``"token"`` (read the class token, then ``norm``) or ``"avg"`` (average the
             patch tokens, then ``fc_norm``), as timm names them.
         pos_embed_std: the learned tables start as a normal of this std, truncated at +-2.
@@ -189,8 +200,25 @@ class TinyViT(ViTEmbedding):
         pos_embed_std: float = 1.0,
         input_mean: Sequence[float] | None = SCENE_MEAN,
         input_std: Sequence[float] | None = SCENE_STD,
+        rope_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         check_choice(pos_embed, "pos_embed", POS_EMBED_KINDS)
+        if rope_kwargs is not None:
+            if pos_embed != "rope":
+                raise ValueError(
+                    f"rope_kwargs configure the rotary embedding of pos_embed='rope', but "
+                    f"pos_embed={pos_embed!r}: drop rope_kwargs or use pos_embed='rope'"
+                )
+            if not isinstance(rope_kwargs, Mapping):
+                raise TypeError(
+                    f"rope_kwargs must be a mapping of RotaryEmbedding2D's keyword arguments, "
+                    f"got {type(rope_kwargs).__name__}"
+                )
+            if "head_dim" in rope_kwargs:
+                raise ValueError(
+                    "rope_kwargs may not set head_dim: it is embed_dim // num_heads "
+                    f"= {embed_dim} // {num_heads}"
+                )
         check_choice(global_pool, "global_pool", POOL_KINDS)
         check_int(num_heads, "num_heads")
         if embed_dim % num_heads:
@@ -222,7 +250,9 @@ class TinyViT(ViTEmbedding):
         self.num_classes = num_classes
         self.num_heads = num_heads
         # no parameters and no state-dict entries: built for whatever grid comes in
-        self.rope = RotaryEmbedding2D(embed_dim // num_heads) if pos_embed == "rope" else None
+        self.rope = (
+            RotaryEmbedding2D(embed_dim // num_heads, **(rope_kwargs or {})) if pos_embed == "rope" else None
+        )
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         final = nn.LayerNorm(embed_dim, eps=1e-6)
         self.norm = final if global_pool == "token" else nn.Identity()
@@ -249,6 +279,9 @@ class TinyViT(ViTEmbedding):
         """``(B, C, H, W) -> (B, 1 + N, D)``: all tokens after the blocks (and ``norm``)."""
         tokens, grid = self.embed(x)
         for block in self.blocks:
+            # each block calls the rotary embedding itself: with a training-time augmentation of
+            # its coordinates, every block draws its own factor, as in DINOv3 (whose
+            # forward_features calls rope_embed(H=H, W=W) once per block)
             tokens = block(tokens, self.rope, grid, self.num_prefix_tokens)
         return self.norm(tokens)
 

@@ -287,6 +287,20 @@ def show_filters(
 # --- Chapter 2: position codes ------------------------------------------------------------------
 
 
+def similarity_mosaic(sim: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``(rows, cols, rows, cols) -> (rows*(rows+1) - 1, cols*(cols+1) - 1)``: the similarity maps
+    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN pixel."""
+    s = sim.detach().cpu().double().numpy() if isinstance(sim, torch.Tensor) else np.asarray(sim, dtype=np.float64)
+    rows, cols = int(s.shape[0]), int(s.shape[1])
+    if s.shape != (rows, cols, rows, cols):
+        raise ValueError(f"similarity must be (rows, cols, rows, cols), got {tuple(s.shape)}")
+    mosaic = np.full((rows * (rows + 1) - 1, cols * (cols + 1) - 1), np.nan)
+    for r in range(rows):
+        for c in range(cols):
+            mosaic[r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols] = s[r, c]
+    return mosaic
+
+
 def plot_position_similarity(
     sim_or_table: torch.Tensor | np.ndarray,
     grid_size: int | Sequence[int] | None = None,
@@ -324,12 +338,7 @@ def plot_position_similarity(
     rows, cols = int(sim.shape[0]), int(sim.shape[1])
     if tuple(sim.shape) != (rows, cols, rows, cols):
         raise ValueError(f"similarity must be (rows, cols, rows, cols), got {tuple(sim.shape)}")
-    # mosaic: tiles of (rows, cols) separated by one blank (NaN) pixel
-    mosaic = np.full((rows * (rows + 1) - 1, cols * (cols + 1) - 1), np.nan)
-    s = sim.detach().cpu().double().numpy()
-    for r in range(rows):
-        for c in range(cols):
-            mosaic[r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols] = s[r, c]
+    mosaic = similarity_mosaic(sim)
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -352,4 +361,234 @@ def plot_position_similarity(
     fig = ax.figure
     if colorbar:
         fig.colorbar(im, ax=ax, shrink=0.8, label="cosine similarity")
+    return fig
+
+
+# --- Diagrams: the pipeline, resampling, RoPE, attention under a shuffle -----------------------
+
+
+def _heat(ax: Any, data: np.ndarray, title: str, *, cmap: str = "RdBu_r", symmetric: bool = True) -> Any:
+    """One matrix as an image, with its title; no ticks."""
+    lim = float(np.abs(data).max()) or 1.0
+    kw = {"vmin": -lim, "vmax": lim} if symmetric else {}
+    im = ax.imshow(data, cmap=cmap, aspect="auto", interpolation="nearest", **kw)
+    ax.set_title(title, fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return im
+
+
+def _arrow_between(fig: Any, ax_from: Any, ax_to: Any, label: str) -> None:
+    """An arrow from the right edge of one panel to the left edge of the next, labelled."""
+    from matplotlib.patches import ConnectionPatch
+
+    fig.add_artist(ConnectionPatch(
+        xyA=(1.02, 0.5), coordsA=ax_from.transAxes, xyB=(-0.02, 0.5), coordsB=ax_to.transAxes,
+        arrowstyle="-|>", mutation_scale=10, color="0.3", lw=1.0,
+    ))
+    fig.text(
+        (ax_from.get_position().x1 + ax_to.get_position().x0) / 2, ax_from.get_position().y0 - 0.04,
+        label, ha="center", va="top", fontsize=7, color="0.2",
+    )
+
+
+def plot_embedding_pipeline(embedding: Any, image: torch.Tensor, *, size: float = 2.0) -> Any:
+    """The embedding layer step by step, each panel the real tensor with its shape. Returns the Figure.
+
+    ``embedding`` is a :class:`vitlearn.ViTEmbedding` with a class token and a learned table;
+    ``image`` is one ``(C, H, W)`` image of the size the layer is made for. Panels: the image with
+    its patch grid; the patches ``(N, P*P*C)`` (rows: tokens in raster order); the tokens after
+    the projection ``(N, D)``; with the class token in front ``(1 + N, D)``; the position table
+    ``(1 + N, D)``; their sum, what the first block reads. Every shape in a title is read from the
+    tensor drawn, and the last panel is checked against ``embedding(image)``.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._checks import check_tensor, shape_str
+    from .patches import patchify
+
+    x = check_tensor(image, "image", (3,), "(C, H, W)").detach().float()
+    if embedding.cls_token is None or embedding.pos_embed is None or embedding.no_embed_class:
+        raise ValueError(
+            "plot_embedding_pipeline draws the original ViT layout: it needs a class token and a "
+            "learned table with a row for it (class_token=True, pos_embed='learned', "
+            "no_embed_class=False)"
+        )
+    ph, pw = embedding.patch_size
+    with torch.no_grad():
+        patches = patchify(x, (ph, pw))  # (N, P*P*C)
+        tokens = embedding.patch_embed(x[None])[0]  # (N, D)
+        with_cls = torch.cat([embedding.cls_token[0], tokens], 0)  # (1 + N, D)
+        table = embedding.pos_embed[0].detach()  # (1 + N, D)
+        out = with_cls + table
+        full = embedding.eval()(x[None])[0]
+    if not torch.allclose(out, full, atol=1e-5):
+        raise RuntimeError("the steps drawn do not add up to embedding(image)")  # a bug, not a user error
+    fig, axes = plt.subplots(1, 6, figsize=(6 * size, size * 1.1), width_ratios=[1.1, 1, 1, 1, 1, 1])
+    show_image(x, ax=axes[0], title=f"image {shape_str(x.shape)}")
+    draw_patch_grid(axes[0], tuple(x.shape[-2:]), (ph, pw), linewidth=0.6)
+    _heat(axes[1], patches.numpy(), f"patches {shape_str(patches.shape)}", cmap="gray", symmetric=False)
+    _heat(axes[2], tokens.numpy(), f"tokens {shape_str(tokens.shape)}")
+    _heat(axes[3], with_cls.numpy(), f"[CLS] + tokens {shape_str(with_cls.shape)}")
+    _heat(axes[4], table.numpy(), f"pos_embed {shape_str(table.shape)}")
+    _heat(axes[5], out.numpy(), f"sum {shape_str(out.shape)}")
+    for ax in axes[3:]:
+        ax.axhline(0.5, color="k", lw=0.8)  # below: the patch tokens; above: the class token
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.85, bottom=0.2, wspace=0.35)
+    for a, b, label in zip(
+        axes[:-1], axes[1:],
+        ("patchify", "x W^T + b", "class token\nin front", "+", "="), strict=True,
+    ):
+        _arrow_between(fig, a, b, label)
+    return fig
+
+
+def plot_resample_steps(
+    pos_embed: torch.Tensor,
+    new_size: int | Sequence[int],
+    *,
+    num_prefix_tokens: int = 1,
+    channel: int = 0,
+    size: float = 2.0,
+    **method: Any,
+) -> Any:
+    """Resampling a position table, one step per panel. Returns the Figure.
+
+    ``pos_embed`` is ``(1, prefix + rows*cols, D)`` on a square grid. Panels: the table (the
+    prefix rows above the line); channel ``channel`` of its grid rows as a ``(rows, cols)`` image
+    (the prefix set aside); that image resized to ``new_size`` by
+    :func:`vitlearn.resample_pos_embed` (``method`` is passed on: ``recipe=``, ``interpolation=``,
+    ...); the new table, flattened back row by row with the prefix rows in front again. The new
+    grid and table are read from the function's own output.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._checks import as_pair, check_tensor, shape_str, token_grid
+    from .resample import resample_pos_embed
+
+    check_tensor(pos_embed, "pos_embed", (3,), "(1, prefix + rows*cols, D)")
+    table = pos_embed.detach().float()
+    rows, cols = token_grid(table.shape[1], num_prefix_tokens, None, what=f"pos_embed {shape_str(table.shape)}")
+    new_rows, new_cols = as_pair(new_size, "new_size")
+    if not 0 <= channel < table.shape[-1]:
+        raise ValueError(f"channel must be in 0..{table.shape[-1] - 1}, got {channel}")
+    new = resample_pos_embed(table, (new_rows, new_cols), num_prefix_tokens=num_prefix_tokens, **method)
+    p = num_prefix_tokens
+    old_img = table[0, p:, channel].reshape(rows, cols).numpy()
+    new_img = new[0, p:, channel].reshape(new_rows, new_cols).numpy()
+    lim = float(max(np.abs(old_img).max(), np.abs(new_img).max())) or 1.0
+    fig, axes = plt.subplots(1, 4, figsize=(4 * size, size * 1.1), width_ratios=[0.8, 1, 1, 0.8])
+    _heat(axes[0], table[0].numpy(), f"table {shape_str(table.shape)}")
+    axes[0].axhline(p - 0.5, color="k", lw=1)
+    for ax, img, title in (
+        (axes[1], old_img, f"channel {channel} on the {rows}x{cols} grid"),
+        (axes[2], new_img, f"interpolated to {new_rows}x{new_cols}"),
+    ):
+        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    _heat(axes[3], new[0].numpy(), f"new table {shape_str(new.shape)}")
+    axes[3].axhline(p - 0.5, color="k", lw=1)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.85, bottom=0.22, wspace=0.4)
+    labels = (f"set {p} prefix row(s) aside,\nreshape to (D, {rows}, {cols})", "interpolate",
+              "flatten row by row,\nprefix rows in front")
+    for a, b, label in zip(axes[:-1], axes[1:], labels, strict=True):
+        _arrow_between(fig, a, b, label)
+    return fig
+
+
+def plot_rope_rotation(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    pairs: Sequence[tuple[int, int]],
+    *,
+    rope: Any = None,
+    size: float = 2.4,
+) -> Any:
+    """How rotary codes see two tokens: a query at column ``m``, a key at column ``n``. Returns the Figure.
+
+    ``q`` and ``k`` are 2-vectors. Each ``(m, n)`` in ``pairs`` gets a panel: ``q`` rotated as
+    :class:`vitlearn.RotaryEmbedding2D` rotates a token at grid position ``(0, m)``, ``k`` as one
+    at ``(0, n)`` (its first pair of channels: the column pair with the highest frequency), the
+    original vectors dashed. The title gives the angle between the two rotated vectors and their
+    dot product: pairs with the same offset ``n - m`` give the same numbers. ``rope`` defaults to
+    ``RotaryEmbedding2D(head_dim=4)``, whose first pair turns one radian per column.
+    """
+    import matplotlib.pyplot as plt
+
+    from .posenc import RotaryEmbedding2D
+
+    rope = rope if rope is not None else RotaryEmbedding2D(head_dim=4)
+    q2, k2 = (torch.as_tensor(v, dtype=torch.float32).reshape(2) for v in (q, k))
+    hd = rope.head_dim
+
+    def rotated(v: torch.Tensor, col: int) -> torch.Tensor:
+        full = torch.zeros(1 + col, hd)  # tokens at (0, 0) .. (0, col) of a 1 x (col + 1) grid
+        full[col, :2] = v
+        return rope(full, (1, col + 1))[col, :2]
+
+    fig, axes = plt.subplots(1, len(pairs), figsize=(size * len(pairs), size * 1.05), squeeze=False)
+    for ax, (m, n) in zip(axes[0], pairs, strict=True):
+        qm, kn = rotated(q2, m), rotated(k2, n)
+        angle = float(torch.rad2deg(torch.atan2(kn[1], kn[0]) - torch.atan2(qm[1], qm[0]))) % 360
+        for vec, color, style, label in (
+            (q2, "C0", ":", None), (k2, "C3", ":", None),
+            (qm, "C0", "-", f"q at col {m}"), (kn, "C3", "-", f"k at col {n}"),
+        ):
+            ax.annotate("", xy=vec.tolist(), xytext=(0, 0),
+                        arrowprops={"arrowstyle": "-|>", "color": color, "ls": style, "lw": 1.5})
+            if label:
+                ax.text(*(1.12 * vec).tolist(), label, color=color, fontsize=7, ha="center", va="center")
+        r = 1.35 * float(max(q2.norm(), k2.norm()))
+        ax.add_patch(plt.Circle((0, 0), float(q2.norm()), fill=False, color="0.85", lw=0.8))
+        ax.set_xlim(-r, r)
+        ax.set_ylim(-r, r)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"offset {n - m}: angle {angle:.0f}°, q·k = {float(qm @ kn):.3f}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_shuffle(
+    weights: torch.Tensor, weights_shuffled: torch.Tensor, perm: torch.Tensor, *, size: float = 2.6
+) -> Any:
+    """Attention before and after shuffling the tokens, and the shuffled one put back. Returns the Figure.
+
+    ``weights`` is ``(T, T)`` (rows: queries, columns: keys) for the tokens in their order,
+    ``weights_shuffled`` the same for the tokens in the order ``perm`` (token ``i`` of the
+    shuffled input is token ``perm[i]`` of the original). The third panel undoes the shuffle,
+    ``out[perm[i], perm[j]] = weights_shuffled[i, j]``; the title gives its largest difference
+    from the first panel (zero, up to rounding, for attention without position codes).
+    """
+    import matplotlib.pyplot as plt
+
+    from ._checks import check_tensor, shape_str
+
+    a = check_tensor(weights, "weights", (2,), "(T, T)").detach().float()
+    b = check_tensor(weights_shuffled, "weights_shuffled", (2,), "(T, T)").detach().float()
+    if a.shape != b.shape or a.shape[0] != a.shape[1] or perm.shape != (a.shape[0],):
+        raise ValueError(
+            f"weights and weights_shuffled must be the same (T, T) and perm (T,), got "
+            f"{shape_str(a.shape)}, {shape_str(b.shape)} and {shape_str(perm.shape)}"
+        )
+    back = torch.empty_like(b)
+    back[perm[:, None], perm[None, :]] = b
+    diff = float((back - a).abs().max())
+    fig, axes = plt.subplots(1, 3, figsize=(3 * size, size * 1.15))
+    vmin, vmax = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
+    for ax, data, title in (
+        (axes[0], a, "attention, tokens in order"),
+        (axes[1], b, "the same tokens shuffled"),
+        (axes[2], back, f"shuffled, rows and columns put back\nmax |difference| = {diff:.1e}"),
+    ):
+        ax.imshow(data.numpy(), cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("key", fontsize=7)
+        ax.set_ylabel("query", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
     return fig

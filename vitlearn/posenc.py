@@ -25,6 +25,7 @@ And a way to look at any table of codes: :func:`position_similarity`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,12 +37,14 @@ from ._checks import (
     check_choice,
     check_int,
     check_multiple,
+    check_number,
     check_tensor,
     shape_str,
     token_grid,
 )
 
 __all__ = [
+    "NORMALIZE_COORDS",
     "SINCOS_CONVENTIONS",
     "FactorizedPosEmbed",
     "LearnedPosEmbed",
@@ -235,6 +238,10 @@ class FactorizedPosEmbed(nn.Module):
         return f"grid_size={self.grid_size}, dim={self.dim}"
 
 
+NORMALIZE_COORDS = ("separate", "max", "min")
+"""The ``normalize_coords`` modes of :class:`RotaryEmbedding2D` (DINOv3's names)."""
+
+
 class RotaryEmbedding2D(nn.Module):
     """Axial 2-D rotary position embedding (RoPE) for queries and keys: ``(..., N, hd) -> same``.
 
@@ -242,54 +249,171 @@ class RotaryEmbedding2D(nn.Module):
     and RoPE-ViT's layout), and each pair is rotated as a 2-D vector by an angle. With
     ``F = head_dim/4`` and ``w_k = temperature ** (-k / F)``, ``k = 0 .. F-1``:
 
-    - pairs ``0 .. F-1`` (channels ``0 .. head_dim/2 - 1``) rotate by ``c * w_k`` -- the column (x);
-    - pairs ``F .. 2F-1`` (channels ``head_dim/2 .. head_dim-1``) rotate by ``r * w_k`` -- the row (y).
+    - pairs ``0 .. F-1`` (channels ``0 .. head_dim/2 - 1``) rotate by ``x * w_k`` -- the column (x);
+    - pairs ``F .. 2F-1`` (channels ``head_dim/2 .. head_dim-1``) rotate by ``y * w_k`` -- the row (y).
 
     A rotation by ``a`` of the query and by ``b`` of the key changes their dot product exactly as a
-    rotation of the key by ``b - a`` would, so after :meth:`forward` the score ``q . k`` between the
-    patches at ``(r1, c1)`` and ``(r2, c2)`` depends on their positions only through the offset
-    ``(r2 - r1, c2 - c1)``. The first ``num_prefix_tokens`` tokens (a class token...) are not rotated.
-    Nothing is learned.
+    rotation of the key by ``b - a`` would, so after :meth:`forward` the score ``q . k`` between two
+    patches depends on their positions only through the offset between their coordinates
+    ``(y, x)``. The first ``num_prefix_tokens`` tokens (a class token...) are not rotated. Nothing
+    is learned.
 
-    This is the axial RoPE of RoPE-ViT (Heo et al. 2024, ``compute_axial_cis``) and SAM 2: the same
-    pairs, the same order (x pairs first) and the same frequencies ``theta ** (-4k / head_dim)``,
-    with ``theta = temperature`` (RoPE-ViT defaults to 100, SAM 2 to 10000).
+    **Coordinates.** What ``(y, x)`` is decides what a model meets on a grid it was not trained on:
+
+    - ``normalize_coords=None`` (default): the patch indices, ``y = row``, ``x = col``, and the
+      angle is ``y * w_k``. This is the axial RoPE of RoPE-ViT (Heo et al. 2024,
+      ``compute_axial_cis``) and SAM 2: the same pairs, the same order (x pairs first) and the
+      same frequencies ``theta ** (-4k / head_dim)``, with ``theta = temperature`` (RoPE-ViT
+      defaults to 100, SAM 2 to 10000). On a grid twice as large, neighbours are still one step
+      apart and the offsets reach twice as far as in training: the range *extends*.
+    - ``normalize_coords="separate"``, ``"max"`` or ``"min"``: DINOv3's patch-centre coordinates
+      in a box around 0, and the angle is ``2 * pi * y * w_k`` (DINOv3's ``periods`` are
+      ``1 / w_k``: ``base ** (4k / head_dim)`` with ``base = temperature``; DINOv3 uses 100).
+      Patch ``i`` of ``n`` sits at ``2 * (i + 0.5) / n - 1``, so with ``"separate"`` each axis
+      spans ``(-1, 1)`` whatever its length; ``"max"`` (``"min"``) divides both axes by the longer
+      (shorter) side instead, keeping the aspect ratio. On a grid twice as large the offsets stay
+      within the same box and neighbours come twice as close: the sampling *refines*.
+
+    **Training-time augmentation of the coordinates** (DINOv3's ``RopePositionEmbedding`` options,
+    same names, same order, same distributions; all off by default). In training mode
+    (``module.train()``) every call of :meth:`coordinates` (hence :meth:`angles` and
+    :meth:`forward` without ``angles=``) draws new values; in eval mode they do nothing:
+
+    - ``shift_coords=s``: add one uniform value in ``[-s, s]`` per axis;
+    - ``jitter_coords=j``: multiply each axis by its own log-uniform factor in ``[1/j, j]``;
+    - ``rescale_coords=r``: multiply both axes by one log-uniform factor in ``[1/r, r]``
+      (DINOv3's released training configs set ``pos_embed_rope_rescale_coords: 2``).
+
+    They act on whichever coordinates are used (patch units or the box). The draws come from the
+    module's own ``torch.Generator``, seeded with ``seed``: the same seed gives the same sequence
+    of draws, and the global random state is never touched (:meth:`manual_seed` restarts it).
+
+    Args:
+        head_dim: channels per head, a positive multiple of 4.
+        temperature: ``theta`` (RoPE-ViT, SAM 2) or ``base`` (DINOv3).
+        normalize_coords: ``None`` (patch indices) or one of :data:`NORMALIZE_COORDS`.
+        shift_coords, jitter_coords, rescale_coords: ``None`` (off) or the amount, see above;
+            ``jitter_coords`` and ``rescale_coords`` must be at least 1, ``shift_coords`` at least 0.
+        seed: seeds the generator of the augmentations.
     """
 
-    def __init__(self, head_dim: int, temperature: float = 10000.0) -> None:
+    def __init__(
+        self,
+        head_dim: int,
+        temperature: float = 10000.0,
+        *,
+        normalize_coords: str | None = None,
+        shift_coords: float | None = None,
+        jitter_coords: float | None = None,
+        rescale_coords: float | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         check_multiple(head_dim, "head_dim", 4, "a rotated pair for each of the two axes")
+        if normalize_coords is not None:
+            check_choice(normalize_coords, "normalize_coords", NORMALIZE_COORDS)
         self.head_dim = head_dim
-        self.temperature = float(temperature)
+        self.temperature = check_number(temperature, "temperature", above=0.0)
+        self.normalize_coords = normalize_coords
+        self.shift_coords = None if shift_coords is None else check_number(shift_coords, "shift_coords", minimum=0.0)
+        self.jitter_coords = None if jitter_coords is None else check_number(jitter_coords, "jitter_coords", minimum=1.0)
+        self.rescale_coords = (
+            None if rescale_coords is None else check_number(rescale_coords, "rescale_coords", minimum=1.0)
+        )
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.generator = torch.Generator().manual_seed(self.seed)
         f = head_dim // 4
         self.register_buffer(
             "omega", _frequencies(f, f, self.temperature).float(), persistent=False
         )
 
-    def angles(self, grid_size: int | Sequence[int]) -> torch.Tensor:
-        """The rotation angle of every pair at every patch: ``(rows*cols, head_dim/2)`` float32."""
+    def manual_seed(self, seed: int | None = None) -> None:
+        """Restart the augmentations' random stream (from ``seed``, default: the constructor's)."""
+        self.seed = self.seed if seed is None else check_int(seed, "seed", minimum=0)
+        self.generator.manual_seed(self.seed)
+
+    @property
+    def augments(self) -> bool:
+        """Whether any coordinate augmentation is set (it acts in training mode only)."""
+        return any(v is not None for v in (self.shift_coords, self.jitter_coords, self.rescale_coords))
+
+    def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
+        u = torch.rand(n, generator=self.generator, dtype=torch.float64)  # (n,) in [0, 1)
+        return low + (high - low) * u
+
+    def coordinates(self, grid_size: int | Sequence[int]) -> torch.Tensor:
+        """The ``(y, x)`` coordinate of every patch, row-major: ``-> (rows*cols, 2)`` float64.
+
+        Patch indices, or DINOv3's normalised box (``normalize_coords``); in training mode with an
+        augmentation set, shifted / jittered / rescaled by fresh draws (one draw per call).
+        """
         rows, cols = as_pair(grid_size, "grid_size")
+        dd = {"dtype": torch.float64, "device": self.omega.device}
+        if self.normalize_coords is None:
+            ys, xs = torch.arange(rows, **dd), torch.arange(cols, **dd)  # (rows,), (cols,)
+        else:
+            div_y, div_x = {
+                "separate": (rows, cols), "max": (max(rows, cols),) * 2, "min": (min(rows, cols),) * 2,
+            }[self.normalize_coords]
+            # patch centres (i + 0.5) / div in [0, 1], then moved to the box around 0
+            ys = 2.0 * (torch.arange(rows, **dd) + 0.5) / div_y - 1.0
+            xs = 2.0 * (torch.arange(cols, **dd) + 0.5) / div_x - 1.0
+        y, x = torch.meshgrid(ys, xs, indexing="ij")  # (rows, cols) each
+        coords = torch.stack([y.reshape(-1), x.reshape(-1)], dim=1)  # (N, 2): (y, x)
+        if self.training and self.augments:
+            if self.shift_coords is not None:  # one shift per axis
+                coords = coords + self._uniform(2, -self.shift_coords, self.shift_coords).to(coords)
+            if self.jitter_coords is not None:  # one log-uniform factor per axis
+                log_j = math.log(self.jitter_coords)
+                coords = coords * self._uniform(2, -log_j, log_j).exp().to(coords)
+            if self.rescale_coords is not None:  # one log-uniform factor for both axes
+                log_r = math.log(self.rescale_coords)
+                coords = coords * self._uniform(1, -log_r, log_r).exp().to(coords)
+        return coords
+
+    def angles(self, grid_size: int | Sequence[int]) -> torch.Tensor:
+        """The rotation angle of every pair at every patch: ``(rows*cols, head_dim/2)`` float32.
+
+        Columns ``0 .. F-1`` from x, ``F .. 2F-1`` from y. Random in training mode when an
+        augmentation is set (see :meth:`coordinates`).
+        """
+        coords = self.coordinates(grid_size)  # (N, 2) float64
         omega = self.omega.double()
-        y, x = torch.meshgrid(
-            torch.arange(rows, dtype=torch.float64, device=omega.device),
-            torch.arange(cols, dtype=torch.float64, device=omega.device),
-            indexing="ij",
-        )
-        ax = x.reshape(-1, 1) * omega  # (N, F) column angles
-        ay = y.reshape(-1, 1) * omega  # (N, F) row angles
+        if self.normalize_coords is not None:
+            omega = 2 * math.pi * omega  # DINOv3: angle = 2 pi * coordinate / period
+        ax = coords[:, 1:2] * omega  # (N, F) column angles
+        ay = coords[:, 0:1] * omega  # (N, F) row angles
         return torch.cat([ax, ay], dim=1).float()  # (N, head_dim/2)
 
     def forward(
-        self, x: torch.Tensor, grid_size: int | Sequence[int], num_prefix_tokens: int = 0
+        self,
+        x: torch.Tensor,
+        grid_size: int | Sequence[int],
+        num_prefix_tokens: int = 0,
+        *,
+        angles: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Rotate ``x`` of shape ``(..., num_prefix_tokens + rows*cols, head_dim)``; same shape out."""
+        """Rotate ``x`` of shape ``(..., num_prefix_tokens + rows*cols, head_dim)``; same shape out.
+
+        ``angles`` ``(rows*cols, head_dim/2)``: use these (from :meth:`angles`) instead of computing
+        them, e.g. to give every block of a model the same draw of the augmentations.
+        """
         check_tensor(x, "x", (2, 3, 4, 5), "(..., N, head_dim)")
         rows, cols = as_pair(grid_size, "grid_size")
         _check_tokens(
             x, "x", num_prefix_tokens + rows * cols, self.head_dim,
             f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
         )
-        theta = self.angles((rows, cols)).to(x.device)  # (N, hd/2)
+        if angles is None:
+            theta = self.angles((rows, cols))
+        else:
+            theta = check_tensor(angles, "angles", (2,), "(rows*cols, head_dim/2)")
+            if tuple(theta.shape) != (rows * cols, self.head_dim // 2):
+                raise ValueError(
+                    f"angles must have shape ({rows * cols}, {self.head_dim // 2}) for a {rows}x{cols} "
+                    f"grid and head_dim={self.head_dim}, got {shape_str(theta.shape)}"
+                )
+        theta = theta.to(x.device)  # (N, hd/2)
         cos, sin = theta.cos().to(x.dtype), theta.sin().to(x.dtype)
         prefix, patches = x[..., :num_prefix_tokens, :], x[..., num_prefix_tokens:, :]
         pairs = patches.reshape(*patches.shape[:-1], self.head_dim // 2, 2)
@@ -299,7 +423,12 @@ class RotaryEmbedding2D(nn.Module):
         return torch.cat([prefix, rotated], dim=-2) if num_prefix_tokens else rotated
 
     def extra_repr(self) -> str:
-        return f"head_dim={self.head_dim}, temperature={self.temperature:g}"
+        text = f"head_dim={self.head_dim}, temperature={self.temperature:g}"
+        for name in ("normalize_coords", "shift_coords", "jitter_coords", "rescale_coords"):
+            value = getattr(self, name)
+            if value is not None:
+                text += f", {name}={value!r}"
+        return text
 
 
 class RelativePositionBias(nn.Module):

@@ -100,6 +100,18 @@ def find_notebooks_dir(notebooks: Path | str | None = None) -> Path:
     raise CommandError(f"no notebooks folder found (looked in {looked}); pass --notebooks DIR")
 
 
+def course_notebooks(notebooks: Path | str | None = None) -> tuple[Path, list[Path]]:
+    """The instructor notebooks folder and its ``NN_*.ipynb`` files, in reading order.
+
+    Raises :class:`CommandError` when the folder cannot be found or holds no notebook.
+    """
+    source = find_notebooks_dir(notebooks)
+    files = sorted(source.glob(NOTEBOOK_GLOB))
+    if not files:
+        raise CommandError(f"no notebooks named {NOTEBOOK_GLOB} in {source}")
+    return source, files
+
+
 def _repo_root(source: Path) -> Path:
     """The repository holding ``source``: the nearest folder above it with .git or pyproject.toml."""
     for folder in source.parents:
@@ -108,11 +120,19 @@ def _repo_root(source: Path) -> Path:
     return source.parent
 
 
-def _is_within(path: Path, folder: Path) -> bool:
+def is_within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it."""
     return path == folder or folder in path.parents
 
 
-def _import_nbconvert() -> Any:
+def import_nbconvert(command: str, remove_tags: frozenset[str] = frozenset()) -> Any:
+    """``(nbformat, preprocessors)``: the cleaning every released notebook goes through.
+
+    The preprocessors drop the cells tagged with any of ``remove_tags``, clear outputs and
+    execution counts, and drop notebook metadata other than the kernel's (cell metadata, tags
+    included, is kept). ``command`` names the command in the error raised when nbconvert is
+    missing.
+    """
     try:
         import nbformat
         from nbconvert.preprocessors import (
@@ -122,10 +142,9 @@ def _import_nbconvert() -> Any:
         )
     except ImportError as e:
         raise CommandError(
-            f"release-student needs nbconvert ({e}); install it with `pip install nbconvert`"
+            f"{command} needs nbconvert ({e}); install it with `pip install nbconvert`"
         ) from None
-    return nbformat, (
-        TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG}, enabled=True),
+    preprocessors = [
         ClearOutputPreprocessor(enabled=True),
         ClearMetadataPreprocessor(
             enabled=True,
@@ -133,7 +152,27 @@ def _import_nbconvert() -> Any:
             clear_notebook_metadata=True,
             preserve_nb_metadata_mask=set(_KEEP_NB_METADATA),
         ),
-    )
+    ]
+    if remove_tags:
+        preprocessors.insert(0, TagRemovePreprocessor(remove_cell_tags=set(remove_tags), enabled=True))
+    return nbformat, tuple(preprocessors)
+
+
+def clean_notebook(nb: Any, preprocessors: tuple[Any, ...]) -> Any:
+    """``nb`` run through ``preprocessors`` (from :func:`import_nbconvert`)."""
+    resources: dict[str, Any] = {}
+    for pre in preprocessors:
+        nb, resources = pre.preprocess(nb, resources)
+    return nb
+
+
+def remove_badge(nb: Any) -> bool:
+    """Take the Colab badge(s) out of the first cell; return whether there was one."""
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "markdown" or not _BADGE_RE.search(first.source):
+        return False
+    first.source = re.sub(r"\n{3,}", "\n\n", _BADGE_RE.sub("", first.source)).strip()
+    return True
 
 
 def _rewrite_badge(nb: Any, colab_file: str, name: str) -> None:
@@ -170,13 +209,10 @@ def release_student(
     Raises :class:`CommandError` if there are no notebooks, if ``outdir`` would write into the
     instructor notebooks folder, or if nbconvert is missing.
     """
-    source = find_notebooks_dir(notebooks)
-    files = sorted(source.glob(NOTEBOOK_GLOB))
-    if not files:
-        raise CommandError(f"no notebooks named {NOTEBOOK_GLOB} in {source}")
+    source, files = course_notebooks(notebooks)
     out = Path(outdir).resolve()
     out_nb = out / "notebooks"
-    if _is_within(out, source) or out_nb == source:
+    if is_within(out, source) or out_nb == source:
         raise CommandError(
             f"refusing to write the student edition into the instructor notebooks folder {source}: "
             "choose another OUTDIR (e.g. student/)"
@@ -184,19 +220,17 @@ def release_student(
     if colab_path is None:
         root = _repo_root(source)
         colab_path = (
-            out_nb.relative_to(root).as_posix() if _is_within(out, root) else DEFAULT_COLAB_DIR
+            out_nb.relative_to(root).as_posix() if is_within(out, root) else DEFAULT_COLAB_DIR
         )
     colab_path = colab_path.strip("/")
 
-    nbformat, preprocessors = _import_nbconvert()
+    nbformat, preprocessors = import_nbconvert("release-student", frozenset({SOLUTION_TAG}))
     out_nb.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, int]] = []
     for path in files:
         nb = nbformat.read(path, as_version=4)
         before = len(nb.cells)
-        resources: dict[str, Any] = {}
-        for pre in preprocessors:
-            nb, resources = pre.preprocess(nb, resources)
+        nb = clean_notebook(nb, preprocessors)
         _rewrite_badge(nb, f"{colab_path}/{path.name}", path.name)
         nbformat.validate(nb)
         target = out_nb / path.name

@@ -13,8 +13,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_int, check_tensor, shape_str
+from ._checks import as_pair, check_int, check_tensor, shape_str
 from ._progress import ProgressBar
-from ._seed import seeded
+from ._state import one_thread, seeded
 from .data import Scenes, make_scenes, render_scenes, task_info
 from .models import TinyViT
 
@@ -36,22 +35,6 @@ __all__ = [
     "make_trained_tiny_vit",
     "train_tiny_vit",
 ]
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread for a while, then put the thread count back.
-
-    The matrices of a tiny ViT are so small that a second thread only adds overhead, and on a
-    busy 2-core machine two threads can be ten times slower than one. One thread also makes the
-    numbers independent of how many cores the machine has.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _check_labelled(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -69,7 +52,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     was_training = model.training
     model.eval()
     correct = 0
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         for i in range(0, images.shape[0], batch_size):
             pred = model(images[i : i + batch_size]).argmax(-1)
             correct += int((pred == labels[i : i + batch_size]).sum())
@@ -138,7 +121,7 @@ def train_tiny_vit(
     bar = ProgressBar(steps, desc=desc, enabled=progress)
     start = time.perf_counter()
     model.train()
-    with _one_thread():
+    with one_thread():
         n = images.shape[0]
         for step in range(steps):
             for group in opt.param_groups:
@@ -171,14 +154,14 @@ def train_tiny_vit(
 class TrainRecipe:
     """The sizes and settings of the course's tiny ViT and its training.
 
-    Model: ``img_size``, ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``,
-    ``global_pool``. Data: ``n_train`` and ``n_test`` scenes. Training (see
+    Model: ``img_size`` (``S``, or ``(H, W)`` to train on non-square images), ``patch_size``,
+    ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``global_pool``. Data: ``n_train`` and ``n_test`` scenes. Training (see
     :func:`train_tiny_vit`): ``steps``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup``.
     Change one with ``dataclasses.replace(DEFAULT_RECIPE, steps=300)`` or pass it to
     :func:`make_trained_tiny_vit` as a keyword.
     """
 
-    img_size: int = 32
+    img_size: int | tuple[int, int] = 32
     patch_size: int = 8
     embed_dim: int = 32
     depth: int = 2
@@ -222,13 +205,17 @@ class TrainedTinyViT:
 
 
 @functools.lru_cache(maxsize=8)
-def _rendered(n: int, seed: int, task: str, img_size: int) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
+def _rendered(
+    n: int, seed: int, task: str, img_size: int | tuple[int, int]
+) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
     """Scenes, images and labels, rendered once per session: the comparisons train on the same data."""
     scenes = make_scenes(n, seed=seed, task=task)
     return scenes, render_scenes(scenes, img_size), torch.from_numpy(scenes.labels)
 
 
-def _dataset(n: int, seed: int, task: str, img_size: int) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
+def _dataset(
+    n: int, seed: int, task: str, img_size: int | tuple[int, int]
+) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
     scenes, images, labels = _rendered(n, seed, task, img_size)
     return scenes, images.clone(), labels.clone()  # the caller may change them in place
 
@@ -240,6 +227,7 @@ def make_trained_tiny_vit(
     seed: int = 0,
     progress: bool = True,
     recipe: TrainRecipe = DEFAULT_RECIPE,
+    rope_kwargs: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> TrainedTinyViT:
     """Build the data and a :class:`TinyViT`, train it with ``recipe``; a few seconds on a CPU.
@@ -247,12 +235,14 @@ def make_trained_tiny_vit(
     ``changes`` replace fields of ``recipe`` (see :class:`TrainRecipe`), e.g. ``steps=300``; an
     unknown name is a ``TypeError``. Training scenes use ``seed``, test scenes ``seed + 1000``;
     the model starts from ``seed`` (drawn with the global generator forked, so the caller's random
-    state is the same afterwards).
+    state is the same afterwards). ``rope_kwargs`` go to :class:`TinyViT` (``pos_embed="rope"``
+    only), e.g. ``{"normalize_coords": "separate", "rescale_coords": 2.0}``.
     """
     recipe = dataclasses.replace(recipe, **changes)
     info = task_info(task)
-    train_scenes, x_train, y_train = _dataset(recipe.n_train, seed, task, recipe.img_size)
-    test_scenes, x_test, y_test = _dataset(recipe.n_test, seed + 1000, task, recipe.img_size)
+    size = as_pair(recipe.img_size, "img_size")  # (H, W): a hashable key for the render cache
+    train_scenes, x_train, y_train = _dataset(recipe.n_train, seed, task, size)
+    test_scenes, x_test, y_test = _dataset(recipe.n_test, seed + 1000, task, size)
     with seeded(seed):
         model = TinyViT(
             img_size=recipe.img_size,
@@ -264,6 +254,7 @@ def make_trained_tiny_vit(
             mlp_ratio=recipe.mlp_ratio,
             pos_embed=pos_embed,
             global_pool=recipe.global_pool,
+            rope_kwargs=rope_kwargs,
         )
     history = train_tiny_vit(
         model, x_train, y_train,

@@ -1,11 +1,11 @@
-"""Fixtures of the browser suites: Debian's Chromium, a JupyterLab server, the figures summary.
+"""Fixtures of the browser suites: a JupyterLab server, the quiz's answers, the figures summary.
 
 ``pytest -m browser tests/browser`` drives JupyterLab 4 (this environment's ipywidgets 8);
-``pytest -m colab_browser tests/browser`` drives the classic Notebook 6.5 with ipywidgets 7.7.1 in
-a Colab-shaped venv (its server fixture is in ``test_colab_browser.py``, next to its pins). Both
-use ``driver.py`` for the page and ``servers.py`` to start and always stop the server. Chromium is
-Debian's package, driven by Playwright for Python (``playwright install`` cannot download
-browsers here).
+``pytest -m colab_browser tests/browser`` drives the classic Notebook 6.5 with ipywidgets 7's
+JavaScript in a Colab-shaped venv (its server fixture is in ``test_colab_browser.py``, next to its
+pins). Both use ``driver.py`` for the page and ``servers.py`` to start and always stop the server.
+The ``browser`` fixture (Debian's Chromium driven by Playwright) lives in ``tests/conftest.py``,
+shared with ``tests/site``.
 """
 
 from __future__ import annotations
@@ -19,16 +19,6 @@ import pytest
 from driver import FIGURES
 from servers import Server, copy_notebooks, isolated_env, serve
 
-CHROMIUM_CANDIDATES = [os.environ.get("VITLEARN_CHROMIUM", ""), "/usr/lib/chromium/chromium",
-                       "/usr/bin/chromium"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # we run as root in CI
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # JupyterLab settings for a quiet, deterministic run: no news/update toasts over the notebook,
 # and every cell kept in the DOM (no virtual scrolling) so the test can see all outputs.
 LAB_SETTINGS = {
@@ -38,13 +28,6 @@ LAB_SETTINGS = {
     },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
-
-
-def chromium_path() -> str | None:
-    for candidate in CHROMIUM_CANDIDATES:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -88,24 +71,3 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     with serve("JupyterLab", command, root, isolated_env(base), base / "jupyterlab.log") as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    path = chromium_path()
-    if path is None:
-        message = f"no Chromium at {CHROMIUM_CANDIDATES[1:]} (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()

@@ -30,7 +30,10 @@ print("PROBE" + _json.dumps({
 
 # Every explorer the notebook displayed, driven from Python on Colab's ipywidgets: each control
 # is moved one step (then put back), and the explorer's Image must change with an empty status.
+# Explorers draw once the kernel's event loop turns (a burst of slider moves is drawn once), so
+# the probe awaits a turn of the loop after each move, as the kernel does between two messages.
 WIDGETS_PROBE = """\
+import asyncio as _asyncio
 import json as _json
 import ipywidgets as _w
 def _explorer_boxes():
@@ -47,24 +50,31 @@ def _nudge(c):
     else:
         return False
     return True
-_report = []
-for _box in _explorer_boxes():
-    _controls, _image, _status = _box.children[0].children, _box.children[1], _box.children[2]
-    _problems, _moved = [], 0
-    for _c in _controls:
-        _name = getattr(_c, "description", "") or type(_c).__name__
-        _before, _old = _image.value, _c.value
-        if not _nudge(_c):
-            _problems.append(f"{_name}: don't know how to change a {type(_c).__name__}")
-            continue
-        _moved += 1
-        if _status.value:
-            _problems.append(f"{_name}: status {_status.value!r}")
-        elif _image.value == _before:
-            _problems.append(f"{_name} -> {_c.value!r}: the image did not change")
-        _c.value = _old
-    _report.append({"controls": _moved, "problems": _problems})
-print("WIDGETS" + _json.dumps(_report))
+async def _turn():
+    for _ in range(3):
+        await _asyncio.sleep(0)
+async def _probe():
+    report = []
+    for box in _explorer_boxes():
+        controls, image, status = box.children[0].children, box.children[1], box.children[2]
+        problems, moved = [], 0
+        for c in controls:
+            name = getattr(c, "description", "") or type(c).__name__
+            before, old = image.value, c.value
+            if not _nudge(c):
+                problems.append(f"{name}: don't know how to change a {type(c).__name__}")
+                continue
+            moved += 1
+            await _turn()
+            if status.value:
+                problems.append(f"{name}: status {status.value!r}")
+            elif image.value == before:
+                problems.append(f"{name} -> {c.value!r}: the image did not change")
+            c.value = old
+            await _turn()
+        report.append({"controls": moved, "problems": problems})
+    return report
+print("WIDGETS" + _json.dumps(await _probe()))
 """
 
 

@@ -1,10 +1,11 @@
 """Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises.
 
 One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, ``models``,
-``resample``, ``flexi``, and the final ``quiz``.
+``resample``, ``flexi``, ``anyres``, and the final ``quiz``.
 """
 
 from ._feedback import Mistake, run_checks
+from .anyres import check_naflex_size
 from .embedding import check_conv_to_linear, check_embedding_forward
 from .flexi import check_pi_resize, check_resize_matrix
 from .models import check_parameter_count, check_vit_tokens
@@ -19,6 +20,7 @@ __all__ = [
     "check_conv_to_linear",
     "check_embedding_forward",
     "check_jigsaw",
+    "check_naflex_size",
     "check_parameter_count",
     "check_patchify",
     "check_pi_resize",

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import shape_str
-from .._seed import seeded
+from .._state import seeded
 from ..embedding import ViTEmbedding
 from ..patches import patchify
 from ._feedback import Mistake, call_student, expect_tensor, run_checks

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from .._checks import shape_str
-from .._seed import seeded
+from .._state import seeded
 from ..embedding import PatchEmbed
 from ..models import TinyViT
 from ._feedback import Mistake, call_student, run_checks

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["QUIZ", "QuizQuestion", "check_quiz", "quiz_feedback", "quiz_widget", "show_quiz"]
+__all__ = [
+    "QUIZ",
+    "QuizQuestion",
+    "StaticQuiz",
+    "check_quiz",
+    "quiz_feedback",
+    "quiz_widget",
+    "show_quiz",
+]
 
 @dataclass(frozen=True)
 class QuizQuestion:
@@ -171,8 +179,14 @@ def quiz_widget() -> Any:
     """The quiz as core ipywidgets: one RadioButtons per question, a Check button, the feedback.
 
     The feedback goes into an ``HTML`` widget (not an ``Output``), so the quiz works on ipywidgets
-    7.7 (Colab) and 8.x alike.
+    7.7 (Colab) and 8.x alike. On the course's website (the notebooks executed by
+    ``python -m vitlearn build-site``) there is no kernel to click through: the quiz is shown as
+    text instead, without its answers (:class:`StaticQuiz`).
     """
+    from .._static import static_widgets
+
+    if static_widgets():
+        return StaticQuiz()
     import ipywidgets as W
 
     radios: dict[int, Any] = {}
@@ -195,3 +209,24 @@ def quiz_widget() -> Any:
     box = W.VBox([*rows, button, feedback])
     box.add_class("vitlearn-quiz")
     return box
+
+
+class StaticQuiz:
+    """:func:`quiz_widget` on a static page: the questions and choices as text, no answers."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .._static import live_note
+
+        items = []
+        for n, q in QUIZ.items():
+            options = "".join(
+                f"<li>{letter}) {html.escape(text)}</li>" for letter, text in q.options.items()
+            )
+            items.append(f'<li value="{n}">{html.escape(q.question)}<ul>{options}</ul></li>')
+        note = live_note("The quiz as text: the clickable version")
+        rich = f'<ol class="vitlearn-static-quiz">{"".join(items)}</ol>{note["text/html"]}'
+        plain = "\n".join(
+            f"{n}. {q.question}\n" + "\n".join(f"   {k}) {t}" for k, t in q.options.items())
+            for n, q in QUIZ.items()
+        )
+        return {"text/html": rich, "text/plain": f"{plain}\n\n{note['text/plain']}"}

@@ -20,6 +20,7 @@ with one Agg canvas that it keeps. The base class owns the state, the values of 
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,9 @@ from typing import Any
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from .._state import one_thread
+from .._static import display_static, live_note, static_widgets
 
 __all__ = ["Explorer"]
 
@@ -70,8 +74,9 @@ class Explorer:
         unknown = set(values) - set(self.state)
         if unknown:
             raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        state = self._validate({**self.state, **values})
-        drawn = self._draw(state)
+        with one_thread():  # small tensors: a second thread only adds overhead, more so under load
+            state = self._validate({**self.state, **values})
+            drawn = self._draw(state)
         self.state = state
         return drawn
 
@@ -191,9 +196,27 @@ class Explorer:
         box.add_class("vitlearn-explorer")
         return box
 
+    def _static_bundles(self) -> list[dict[str, Any]]:
+        """What a static page shows instead of the widget (see ``widgets/_static.py``).
+
+        The figure the widget starts with, as a PNG, then one line saying where the live version
+        runs. Each item is a display bundle (mime type -> data).
+        """
+        controls = self.controls()
+        try:
+            self.update(**{k: c.value for k, c in controls.items()})  # widget()'s first figure
+        finally:
+            for c in controls.values():
+                c.close()  # a static page has no frontend for them: leave no widget behind
+        png = base64.b64encode(self.render_png()).decode("ascii")
+        return [{"image/png": png, "text/plain": f"<{type(self).__name__} figure>"}, live_note()]
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        if static_widgets():  # run by `python -m vitlearn build-site`: no kernel behind the page
+            display_static(*self._static_bundles())
+            return
         display(self.widget())
 
 

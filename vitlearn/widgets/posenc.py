@@ -18,7 +18,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .._checks import as_pair, check_choice, check_int, check_tensor
-from .._seed import seeded
+from .._state import seeded
 from ..patches import grid_shape, shuffle_patches
 from ..posenc import (
     SINCOS_CONVENTIONS,
