@@ -11,7 +11,6 @@ shared with ``tests/site``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 
