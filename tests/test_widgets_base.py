@@ -187,17 +187,42 @@ def test_every_control_changes_the_picture_from_every_corner(explorer: Explorer)
     assert not dead, f"{type(explorer).__name__}: controls that change nothing:\n" + "\n".join(dead)
 
 
+class _Counting(Explorer):
+    """A minimal explorer: ``n`` things, of which a slider shows the first ``k`` (``k <= n``)."""
+
+    def __init__(self) -> None:
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(2, 1))
+        self._text = self.fig.text(0.5, 0.5, "")
+        self.state = {"n": 4, "k": 2}
+        self.update()
+
+    def controls(self):
+        import ipywidgets as W
+
+        return {"n": W.IntSlider(value=self.state["n"], min=1, max=8),
+                "k": W.IntSlider(value=self.state["k"], min=1, max=self.state["n"])}
+
+    def _validate(self, state):
+        return {"n": state["n"], "k": min(state["k"], state["n"])}
+
+    def _control_bounds(self):
+        return {"k": {"max": self.state["n"]}}
+
+    def _draw(self, state):
+        self._text.set_text(f"{state['k']} of {state['n']}")
+        return dict(state)
+
+
 def test_a_slider_left_with_one_value_is_greyed_out_until_it_has_more() -> None:
-    ex = PatchExplorer(size=(128, 128), patch_size=32, k=8)
-    box = ex.widget()
-    controls = dict(zip(("image", "patch_size", "k"), box.children[0].children, strict=True))
-    assert not controls["k"].disabled
-    controls["patch_size"].value = 128  # one token: "tokens shown" has nothing to choose
-    assert (controls["k"].min, controls["k"].max, controls["k"].value) == (1, 1, 1)
-    assert controls["k"].disabled
-    controls["patch_size"].value = 32  # 16 tokens again
-    assert controls["k"].max == 16 and not controls["k"].disabled
-    assert not controls["patch_size"].disabled and not controls["image"].disabled
+    box = _Counting().widget()
+    n, k = box.children[0].children
+    assert not k.disabled
+    n.value = 1  # one thing: "k" has nothing to choose
+    assert (k.min, k.max, k.value) == (1, 1, 1) and k.disabled
+    n.value = 5
+    assert k.max == 5 and not k.disabled and not n.disabled
 
 
 def test_every_title_is_inside_the_figure(explorer: Explorer) -> None:
