@@ -22,8 +22,8 @@ def make(*, denom="F", layout="mae", order="row", shape="flat", one_axis=False, 
         if one_axis:
             cols = rows
         f = dim // 4
-        d = {"F": f, "F-1": f - 1, "D/2": dim / 2, "D": dim}[denom]
-        omega = 1.0 / 10000 ** (np.arange(f) / d)
+        d = {"F": f, "F-1": f - 1, "D/2": dim / 2, "D": dim, "-F": -f}[denom]
+        omega = 1.0 / 10000 ** (np.arange(f) / d)  # "-F": 10000 ** (k / F), the sign lost
         y, x = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
         if order == "col":
             y, x = y.T, x.T
@@ -73,6 +73,7 @@ def test_stub_is_not_done_yet(capsys):
         ({"denom": "F-1"}, "big_vision's"),
         ({"denom": "D/2"}, "divide k by dim/2"),
         ({"denom": "D"}, "divide k by dim;"),
+        ({"denom": "-F"}, "lost its minus sign"),
         ({"order": "col"}, "column-major order"),
         ({"shape": "grid"}, "(rows, cols, dim) grid"),
         ({"shape": "transposed"}, "It is transposed"),

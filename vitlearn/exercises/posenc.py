@@ -28,11 +28,11 @@ def _codes(rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "m
     """The MAE codes (``layout="mae"``, ``denom="F"``, row-major), or one typical mistake.
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
-    ``"D/2"`` or ``"D"``. ``layout`` names the channel blocks. ``order`` is the token order.
+    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout`` names the channel blocks. ``order`` is the token order.
     """
     f = dim // 4
-    d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim}[denom]
-    omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)
+    d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
+    omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)  # "-F": growing frequencies
     y, x = torch.meshgrid(
         torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
     )
@@ -84,6 +84,11 @@ _TYPICAL: list[tuple[dict[str, str], str]] = [
         {"denom": "D"},
         "Wrong frequency exponent: you divide k by dim; each axis has dim/4 frequencies, so use "
         "k / (dim/4).",
+    ),
+    (
+        {"denom": "-F"},
+        "The frequencies grow with k (1, 10, 100, ...): the exponent lost its minus sign. "
+        "w_k = 10000 ** (-k / (dim/4)) runs from 1 down towards 1/10000.",
     ),
     (
         {"order": "col"},
