@@ -1,78 +1,16 @@
-"""The embedding checkers (conv-to-linear, the layer's forward pass) accept solutions and name mistakes."""
+"""The embedding checkers (notebook 02's predicted conversions, 08's forward pass) accept solutions and name mistakes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 
 from vitlearn import exercises
-from vitlearn.exercises import check_conv_to_linear
-
-
-def solution(weight: torch.Tensor) -> torch.Tensor:
-    return weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
-
-
-def test_accepts_solution(capsys: pytest.CaptureFixture[str]) -> None:
-    assert check_conv_to_linear(solution) is True
-    out = capsys.readouterr().out
-    assert out.startswith("✓ conv_to_linear: correct.")
-
-
-def test_accepts_other_correct_spellings(capsys: pytest.CaptureFixture[str]) -> None:
-    assert check_conv_to_linear(lambda w: w.permute(0, 2, 3, 1).flatten(1)) is True
-    assert check_conv_to_linear(lambda w: torch.einsum("dcij->dijc", w).reshape(len(w), -1))
-    capsys.readouterr()
-
-
-def test_reexported() -> None:
-    assert exercises.check_conv_to_linear is check_conv_to_linear
-    assert "check_conv_to_linear" in exercises.__all__
-
-
-def _stub(weight: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError
-
-
-MISTAKES = {
-    "stub": (_stub, "not done yet"),
-    "plain_reshape": (lambda w: w.reshape(w.shape[0], -1), "plain weight.reshape(D, -1)"),
-    "transposed": (lambda w: solution(w).T, "(48, 6) = (P*P*C, D): that is transposed"),
-    "rows_cols_swapped": (
-        lambda w: w.permute(0, 3, 2, 1).reshape(w.shape[0], -1),
-        "rows and columns inside the patch are swapped",
-    ),
-    "not_flattened": (lambda w: w.permute(0, 2, 3, 1), "not flattened"),
-    "reshaped_not_transposed": (
-        lambda w: w.permute(2, 3, 1, 0).reshape(w.shape[0], -1),
-        "reshaped (not transposed)",
-    ),
-    "scrambled_order": (lambda w: solution(w).flip(1), "right numbers, but in the wrong order"),
-    "arithmetic": (lambda w: 2 * solution(w), "values differ from the convolution's weights"),
-    "wrong_shape": (lambda w: solution(w)[:, :10], "returned shape (6, 10), expected (D, P*P*C) = (6, 48)"),
-    "not_a_tensor": (lambda w: solution(w).numpy(), "returned a ndarray"),
-    "raises": (lambda w: w.nonexistent, "your function raised AttributeError"),
-}
-
-
-@pytest.mark.parametrize("name", sorted(MISTAKES))
-def test_rejects_typical_mistakes(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    fn, message = MISTAKES[name]
-    assert check_conv_to_linear(fn) is False
-    out = capsys.readouterr().out
-    assert message in out, out
-    if name != "stub":
-        assert out.startswith("✗ conv_to_linear: not quite.")
-
-
-def test_hardcoded_answer_fails_second_case(capsys: pytest.CaptureFixture[str]) -> None:
-    # right for (D, C, P) = (6, 3, 4) only: the second test weight catches it
-    def hardcoded(w: torch.Tensor) -> torch.Tensor:
-        return w.reshape(6, 3, 4, 4).permute(0, 2, 3, 1).reshape(6, 48)
-
-    assert check_conv_to_linear(hardcoded) is False
-    assert "raised RuntimeError" in capsys.readouterr().out
+from vitlearn.exercises.embedding import _conversion_truth
 
 
 def _any_stub(*args):
@@ -152,3 +90,95 @@ def test_embedding_forward_names_mistake(name, capsys):
     assert exercises.check_embedding_forward(fn) is False
     out = capsys.readouterr().out
     assert message in out, out
+
+
+# ---- predicted conversions (notebook 02) ----------------------------------------------------------
+
+NOTEBOOK_02 = Path(__file__).resolve().parents[1] / "notebooks" / "02_patch_embedding.ipynb"
+RIGHT = {"a": False, "b": True, "c": False, "d": True, "e": False}
+
+
+def test_conversions_truth_is_b_and_d() -> None:
+    # the messages are written for this truth: b and d right, a, c and e wrong
+    assert _conversion_truth() == RIGHT
+
+
+def test_conversion_sources_are_the_code_that_runs() -> None:
+    w = torch.randn(7, 3, 4, 4)
+    for letter, conv in exercises.CONVERSIONS.items():
+        shown = eval(conv.source, {}, {"w": w, "D": 7})  # the one-liner as the student reads it
+        assert torch.equal(shown, conv.convert(w, 7)), letter
+        assert shown.shape == (7, 48), letter  # every one has the right shape: it cannot tell
+
+
+def test_conversions_accepts_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercises.check_conversions(lambda: dict(RIGHT)) is True
+    assert capsys.readouterr().out.startswith("✓ predict_conversions: correct. b and d")
+
+
+def test_conversions_accepts_upper_case_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercises.check_conversions(lambda: {k.upper(): v for k, v in RIGHT.items()}) is True
+    capsys.readouterr()
+
+
+def test_conversions_reexported() -> None:
+    assert "check_conversions" in exercises.__all__ and "CONVERSIONS" in exercises.__all__
+    assert "check_conv_to_linear" not in exercises.__all__  # replaced: one exercise, one checker
+
+
+@pytest.mark.parametrize("letter", sorted(RIGHT))
+def test_conversions_explains_each_wrong_prediction(letter: str, capsys) -> None:
+    answer = {**RIGHT, letter: not RIGHT[letter]}
+    assert exercises.check_conversions(lambda: answer) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ predict_conversions: not quite.")
+    assert "4 of 5 predictions right" in out
+    verdict = "right" if RIGHT[letter] else "wrong"
+    assert f"- {letter} ({exercises.CONVERSIONS[letter].source}) is {verdict}." in out
+    assert exercises.CONVERSIONS[letter].why in out
+    others = [k for k in RIGHT if k != letter]
+    assert not any(exercises.CONVERSIONS[k].why in out for k in others)  # only what was wrong
+
+
+def _raises():
+    raise NotImplementedError
+
+
+def _broken():
+    return {}["a"]
+
+
+CONVERSION_MISTAKES = {
+    "stub": (_raises, "not done yet"),
+    "all_true": (lambda: dict.fromkeys(RIGHT, True), "the shape cannot tell a right conversion"),
+    "all_false": (lambda: dict.fromkeys(RIGHT, False), "None right?"),
+    "a_set": (lambda: {"b", "d"}, "returned a set; return a dict"),
+    "missing": (lambda: {"a": False, "b": True}, "missing: c, d, e"),
+    "unknown_key": (lambda: {**RIGHT, "f": True}, "unknown: f"),
+    "not_bool": (lambda: {**RIGHT, "b": "yes"}, "got 'yes' for b"),
+    "raises": (_broken, "your function raised KeyError"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSION_MISTAKES))
+def test_conversions_names_mistake(name: str, capsys) -> None:
+    fn, message = CONVERSION_MISTAKES[name]
+    assert exercises.check_conversions(fn) is False
+    out = capsys.readouterr().out
+    assert message in out, out
+    if name != "stub":
+        assert out.startswith("✗ predict_conversions: not quite.")
+
+
+def test_notebook_02_shows_the_checkers_conversions() -> None:
+    """The one-liners the student reads (exercise text) and runs (the reveal cell) are the checker's."""
+    nb = nbformat.read(NOTEBOOK_02, as_version=4)
+    i = next(
+        i for i, c in enumerate(nb.cells)
+        if "exercise" in c.metadata.get("tags", []) and "def predict_conversions(" in c.source
+    )
+    text, reveal = nb.cells[i - 1].source, nb.cells[i + 3].source
+    assert nb.cells[i + 2].source.strip() == "exercises.check_conversions(predict_conversions)"
+    for letter, conv in exercises.CONVERSIONS.items():
+        assert f"{letter}: {conv.source}" in text, letter
+        assert f'"{letter}": {conv.source},' in reveal, letter

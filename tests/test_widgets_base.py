@@ -185,3 +185,34 @@ def test_every_control_changes_the_picture_from_every_corner(explorer: Explorer)
             explorer.update(**{name: here})
     explorer.update(**{k: start[k] for k in controls})
     assert not dead, f"{type(explorer).__name__}: controls that change nothing:\n" + "\n".join(dead)
+
+
+def test_a_slider_left_with_one_value_is_greyed_out_until_it_has_more() -> None:
+    ex = PatchExplorer(size=(128, 128), patch_size=32, k=8)
+    box = ex.widget()
+    controls = dict(zip(("image", "patch_size", "k"), box.children[0].children, strict=True))
+    assert not controls["k"].disabled
+    controls["patch_size"].value = 128  # one token: "tokens shown" has nothing to choose
+    assert (controls["k"].min, controls["k"].max, controls["k"].value) == (1, 1, 1)
+    assert controls["k"].disabled
+    controls["patch_size"].value = 32  # 16 tokens again
+    assert controls["k"].max == 16 and not controls["k"].disabled
+    assert not controls["patch_size"].disabled and not controls["image"].disabled
+
+
+def test_every_title_is_inside_the_figure(explorer: Explorer) -> None:
+    """No title is cut off at the figure's edge, as the explorer opens and after a change (a
+    layout computed while a title was still empty leaves it no room)."""
+    name = type(explorer).__name__
+    for values in ({}, GOOD[name]):
+        explorer.update(**values)
+        explorer.render_rgba()
+        renderer = explorer._canvas().get_renderer()
+        fig = explorer.fig.bbox
+        for text in [ax.title for ax in explorer.fig.axes] + list(explorer.fig.texts):
+            if not (text.get_visible() and text.get_text().strip()):
+                continue
+            box = text.get_window_extent(renderer)
+            inside = (box.x0 >= fig.x0 - 1 and box.x1 <= fig.x1 + 1
+                      and box.y0 >= fig.y0 - 1 and box.y1 <= fig.y1 + 1)
+            assert inside, f"{name} {values}: title {text.get_text()!r} at {box} leaves the figure {fig}"

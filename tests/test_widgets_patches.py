@@ -100,3 +100,20 @@ def test_plot_helpers():
     ax = show_token_strip(patchify(img, (16, 8)), (16, 8), k=4)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3"]
     plt.close("all")
+
+
+def test_a_square_image_never_offers_a_single_token():
+    # P = H on a square photo would leave one token, and the "tokens shown" slider nothing to do
+    ex = PatchExplorer(size=(128, 128), patch_size=32, k=8)  # notebook 00's explorer
+    assert ex.patch_sizes == [2, 4, 8, 16, 32, 64]
+    assert min(ex._k_max(p) for p in ex.patch_sizes) == 4
+    with pytest.raises(ValueError, match="choose one of"):
+        ex.update(patch_size=128)
+
+
+def test_the_notebooks_explorers_have_no_dead_control():
+    """The corner test of test_widgets_base, on the explorers as notebooks 00 and 01 build them."""
+    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner as check
+
+    check(PatchExplorer("astronaut", patch_size=32, size=(128, 128), k=8))  # notebook 00
+    check(PatchExplorer("rocket", patch_size=32))  # notebook 01

@@ -76,9 +76,10 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    return x.reshape(B, -1, p * p * C)\n",
     ),
     "02_patch_embedding": (
-        "conv_to_linear",
-        "def conv_to_linear(weight):\n"
-        "    return weight.reshape(weight.shape[0], -1)  # (C, P, P) order kept: channel-first\n",
+        "predict_conversions",
+        "def predict_conversions():\n"
+        "    # the plain reshape (a) predicted right: (C, P, P) order kept, channel first\n"
+        "    return {'a': True, 'b': True, 'c': False, 'd': True, 'e': False}\n",
     ),
     "03_why_position": (
         "my_jigsaw",

@@ -6,7 +6,7 @@ One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, 
 
 from ._feedback import Mistake, run_checks
 from .anyres import check_naflex_size
-from .embedding import check_conv_to_linear, check_embedding_forward
+from .embedding import check_embedding_forward
 from .flexi import check_pi_resize, check_resize_matrix
 from .models import check_parameter_count, check_vit_tokens
 from .patches import check_patchify
@@ -17,7 +17,6 @@ from .resample import check_resample_pos_embed
 __all__ = [
     "QUIZ",
     "Mistake",
-    "check_conv_to_linear",
     "check_embedding_forward",
     "check_naflex_size",
     "check_parameter_count",
@@ -32,6 +31,11 @@ __all__ = [
     "run_checks",
     "show_quiz",
 ]
+
+# Notebook 02's exercise: predict which one-line kernel conversion is right
+from .embedding import CONVERSIONS, check_conversions  # noqa: E402
+
+__all__ += ["CONVERSIONS", "check_conversions"]
 
 # isort: split
 # Notebook 03: predict what shuffling the patches does to a ViT without and with position codes.

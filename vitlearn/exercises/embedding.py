@@ -1,10 +1,10 @@
 """Checkers for the patch embedding and the embedding layer (notebooks 02 and 08).
 
-* :func:`check_conv_to_linear`: the student writes ``conv_to_linear(weight)``:
-  ``(D, C, P, P) -> (D, P*P*C)`` such that ``x @ result.T`` on :func:`vitlearn.patchify`'s tokens
-  equals the convolution. The typical mistakes each get their own message: a plain ``reshape``
-  (channel-first order), a transposed result, and rows and columns swapped inside the patch.
-* :func:`check_embedding_forward`: the student writes the embedding layer's forward pass,
+* :func:`check_conversions` (notebook 02): the student predicts which of five one-line conversions
+  of a ``(D, C, P, P)`` convolution kernel into a ``(D, P*P*C)`` linear weight give the
+  convolution's tokens on :func:`vitlearn.patchify`'s output. Every one-liner runs and has the right
+  shape; each wrong prediction gets the reason that conversion is right or wrong.
+* :func:`check_embedding_forward` (notebook 08): the student writes the embedding layer's forward pass,
   ``fn(images, weight, bias, cls_token, pos_embed) -> (B, 1 + N, D)``.
 
 Every checker prints friendly feedback, returns a bool and never raises.
@@ -12,7 +12,8 @@ Every checker prints friendly feedback, returns a bool and never raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,7 @@ from ..embedding import ViTEmbedding
 from ..patches import patchify
 from ._feedback import Mistake, call_student, expect_tensor, run_checks
 
-__all__ = ["check_conv_to_linear", "check_embedding_forward", "reference_tokens"]
+__all__ = ["CONVERSIONS", "check_conversions", "check_embedding_forward", "reference_tokens"]
 
 
 def reference_tokens(
@@ -47,108 +48,6 @@ def reference_tokens(
         layer.cls_token.copy_(cls_token)
         layer.pos_embed.copy_(pos_embed)
         return layer(images)
-
-# (D, C, P) of the weights the checker tries: D, C, P all different, so that a transposed or
-# reshaped answer cannot land on the right shape by accident
-_CASES = ((6, 3, 4), (5, 2, 3))
-
-
-def _reference(weight: torch.Tensor) -> torch.Tensor:
-    d = weight.shape[0]
-    return weight.permute(0, 2, 3, 1).reshape(d, -1)  # (D, C, P, P) -> (D, P, P, C) -> (D, P*P*C)
-
-
-def _check_one(fn: Callable[[torch.Tensor], object], d: int, c: int, p: int, seed: int) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    weight = torch.randn(d, c, p, p, generator=gen)
-    original = weight.clone()
-    call = f"conv_to_linear(weight of shape {shape_str(weight.shape)})"
-    result = call_student(fn, weight.clone(), call=call)
-    want = _reference(original)
-    f = p * p * c
-
-    if not isinstance(result, torch.Tensor):
-        raise Mistake(
-            f"{call} returned a {type(result).__name__}; it should return a torch.Tensor of shape "
-            f"(D, P*P*C) = {shape_str(want.shape)}."
-        )
-    if tuple(result.shape) == (f, d):
-        raise Mistake(
-            f"{call} returned shape {shape_str(result.shape)} = (P*P*C, D): that is transposed. "
-            f"nn.Linear stores its weight as (out_features, in_features) = (D, P*P*C) = "
-            f"{shape_str(want.shape)}, one row per output channel."
-        )
-    if tuple(result.shape) == (d, p, p, c) or tuple(result.shape) == (d, c, p, p):
-        raise Mistake(
-            f"{call} returned shape {shape_str(result.shape)}: the right numbers, but not flattened. "
-            f"Each filter should be one row of P*P*C = {f} numbers: expected {shape_str(want.shape)}."
-        )
-    if tuple(result.shape) != tuple(want.shape):
-        raise Mistake(
-            f"{call} returned shape {shape_str(result.shape)}, expected (D, P*P*C) = "
-            f"{shape_str(want.shape)}."
-        )
-    result = result.detach().to(torch.float32)
-    if torch.allclose(result, want, atol=1e-6):
-        return
-    if torch.allclose(result, original.reshape(d, -1), atol=1e-6):
-        raise Mistake(
-            "the shape is right, but this is a plain weight.reshape(D, -1): it lists each filter in "
-            "the convolution's (C, P, P) order, channel first. patchify lists a patch as (row in "
-            "patch, col in patch, channel), channel last, so every weight would meet the wrong "
-            "pixel. Move the channel axis to the end before flattening."
-        )
-    if torch.allclose(result, original.permute(0, 3, 2, 1).reshape(d, -1), atol=1e-6):
-        raise Mistake(
-            "almost: the channel is last, but rows and columns inside the patch are swapped, giving "
-            "(col, row, channel) order. The conv weight is (D, C, rows, cols) = (D, C, P, P): keep "
-            "rows before columns, i.e. (D, C, P, P) -> (D, P, P, C) with permute(0, 2, 3, 1)."
-        )
-    if torch.allclose(result.T.reshape(d, f), want, atol=1e-6) or torch.allclose(
-        result.reshape(f, d).T, want, atol=1e-6
-    ):
-        raise Mistake(
-            "the shape is right but the numbers are scrambled: it looks like a (P*P*C, D) result "
-            "reshaped (not transposed) into (D, P*P*C). Build the (D, P, P, C) tensor first and "
-            "flatten its last three axes."
-        )
-    same_values = torch.allclose(
-        result.sort(dim=1).values, want.sort(dim=1).values, atol=1e-6
-    )
-    if same_values:
-        raise Mistake(
-            "each row holds the right numbers, but in the wrong order. Row d must list filter d "
-            "as patchify lists a patch: row in patch (slowest), col in patch, channel (fastest)."
-        )
-    # say how far off the answer is on a real computation
-    images = torch.rand(1, c, 2 * p, 2 * p, generator=gen)
-    conv_out = F.conv2d(images, original, stride=p).flatten(2).transpose(1, 2)  # (1, N, D)
-    linear_out = patchify(images, p) @ result.T
-    err = (linear_out - conv_out).abs().max().item()
-    raise Mistake(
-        f"the values differ from the convolution's weights (the largest difference between "
-        f"patchify(x) @ result.T and the convolution on a test image is {err:.3g}). Every output "
-        "should be one of the input weights, only moved: use permute and reshape, no arithmetic."
-    )
-
-
-def check_conv_to_linear(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """Check ``fn(weight (D, C, P, P)) -> (D, P*P*C)`` matching ``patchify``'s feature order.
-
-    Prints friendly feedback (naming the typical mistakes) and returns whether ``fn`` is right;
-    never raises.
-    """
-
-    def checks() -> str:
-        for i, (d, c, p) in enumerate(_CASES):
-            _check_one(fn, d, c, p, seed=i)
-        return (
-            "nn.Linear with this weight, applied to patchify(x, P), now computes exactly what the "
-            "Conv2d computes on x."
-        )
-
-    return run_checks("conv_to_linear", checks)
-
 
 # ---------------------------------------------------------------------------------------------
 # Notebook 08: the embedding layer's forward pass by hand
@@ -266,3 +165,140 @@ def check_embedding_forward(fn: Callable[..., torch.Tensor]) -> bool:
         return "That is all of a ViT's first layer (with dropout off)."
 
     return run_checks("embedding_forward", checks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02: predict which one-line conversion of a conv kernel gives the convolution's tokens
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One candidate ``(D, C, P, P) -> (D, P*P*C)`` conversion, as the notebook prints it."""
+
+    source: str  # the one-liner, in terms of ``w`` (the kernel) and ``D`` (its first size)
+    convert: Callable[[torch.Tensor, int], torch.Tensor]
+    why: str  # why it is right or wrong: shown when the student's prediction is wrong
+
+
+CONVERSIONS: dict[str, Conversion] = {
+    "a": Conversion(
+        "w.reshape(D, -1)",
+        lambda w, D: w.reshape(D, -1),
+        "It flattens the kernel in the convolution's own order, (channel, row, "
+        "column): all the red weights of a filter, then all the green, then all the blue (the "
+        "order F.unfold uses, notebook 01). patchify lists a patch as (row, column, channel), the "
+        "three colours of one pixel side by side. The numbers are the right ones, but almost every "
+        "weight meets the wrong pixel.",
+    ),
+    "b": Conversion(
+        "w.movedim(1, -1).reshape(D, -1)",
+        lambda w, D: w.movedim(1, -1).reshape(D, -1),
+        "movedim(1, -1) moves the channel axis to the end and keeps the other axes in their "
+        "order: (D, C, P, P) -> (D, P, P, C), the same as permute(0, 2, 3, 1). Flattened, each row "
+        "lists its filter as (row, column, channel), patchify's order: it is right.",
+    ),
+    "c": Conversion(
+        "w.transpose(1, 3).reshape(D, -1)",
+        lambda w, D: w.transpose(1, 3).reshape(D, -1),
+        "transpose(1, 3) swaps axes 1 and 3: (D, C, rows, cols) -> (D, cols, rows, C). The "
+        "channel does end last, but rows and columns trade places, so the weight for pixel "
+        "(i, j) meets pixel (j, i). It would only pass on filters that are symmetric about their "
+        "diagonal.",
+    ),
+    "d": Conversion(
+        "w.permute(2, 3, 1, 0).reshape(-1, D).T",
+        lambda w, D: w.permute(2, 3, 1, 0).reshape(-1, D).T,
+        "It goes through (P, P, C, D), the layout in which the JAX ViT stores its kernel: "
+        "reshape(-1, D) gives a (P*P*C, D) matrix whose row k is feature k of a patch in (row, "
+        "column, channel) order, for every filter, and .T turns it into (D, P*P*C). It is right.",
+    ),
+    "e": Conversion(
+        "w.permute(2, 3, 1, 0).reshape(D, -1)",
+        lambda w, D: w.permute(2, 3, 1, 0).reshape(D, -1),
+        "It starts like d, then reshapes the (P, P, C, D) tensor straight to (D, P*P*C). A reshape "
+        "never moves numbers: it reads them in memory order and cuts the line into rows of "
+        "P*P*C. In (P, P, C, D) order the D filters' weights for the same pixel and channel sit "
+        "next to each other, so each row of the result mixes all the filters. To bring D to the "
+        "front you must transpose (or permute), not reshape.",
+    ),
+}
+"""The five one-liners of notebook 02's exercise, by letter."""
+
+
+def _conversion_truth() -> dict[str, bool]:
+    """Which conversions give the convolution's tokens, found by running them on a test image."""
+    gen = torch.Generator().manual_seed(0)
+    d, c, p = 5, 3, 4  # all different, and a kernel with no symmetry: a lucky pass is impossible
+    w = torch.randn(d, c, p, p, generator=gen)
+    bias = torch.randn(d, generator=gen)
+    image = torch.rand(1, c, 3 * p, 2 * p, generator=gen)
+    conv_tokens = F.conv2d(image, w, bias, stride=p).flatten(2).transpose(1, 2)  # (1, N, D)
+    patches = patchify(image, p)  # (1, N, P*P*C)
+    return {
+        letter: bool(torch.allclose(patches @ conv.convert(w, d).T + bias, conv_tokens, atol=1e-5))
+        for letter, conv in CONVERSIONS.items()
+    }
+
+
+def check_conversions(fn: Callable[[], object]) -> bool:
+    """Check ``fn() -> {letter: bool}``: which of :data:`CONVERSIONS` give the convolution's tokens.
+
+    The student predicts, for each one-liner, whether ``patchify(x, P) @ result.T + bias`` equals
+    the convolution. Every wrong prediction is answered with the reason that one-liner is right
+    or wrong. Prints the feedback; returns ``True`` when all five are right. Never raises.
+    """
+    letters = sorted(CONVERSIONS)
+
+    def checks() -> str:
+        got = call_student(fn, call="predict_conversions()")
+        if not isinstance(got, Mapping):
+            raise Mistake(
+                f"predict_conversions() returned a {type(got).__name__}; return a dict with one "
+                "entry per one-liner, {'a': ..., 'b': ..., 'c': ..., 'd': ..., 'e': ...}: True "
+                "where you predict it gives the convolution's tokens, False where it does not."
+            )
+        answers = {str(k).strip().lower(): v for k, v in got.items()}
+        missing = [k for k in letters if k not in answers]
+        extra = sorted(set(answers) - set(letters))
+        if missing or extra:
+            raise Mistake(
+                f"the dict should have exactly the keys {', '.join(letters)}"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; unknown: {', '.join(extra)}" if extra else "")
+                + "."
+            )
+        not_bool = [k for k in letters if not isinstance(answers[k], bool)]
+        if not_bool:
+            raise Mistake(
+                "each value should be True or False; got "
+                + ", ".join(f"{answers[k]!r} for {k}" for k in not_bool)
+                + "."
+            )
+        truth = _conversion_truth()
+        wrong = [k for k in letters if answers[k] != truth[k]]
+        if wrong:
+            n_right = len(letters) - len(wrong)
+            lines = [f"{n_right} of {len(letters)} predictions right. Where you went wrong:"]
+            for k in wrong:
+                verdict = "right" if truth[k] else "wrong"
+                lines.append(f"- {k} ({CONVERSIONS[k].source}) is {verdict}. {CONVERSIONS[k].why}")
+            if all(answers[k] for k in letters):
+                lines.append(
+                    "All five run and return a (D, P*P*C) tensor, but the shape cannot tell a right "
+                    "conversion from a wrong one: follow where each number goes."
+                )
+            elif not any(answers[k] for k in letters):
+                lines.append(
+                    "None right? The linear layer of section 2 exists, so some one-liner must "
+                    "reach patchify's (row, column, channel) order."
+                )
+            lines.append("The cell after this one runs all five on the convolution above.")
+            raise Mistake("\n  ".join(lines))
+        return (
+            f"{' and '.join(k for k in letters if truth[k])} give the convolution's tokens; the "
+            "others run, have the right shape and are wrong: the kind of bug a shape check "
+            "cannot catch."
+        )
+
+    return run_checks("predict_conversions", checks)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -74,11 +75,18 @@ class Explorer:
         unknown = set(values) - set(self.state)
         if unknown:
             raise TypeError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.state)}")
-        with one_thread():  # small tensors: a second thread only adds overhead, more so under load
+        # small tensors: a second thread only adds overhead, more so under load
+        with self._lock(), one_thread():
             state = self._validate({**self.state, **values})
             drawn = self._draw(state)
-        self.state = state
+            self.state = state
         return drawn
+
+    def _lock(self) -> threading.RLock:
+        """One lock per explorer around changing and drawing its figure. With ipykernel 7,
+        JupyterLab sends widget messages to a kernel subshell, a thread of its own, so a slider's
+        redraw can run while a cell calls :meth:`update` or :meth:`static_figure`."""
+        return self.__dict__.setdefault("_mutex", threading.RLock())
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -110,17 +118,18 @@ class Explorer:
         """Draw the figure on the explorer's canvas; its pixels as an ``(H, W, 4)`` uint8 array."""
         import numpy as np
 
-        canvas = self._canvas()
-        animated: list[Artist] = self.__dict__.get("_animated", [])
-        if self.__dict__.get("_background") is None or not animated:
-            canvas.draw()  # everything but the animated artists
-            self.__dict__["_background"] = canvas.copy_from_bbox(self.fig.bbox) if animated else None
-        else:
-            canvas.restore_region(self.__dict__["_background"])
-        for artist in animated:
-            if artist.get_visible():
-                self.fig.draw_artist(artist)
-        return np.asarray(canvas.buffer_rgba())
+        with self._lock():
+            canvas = self._canvas()
+            animated: list[Artist] = self.__dict__.get("_animated", [])
+            if self.__dict__.get("_background") is None or not animated:
+                canvas.draw()  # everything but the animated artists
+                self.__dict__["_background"] = canvas.copy_from_bbox(self.fig.bbox) if animated else None
+            else:
+                canvas.restore_region(self.__dict__["_background"])
+            for artist in animated:
+                if artist.get_visible():
+                    self.fig.draw_artist(artist)
+            return np.array(canvas.buffer_rgba())  # a copy: the canvas is drawn on again later
 
     def render_png(self) -> bytes:
         """The figure as PNG bytes (zlib level 1: it is encoded again on every control change)."""
@@ -136,13 +145,14 @@ class Explorer:
 
         Animated artists are drawn too (they are made ordinary again for ``savefig``).
         """
-        if values:
-            self.update(**values)
-        for artist in self.__dict__.get("_animated", []):
-            artist.set_animated(False)
-        self.__dict__["_animated"] = []
-        self._invalidate()
-        return self.fig
+        with self._lock():
+            if values:
+                self.update(**values)
+            for artist in self.__dict__.get("_animated", []):
+                artist.set_animated(False)
+            self.__dict__["_animated"] = []
+            self._invalidate()
+            return self.fig
 
     # -- the live widget ---------------------------------------------------------------------
 
@@ -152,19 +162,39 @@ class Explorer:
 
         controls = self.controls()
         self.update(**{k: c.value for k, c in controls.items()})
-        image = W.Image(value=self.render_png(), format="png")
+        # Shown at its own size: a column box stretches its children to its width, which would
+        # blow the PNG up (a 400-pixel figure drawn 960 wide, blurred) on ipywidgets 7 and 8 alike;
+        # on a narrower screen it still shrinks to fit.
+        image = W.Image(value=self.render_png(), format="png",
+                        layout=W.Layout(align_self="flex-start", max_width="100%"))
         status = W.HTML(value="")
+
+        greyed: set[str] = set()  # sliders disabled here because their range is one value
 
         def bound() -> None:
             for name, attrs in self._control_bounds().items():
                 for attr, value in attrs.items():
                     if getattr(controls[name], attr) != value:
                         setattr(controls[name], attr, value)  # may clamp the value: one more change
+            # A slider whose bounds leave it one value (one token, nothing to choose) would move
+            # and change nothing: grey it out until it has values to offer again.
+            for name, c in controls.items():
+                if not (hasattr(c, "min") and hasattr(c, "max")):
+                    continue
+                single = c.max <= c.min
+                if single and not c.disabled:
+                    c.disabled = True
+                    greyed.add(name)
+                elif not single and name in greyed:
+                    c.disabled = False
+                    greyed.discard(name)
 
         def redraw() -> None:
             try:
-                self.update(**{k: c.value for k, c in controls.items()})
-                image.value = self.render_png()
+                with self._lock():  # the picture of these values, not of a cell's in between
+                    self.update(**{k: c.value for k, c in controls.items()})
+                    png = self.render_png()
+                image.value = png
                 status.value = ""
                 bound()
             except Exception as e:  # keep the widget alive and say what went wrong

@@ -27,7 +27,8 @@ class PatchExplorer(Explorer):
     Top: the photo with its patch grid; the first tokens (up to 16) are numbered in raster order.
     Bottom: the first ``k`` tokens, each drawn as the little ``P x P`` image it came from, in the
     order the transformer receives them. ``size = (H, W)`` is the size the photos are loaded at;
-    the slider offers the patch sizes that divide both ``H`` and ``W``.
+    the slider offers the patch sizes that divide both ``H`` and ``W`` and leave at least two
+    tokens.
 
     >>> ex = PatchExplorer(size=(96, 128))
     >>> ex.update(patch_size=32)["grid"]
@@ -46,10 +47,15 @@ class PatchExplorer(Explorer):
         self.size = as_pair(size, "size")
         h, w = self.size
         self.images = list(images) if images is not None else list_images()
-        self.patch_sizes = [p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0]
+        # every size that divides both sides and leaves at least two tokens: with one token (a
+        # patch as big as a square image) the "tokens shown" slider would have nothing to move
+        self.patch_sizes = [
+            p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0 and (h // p) * (w // p) >= 2
+        ]
         if not self.patch_sizes:
             raise ValueError(
-                f"no patch size >= 2 divides both H={h} and W={w}; choose another size"
+                f"no patch size >= 2 divides both H={h} and W={w} and leaves two tokens or more; "
+                "choose another size"
             )
         self._cache: dict[str, torch.Tensor] = {}
         self._hwc: dict[str, np.ndarray] = {}
