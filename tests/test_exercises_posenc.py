@@ -1,4 +1,5 @@
-"""check_sincos_2d accepts MAE's codes and names each typical mistake."""
+"""check_sincos_2d accepts MAE's codes and names each typical mistake; check_shuffle_prediction
+accepts the right predictions (in several wordings) and explains each wrong one."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def make(*, denom="F", layout="mae", order="row", shape="flat", one_axis=False, 
         if one_axis:
             cols = rows
         f = dim // 4
-        d = {"F": f, "F-1": f - 1, "D/2": dim / 2, "D": dim}[denom]
-        omega = 1.0 / 10000 ** (np.arange(f) / d)
+        d = {"F": f, "F-1": f - 1, "D/2": dim / 2, "D": dim, "-F": -f}[denom]
+        omega = 1.0 / 10000 ** (np.arange(f) / d)  # "-F": 10000 ** (k / F), the sign lost
         y, x = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
         if order == "col":
             y, x = y.T, x.T
@@ -32,6 +33,7 @@ def make(*, denom="F", layout="mae", order="row", shape="flat", one_axis=False, 
             "sincos": [np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay)],
             "xy": [np.sin(ay), np.cos(ay), np.sin(ax), np.cos(ax)],
             "timm": [np.sin(ay), np.sin(ax), np.cos(ay), np.cos(ax)],
+            "sines_first": [np.sin(ax), np.sin(ay), np.cos(ax), np.cos(ay)],
         }[layout]
         out = np.concatenate(blocks, axis=1).astype(np.float32)
         if shape == "grid":
@@ -67,9 +69,11 @@ def test_stub_is_not_done_yet(capsys):
         ({"layout": "sincos"}, "sin and cos are swapped"),
         ({"layout": "xy"}, "x and y are swapped"),
         ({"layout": "timm"}, "timm's layout"),
+        ({"layout": "sines_first"}, "All the sines come before the cosines"),
         ({"denom": "F-1"}, "big_vision's"),
         ({"denom": "D/2"}, "divide k by dim/2"),
         ({"denom": "D"}, "divide k by dim;"),
+        ({"denom": "-F"}, "lost its minus sign"),
         ({"order": "col"}, "column-major order"),
         ({"shape": "grid"}, "(rows, cols, dim) grid"),
         ({"shape": "transposed"}, "It is transposed"),
@@ -97,78 +101,90 @@ def test_rejects_other_errors_without_raising(capsys):
     assert "token 3 (row 0, column 3), channel 2" in capsys.readouterr().out
 
 
-# --- check_jigsaw -------------------------------------------------------------------------------
+# --- check_shuffle_prediction ---------------------------------------------------------------------
+
+RIGHT = {
+    "none": {"attention": "permuted", "patch_outputs": "permuted", "class_output": "same"},
+    "learned": {"attention": "changed", "patch_outputs": "changed", "class_output": "changed"},
+}
 
 
-def _grid(image, p):
-    c, h, w = image.shape
-    return h // p, w // p
+def answers(**changes):
+    """The right answers, with ``changes`` such as ``none__attention="same"``."""
+    out = {model: dict(part) for model, part in RIGHT.items()}
+    for key, value in changes.items():
+        model, quantity = key.split("__")
+        out[model][quantity] = value
+    return lambda: out
 
 
-def jigsaw_solution(image, patch_size, perm):
-    from vitlearn import patchify, unpatchify
-
-    return unpatchify(patchify(image, patch_size)[perm], patch_size, _grid(image, patch_size))
+def test_the_answer_key_is_the_notebooks():
+    assert exercises.SHUFFLE_ANSWERS == RIGHT
 
 
-def jigsaw_inverse(image, patch_size, perm):
-    from vitlearn import patchify, unpatchify
-
-    tokens = patchify(image, patch_size)
-    out = torch.empty_like(tokens)
-    out[perm] = tokens  # scatter: patch i goes to position perm[i]
-    return unpatchify(out, patch_size, _grid(image, patch_size))
-
-
-def jigsaw_by_hand(image, p, perm):
-    """Loops instead of patchify: an independent correct answer."""
-    rows, cols = _grid(image, p)
-    out = torch.empty_like(image)
-    for i, j in enumerate(perm.tolist()):
-        r, c = divmod(i, cols)
-        rj, cj = divmod(j, cols)
-        out[:, r * p : r * p + p, c * p : c * p + p] = image[:, rj * p : rj * p + p, cj * p : cj * p + p]
-    return out
+def test_shuffle_accepts_the_answers_in_several_wordings(capsys):
+    assert exercises.check_shuffle_prediction(answers()) is True
+    assert exercises.check_shuffle_prediction(
+        answers(none__attention="Shuffled", none__patch_outputs=" reordered ", none__class_output="UNCHANGED",
+                learned__attention="different", learned__class_output="Changed")
+    ) is True
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2 and "equivariance" in out and "invariance" in out
 
 
-def jigsaw_column_major(image, p, perm):
-    """Numbers the patches column by column: wrong on non-square grids."""
-    rows, cols = _grid(image, p)
-    out = torch.empty_like(image)
-    for i, j in enumerate(perm.tolist()):
-        c, r = divmod(i, rows)
-        cj, rj = divmod(j, rows)
-        out[:, r * p : r * p + p, c * p : c * p + p] = image[:, rj * p : rj * p + p, cj * p : cj * p + p]
-    return out
-
-
-def test_check_jigsaw_accepts(capsys):
-    assert exercises.check_jigsaw(jigsaw_solution)
-    assert exercises.check_jigsaw(jigsaw_by_hand)
-    assert capsys.readouterr().out.count("✓") == 2
-
-
-def test_check_jigsaw_stub(capsys):
-    def stub(image, patch_size, perm):
+def test_shuffle_stub_is_not_done_yet(capsys):
+    def stub():
         raise NotImplementedError
 
-    assert not exercises.check_jigsaw(stub)
+    assert exercises.check_shuffle_prediction(stub) is False
     assert "not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "change, phrase",
+    [
+        ({"none__attention": "same"}, "rows AND its columns"),
+        ({"none__attention": "changed"}, "No new numbers appear"),
+        ({"none__patch_outputs": "same"}, "each output follows its token"),
+        ({"none__patch_outputs": "changed"}, "SET of all tokens"),
+        ({"none__class_output": "permuted"}, "nothing in it to reorder"),
+        ({"none__class_output": "changed"}, "It does not change at all"),
+        ({"learned__attention": "same"}, "New tokens give new scores"),
+        ({"learned__attention": "permuted"}, "would only be reordered"),
+        ({"learned__patch_outputs": "same"}, "The blocks read new tokens"),
+        ({"learned__patch_outputs": "permuted"}, "not the old ones reordered"),
+        ({"learned__class_output": "same"}, "tell a scene from its jigsaw"),
+        ({"learned__class_output": "permuted"}, "it reads those new tokens"),
+    ],
+)
+def test_shuffle_explains_each_wrong_answer(change, phrase, capsys):
+    assert exercises.check_shuffle_prediction(answers(**change)) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and "1 of 6 answers" in out and phrase in out, out
+    if next(iter(change)).startswith("learned"):  # the shared reason comes with it
+        assert "the code of place i stays at place i" in out
+
+
+def test_shuffle_gives_the_shared_reason_once(capsys):
+    fn = answers(learned__attention="permuted", learned__patch_outputs="permuted", learned__class_output="same")
+    assert exercises.check_shuffle_prediction(fn) is False
+    out = capsys.readouterr().out
+    assert "3 of 6 answers" in out and out.count("the code of place i stays at place i") == 1, out
 
 
 @pytest.mark.parametrize(
     "fn, phrase",
     [
-        (lambda image, p, perm: image, "unchanged"),
-        (jigsaw_inverse, "the other way round"),
-        (lambda image, p, perm: __import__("vitlearn").patchify(image, p)[perm], "unpatchify"),
-        (lambda image, p, perm: jigsaw_solution(image, p, perm).permute(1, 2, 0), "channels are last"),
-        (jigsaw_column_major, "should be patch perm[0]"),
-        (lambda image, p, perm: jigsaw_solution(image.flip(-1), p, perm), "not any patch of the image"),
-        (lambda image, p, perm: jigsaw_solution(image, p, perm).numpy(), "should return a torch.Tensor"),
+        (lambda: ["permuted", "permuted", "same"], "should return a dict"),
+        (lambda: {"none": RIGHT["none"]}, "['learned'] should be a dict"),
+        (lambda: {"none": "permuted", "learned": RIGHT["learned"]}, "it is a str"),
+        (lambda: {"none": {"attention": "permuted"}, "learned": RIGHT["learned"]}, "no answer for ['patch_outputs', 'class_output']"),
+        (answers(none__attention="maybe"), "'maybe' is not one of"),
+        (answers(learned__class_output=None), "None is not one of"),
+        (lambda: 1 / 0, "ZeroDivisionError"),
     ],
 )
-def test_check_jigsaw_rejects(fn, phrase, capsys):
-    assert exercises.check_jigsaw(fn) is False
+def test_shuffle_names_malformed_answers_without_raising(fn, phrase, capsys):
+    assert exercises.check_shuffle_prediction(fn) is False
     out = capsys.readouterr().out
     assert "✗" in out and phrase in out, out

@@ -107,3 +107,31 @@ def test_jigsaw_explorer_defaults():
     out = ex.update(seed=3)
     diffs = list(out["max_diff"].values())
     assert diffs[0] < 1e-6 < diffs[1]  # no position code: blind to the shuffle; learned: not
+
+
+def test_notebook_04s_explorers_have_no_dead_control():
+    """The corner test of test_widgets_base, on the explorers as notebook 04 builds them: the
+    similarity explorer on the course ViT's 14 x 14 grid (its table trained and at step 0, and the
+    formula-made kinds), and the frequency explorer."""
+    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner as check
+
+    from vitlearn import (
+        FactorizedPosEmbed,
+        RotaryEmbedding2D,
+        load_course_vit_record,
+        sincos_1d_pos_embed,
+    )
+
+    record = load_course_vit_record()
+    grid = tuple(record["grid_size"])
+    n = grid[0] * grid[1]
+    kinds = {
+        "course ViT, trained": record["tables"][-1][1:],
+        "course ViT, step 0": record["tables"][0][1:],
+        "2-D sin-cos": sincos_2d_pos_embed(grid, 64),
+        "1-D sin-cos (raster)": sincos_1d_pos_embed(n, 64),
+        "factorized (at init)": FactorizedPosEmbed(grid, 64).table().detach(),
+        "2-D RoPE (a rotated vector)": RotaryEmbedding2D(16)(torch.ones(n, 16), grid),
+    }
+    check(SimilarityExplorer(kinds, grid, kind="course ViT, trained", row=2, col=11))
+    check(FrequencyExplorer((14, 14), 64, convention="mae", channel=2))

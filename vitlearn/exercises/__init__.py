@@ -10,7 +10,7 @@ from .embedding import check_embedding_forward
 from .flexi import check_pi_resize, check_resize_matrix
 from .models import check_parameter_count, check_vit_tokens
 from .patches import check_patchify
-from .posenc import check_jigsaw, check_sincos_2d
+from .posenc import check_sincos_2d
 from .quiz import QUIZ, check_quiz, quiz_widget, show_quiz
 from .resample import check_resample_pos_embed
 
@@ -18,7 +18,6 @@ __all__ = [
     "QUIZ",
     "Mistake",
     "check_embedding_forward",
-    "check_jigsaw",
     "check_naflex_size",
     "check_parameter_count",
     "check_patchify",
@@ -37,3 +36,9 @@ __all__ = [
 from .embedding import CONVERSIONS, check_conversions  # noqa: E402
 
 __all__ += ["CONVERSIONS", "check_conversions"]
+
+# isort: split
+# Notebook 03: predict what shuffling the patches does to a ViT without and with position codes.
+from .posenc import SHUFFLE_ANSWERS, check_shuffle_prediction  # noqa: E402
+
+__all__ += ["SHUFFLE_ANSWERS", "check_shuffle_prediction"]

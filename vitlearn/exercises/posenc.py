@@ -1,4 +1,9 @@
-"""Exercise checkers for chapter 2 (position codes)."""
+"""Exercise checkers for chapter 2 (why position, and position codes).
+
+- :func:`check_shuffle_prediction` (notebook 03): predict what shuffling the patches does to a
+  ViT without and with position codes.
+- :func:`check_sincos_2d` (notebook 04): the 2-D sine-cosine codes in MAE's convention.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ import numpy as np
 import torch
 
 from .._checks import shape_str
-from ..patches import patchify, unpatchify
 from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["check_jigsaw", "check_sincos_2d"]
+__all__ = ["SHUFFLE_ANSWERS", "check_shuffle_prediction", "check_sincos_2d"]
 
 # The grids and widths the checker tries: non-square first (on a square grid, tokens in
 # column-major order look the same as x and y swapped), then a square int grid.
@@ -24,11 +28,11 @@ def _codes(rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "m
     """The MAE codes (``layout="mae"``, ``denom="F"``, row-major), or one typical mistake.
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
-    ``"D/2"`` or ``"D"``. ``layout`` names the channel blocks. ``order`` is the token order.
+    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout`` names the channel blocks. ``order`` is the token order.
     """
     f = dim // 4
-    d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim}[denom]
-    omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)
+    d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
+    omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)  # "-F": growing frequencies
     y, x = torch.meshgrid(
         torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
     )
@@ -80,6 +84,11 @@ _TYPICAL: list[tuple[dict[str, str], str]] = [
         {"denom": "D"},
         "Wrong frequency exponent: you divide k by dim; each axis has dim/4 frequencies, so use "
         "k / (dim/4).",
+    ),
+    (
+        {"denom": "-F"},
+        "The frequencies grow with k (1, 10, 100, ...): the exponent lost its minus sign. "
+        "w_k = 10000 ** (-k / (dim/4)) runs from 1 down towards 1/10000.",
     ),
     (
         {"order": "col"},
@@ -154,73 +163,151 @@ def check_sincos_2d(fn: Callable[..., Any]) -> bool:
     return run_checks("check_sincos_2d", checks)
 
 
-# --- the jigsaw (notebook 03) -------------------------------------------------------------------
+# --- predict the shuffle (notebook 03) ----------------------------------------------------------
 
-_JIGSAW_CASES = [((3, 8, 12), 4, 11), ((1, 6, 6), 2, 12), ((3, 12, 8), 4, 13)]  # (C, H, W), P, seed
+SHUFFLE_ANSWERS: dict[str, dict[str, str]] = {
+    "none": {"attention": "permuted", "patch_outputs": "permuted", "class_output": "same"},
+    "learned": {"attention": "changed", "patch_outputs": "changed", "class_output": "changed"},
+}
+"""What shuffling the patches of an image does, compared with the image itself, for a ViT with a
+class token and no position codes (``"none"``) and for the same ViT with a learned table added to
+its tokens (``"learned"``): the first block's attention weights, the patch tokens' outputs and the
+class token's output are each the ``"same"`` numbers, the same numbers ``"permuted"`` like the
+patches, or ``"changed"`` (other numbers). Notebook 03 measures each one."""
+
+_MODELS = {"none": "without position codes", "learned": "with a learned table"}
+_QUANTITIES = {
+    "attention": "the first block's attention weights",
+    "patch_outputs": "the patch tokens' outputs",
+    "class_output": "the class token's output",
+}
+# Words a student may reasonably use for each of the three answers.
+_SYNONYMS = {
+    "same": ("same", "unchanged", "identical", "equal", "the same"),
+    "permuted": ("permuted", "shuffled", "reordered", "moved", "permutation"),
+    "changed": ("changed", "different", "new", "other"),
+}
+
+_NOT_A_REORDERING = (
+    "With a learned table the shuffle is not a mere reordering of the tokens: the code of place i "
+    "stays at place i while the patches move, so the token at place i is now (the patch that moved "
+    "there) + (code i), a sum that did not exist before."
+)
+# (model, quantity, the student's wrong answer) -> why the right answer is right
+_WHY: dict[tuple[str, str, str], str] = {
+    ("none", "attention", "same"): (
+        "It is not the same matrix. Row i of the weights belongs to the token at place i, and after "
+        "the shuffle another patch sits there. Each weight depends only on the contents of its two "
+        "tokens, which moved together, so you get the old matrix with its rows AND its columns "
+        "reordered by the shuffle: 'permuted' (equivariance)."
+    ),
+    ("none", "attention", "changed"): (
+        "No new numbers appear. The score of tokens i and j, q_i . k_j, depends only on what the two "
+        "tokens contain; the shuffle moved contents and nothing else, and each softmax row sees the "
+        "same scores in another order. The matrix is the old one with its rows and columns "
+        "reordered: 'permuted' (equivariance)."
+    ),
+    ("none", "patch_outputs", "same"): (
+        "The output at place i is not the one it was: place i now holds another patch, and each "
+        "output follows its token. The same outputs come out, in the shuffled order: 'permuted' "
+        "(equivariance)."
+    ),
+    ("none", "patch_outputs", "changed"): (
+        "Every layer either acts on each token alone (layer norm, MLP) or mixes the tokens by "
+        "content (attention, whose weights are only reordered). So a patch's output depends on its "
+        "own content and on the SET of all tokens, and the shuffle changes neither: it comes out at "
+        "another place, 'permuted' (equivariance)."
+    ),
+    ("none", "class_output", "permuted"): (
+        "The class token stays in first place and is a single vector: there is nothing in it to "
+        "reorder. Attention updates it with a weighted sum over all the tokens in which each weight "
+        "travels with its token, and a sum does not depend on the order of its terms: it is the "
+        "'same' (invariance). That is why such a model cannot answer differently for a jigsaw."
+    ),
+    ("none", "class_output", "changed"): (
+        "It does not change at all. The class token stays in first place, and attention updates it "
+        "with a weighted sum over all the tokens in which each weight travels with its token; a sum "
+        "does not depend on the order of its terms. So it is the 'same' (invariance): the model "
+        "cannot answer differently for a jigsaw."
+    ),
+    ("learned", "attention", "same"): "New tokens give new scores: 'changed'.",
+    ("learned", "attention", "permuted"): (
+        "Without codes the matrix would only be reordered; with them the tokens, hence the scores, "
+        "are new numbers: 'changed'."
+    ),
+    ("learned", "patch_outputs", "same"): "The blocks read new tokens, so they give new outputs: 'changed'.",
+    ("learned", "patch_outputs", "permuted"): (
+        "The outputs are new numbers, not the old ones reordered: 'changed'."
+    ),
+    ("learned", "class_output", "same"): (
+        "The class token reads those new tokens through attention, so its output changes: "
+        "'changed'. This is what lets a model with position codes tell a scene from its jigsaw."
+    ),
+    ("learned", "class_output", "permuted"): (
+        "The class token is a single vector, there is nothing in it to reorder; it reads those new "
+        "tokens through attention, so its output changes: 'changed'."
+    ),
+}
 
 
-def _jigsaw_case(shape: tuple[int, int, int], p: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    image = torch.rand(shape, generator=g)
-    n = (shape[1] // p) * (shape[2] // p)
-    perm = torch.randperm(n, generator=g)
-    while n >= 3 and (torch.equal(perm, torch.arange(n)) or torch.equal(perm, perm.argsort())):
-        perm = torch.randperm(n, generator=g)  # neither the identity nor its own inverse
-    return image, perm
+def _word(answer: object, where: str) -> str:
+    """The student's answer as one of 'same', 'permuted', 'changed' (or a Mistake)."""
+    if isinstance(answer, str):
+        said = " ".join(answer.strip().lower().replace("_", " ").split())
+        for word, variants in _SYNONYMS.items():
+            if said in variants:
+                return word
+    raise Mistake(
+        f"{where}: the answer {answer!r} is not one of 'same', 'permuted' (the same numbers, "
+        "reordered like the patches) or 'changed' (other numbers)."
+    )
 
 
-def _check_jigsaw_one(fn: Callable[..., Any], shape: tuple[int, int, int], p: int, seed: int) -> None:
-    image, perm = _jigsaw_case(shape, p, seed)
-    c, h, w = shape
-    rows, cols = h // p, w // p
-    call = f"fn(image of shape {shape_str(shape)}, {p}, perm={perm.tolist()})"
-    got = call_student(fn, image.clone(), p, perm.clone(), call=call)
-    if not isinstance(got, torch.Tensor):
-        raise Mistake(f"{call} should return a torch.Tensor, but it returned a {type(got).__name__}.")
-    n, f = rows * cols, p * p * c
-    if tuple(got.shape) != shape:
-        hint = ""
-        if tuple(got.shape) == (n, f):
-            hint = " These are the shuffled tokens: put them back into an image with unpatchify."
-        elif tuple(got.shape) == (h, w, c):
-            hint = " The channels are last: keep the course's (C, H, W) layout."
-        raise Mistake(f"{call} has shape {shape_str(got.shape)}, expected the image's shape "
-                      f"{shape_str(shape)}.{hint}")
-    got = got.detach().to(image.dtype)
-    tokens = patchify(image, p)  # (N, F)
-    expected = unpatchify(tokens[perm], p, (rows, cols))
-    if torch.allclose(got, expected):
-        return
-    if torch.allclose(got, image):
-        raise Mistake(f"{call} returned the image unchanged: the patches were not moved.")
-    if torch.allclose(got, unpatchify(tokens[perm.argsort()], p, (rows, cols))):
+def _shuffle_checks(fn: Callable[[], Any]) -> str:
+    got = call_student(fn, call="predict_shuffle()")
+    if not isinstance(got, dict):
         raise Mistake(
-            f"{call}: the permutation is applied the other way round. Position i of the jigsaw "
-            "must show patch perm[i] of the image (gather: tokens[perm]), not send patch i to "
-            "position perm[i]."
+            f"predict_shuffle() should return a dict {{'none': {{...}}, 'learned': {{...}}}}, but it "
+            f"returned a {type(got).__name__}."
         )
-    got_tokens = patchify(got, p)
-    for i in range(n):
-        if not torch.allclose(got_tokens[i], tokens[perm[i]]):
-            same = [j for j in range(n) if torch.allclose(got_tokens[i], tokens[j])]
-            where = (f"it is patch {same[0]} (row {same[0] // cols}, col {same[0] % cols})" if same
-                     else "it is not any patch of the image (were pixels moved inside a patch?)")
-            j = int(perm[i])
+    wrong = []
+    for model, answers in SHUFFLE_ANSWERS.items():
+        part = got.get(model)
+        if not isinstance(part, dict):
             raise Mistake(
-                f"{call}: the jigsaw's patch at row {i // cols}, col {i % cols} should be patch "
-                f"perm[{i}] = {j} of the image (row {j // cols}, col {j % cols}), but {where}."
+                f"predict_shuffle()[{model!r}] should be a dict with the keys "
+                f"{sorted(answers)} (the model {_MODELS[model]}), but it is "
+                + ("missing." if part is None else f"a {type(part).__name__}.")
             )
-    raise Mistake(f"{call} has the right patches but differs in value somewhere.")
+        missing = [q for q in answers if q not in part]
+        if missing:
+            raise Mistake(
+                f"predict_shuffle()[{model!r}] has no answer for {missing}: give one of 'same', "
+                "'permuted' or 'changed' for each of " + ", ".join(f"{q!r} ({_QUANTITIES[q]})" for q in answers) + "."
+            )
+        for quantity, right in answers.items():
+            said = _word(part[quantity], f"predict_shuffle()[{model!r}][{quantity!r}]")
+            if said != right:
+                why = _WHY[(model, quantity, said)]
+                if model == "learned" and not any(_NOT_A_REORDERING in w for w in wrong):
+                    why = f"{_NOT_A_REORDERING} {why}"  # the shared reason, said once
+                wrong.append(f"- {_QUANTITIES[quantity]}, model {_MODELS[model]}: you said {said!r}. {why}")
+    if wrong:
+        total = sum(len(a) for a in SHUFFLE_ANSWERS.values())
+        raise Mistake(f"{len(wrong)} of {total} answers are not right yet.\n  " + "\n  ".join(wrong))
+    return (
+        "Without codes the shuffle only relabels the tokens: attention and patch outputs are "
+        "permuted (equivariance), the class token's output is the same (invariance). With a learned "
+        "table every number changes. The next cell measures it."
+    )
 
 
-def check_jigsaw(fn: Callable[..., Any]) -> bool:
-    """Check ``fn(image (C, H, W), patch_size, perm (N,)) -> (C, H, W)``: the patch at raster
-    position ``i`` of the result is patch ``perm[i]`` of ``image`` (patches in row-major order).
-    Tried on non-square and square grids. Prints feedback, returns bool, never raises."""
+def check_shuffle_prediction(fn: Callable[[], Any]) -> bool:
+    """Check ``predict_shuffle() -> {"none": {...}, "learned": {...}}`` against
+    :data:`SHUFFLE_ANSWERS`; each wrong answer gets the reasoning that leads to the right one.
 
-    def checks() -> str:
-        for shape, p, seed in _JIGSAW_CASES:
-            _check_jigsaw_one(fn, shape, p, seed)
-        return "Every patch is where perm says, on square and non-square grids."
-
-    return run_checks("check_jigsaw", checks)
+    Each inner dict answers ``"attention"``, ``"patch_outputs"`` and ``"class_output"`` with
+    ``"same"``, ``"permuted"`` or ``"changed"`` (a few synonyms are accepted, in any case). Prints
+    feedback, returns bool, never raises.
+    """
+    return run_checks("check_shuffle_prediction", lambda: _shuffle_checks(fn))
