@@ -82,13 +82,11 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    return {'a': True, 'b': True, 'c': False, 'd': True, 'e': False}\n",
     ),
     "03_why_position": (
-        "my_jigsaw",
-        "def my_jigsaw(image, patch_size, perm):\n"
-        "    rows, cols = image.shape[1] // patch_size, image.shape[2] // patch_size\n"
-        "    tokens = patchify(image, patch_size)\n"
-        "    out = torch.empty_like(tokens)\n"
-        "    out[perm] = tokens  # scatter: patch i goes to position perm[i]\n"
-        "    return unpatchify(out, patch_size, (rows, cols))\n",
+        "predict_shuffle",
+        "def predict_shuffle():\n"
+        "    # with learned codes the attention changes, but the class output is predicted the same\n"
+        "    return {'none': {'attention': 'permuted', 'patch_outputs': 'permuted', 'class_output': 'same'},\n"
+        "            'learned': {'attention': 'changed', 'patch_outputs': 'changed', 'class_output': 'same'}}\n",
     ),
     "04_position_embeddings": (
         "my_sincos_2d",
