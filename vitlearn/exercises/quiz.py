@@ -160,8 +160,8 @@ QUIZ: dict[int, QuizQuestion] = {
         },
         "d",
         "The rotation angles are computed for any index, and a score depends only on the offset "
-        "between two patches; but on patch indices a grid twice as large brings offsets up to "
-        "twice as long as any seen in training (4 steps beyond them).",
+        "between two patches; but on patch indices a grid twice as large brings offsets of up to 7 "
+        "steps, where training saw at most 3: 4 steps beyond anything it learned.",
         'notebook 09, section 4 ("How RoPE sees a larger image: farther offsets, or finer ones")',
     ),
     9: QuizQuestion(
