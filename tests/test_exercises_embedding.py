@@ -1,95 +1,21 @@
-"""The embedding checkers (notebook 02's predicted conversions, 08's forward pass) accept solutions and name mistakes."""
+"""The embedding checkers (notebook 02's predicted conversions, 08's predicted layer at other sizes)
+accept solutions and name mistakes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from vitlearn import exercises
-from vitlearn.exercises.embedding import _conversion_truth
+from vitlearn import ViTEmbedding, exercises, grid_shape, resample_patch_embed, resample_pos_embed
+from vitlearn.exercises.embedding import LAYER_BASE, LAYER_CASES, _conversion_truth, layer_shapes
 
 
 def _any_stub(*args):
     raise NotImplementedError
-
-
-# ---- embedding forward (notebook 08) -----------------------------------------------------------
-
-
-def embed(images, weight, bias, cls_token, pos_embed):
-    t = F.conv2d(images, weight, bias, stride=weight.shape[-1]).flatten(2).transpose(1, 2)
-    return torch.cat([cls_token.expand(len(images), -1, -1), t], 1) + pos_embed
-
-
-def _conv(images, weight, bias):
-    return F.conv2d(images, weight, bias, stride=weight.shape[-1])
-
-
-def _cls(images, cls_token):
-    return cls_token.expand(len(images), -1, -1)
-
-
-def _plain(images, weight, bias, cls_token, pos_embed):
-    from vitlearn import patchify
-
-    t = patchify(images, weight.shape[-1]) @ weight.reshape(len(weight), -1).T + bias
-    return torch.cat([_cls(images, cls_token), t], 1) + pos_embed
-
-
-EMBED_MISTAKES = {
-    "stub": (_any_stub, "not done yet"),
-    "cls_last": (
-        lambda x, w, b, c, p: (
-            torch.cat([_conv(x, w, b).flatten(2).transpose(1, 2), _cls(x, c)], 1) + p
-        ),
-        "class token is at the END",
-    ),
-    "no_bias": (lambda x, w, b, c, p: embed(x, w, None, c, p), "bias is missing"),
-    "no_pos": (lambda x, w, b, c, p: embed(x, w, b, c, 0 * p), "position table was not added"),
-    "cls_no_pos": (
-        lambda x, w, b, c, p: torch.cat(
-            [_cls(x, c), _conv(x, w, b).flatten(2).transpose(1, 2) + p[:, 1:]], 1
-        ),
-        "pos_embed[:, 1:] to the patch tokens only",
-    ),
-    "col_major": (
-        lambda x, w, b, c, p: (
-            torch.cat([_cls(x, c), _conv(x, w, b).transpose(2, 3).flatten(2).transpose(1, 2)], 1)
-            + p
-        ),
-        "column-major order",
-    ),
-    "plain_reshape": (_plain, "reshaped the conv kernel (D, C, P, P) plainly"),
-    "no_cls": (
-        lambda x, w, b, c, p: _conv(x, w, b).flatten(2).transpose(1, 2),
-        "class token is missing",
-    ),
-    "channels_first": (
-        lambda x, w, b, c, p: embed(x, w, b, c, p).transpose(1, 2),
-        "tokens go along axis 1",
-    ),
-    "inplace": (
-        lambda x, w, b, c, p: embed(x, w, b, c, p.mul_(1.0).add_(0.0).add_(1.0) - 1.0),
-        "changed one of its inputs",
-    ),
-}
-
-
-def test_embedding_forward_accepts_solution(capsys):
-    assert exercises.check_embedding_forward(embed) is True
-    assert capsys.readouterr().out.startswith("✓ embedding_forward: correct.")
-
-
-@pytest.mark.parametrize("name", sorted(EMBED_MISTAKES))
-def test_embedding_forward_names_mistake(name, capsys):
-    fn, message = EMBED_MISTAKES[name]
-    assert exercises.check_embedding_forward(fn) is False
-    out = capsys.readouterr().out
-    assert message in out, out
 
 
 # ---- predicted conversions (notebook 02) ----------------------------------------------------------
@@ -182,3 +108,111 @@ def test_notebook_02_shows_the_checkers_conversions() -> None:
     for letter, conv in exercises.CONVERSIONS.items():
         assert f"{letter}: {conv.source}" in text, letter
         assert f'"{letter}": {conv.source},' in reveal, letter
+
+
+# ---- predict the layer at other sizes (notebook 08) ------------------------------------------
+
+TRUTH = {
+    "a": (577, (1, 577, 768), (768, 3, 16, 16)),
+    "b": (197, (1, 197, 768), (768, 3, 32, 32)),
+    "c": (1121, (1, 1121, 768), (768, 3, 8, 8)),
+}
+
+
+def _predict(**changes):
+    """The right answer with some cases replaced: a student's prediction."""
+    answer = dict(TRUTH)
+    answer.update(changes)
+    return lambda: answer
+
+
+def test_layer_shapes_truth_is_what_real_layers_have() -> None:
+    """The checker's answers are those of a ViTEmbedding rebuilt for each case, fed an image."""
+    base = ViTEmbedding(**{k: v for k, v in LAYER_BASE.items()}).eval()
+    for key, (img_size, p) in LAYER_CASES.items():
+        grid = grid_shape(img_size, p)
+        layer = ViTEmbedding(img_size, p, LAYER_BASE["in_chans"], LAYER_BASE["embed_dim"]).eval()
+        state = dict(base.state_dict())
+        if grid != grid_shape(LAYER_BASE["img_size"], LAYER_BASE["patch_size"]):
+            state["pos_embed"] = resample_pos_embed(base.pos_embed.detach(), grid)
+        if p != LAYER_BASE["patch_size"]:
+            state["patch_embed.proj.weight"] = resample_patch_embed(base.patch_embed.proj.weight, p)
+        layer.load_state_dict(state, strict=True)
+        with torch.no_grad():
+            tokens = layer(torch.rand(1, 3, *img_size)).shape[1]
+        got = (tokens, tuple(layer.pos_embed.shape), tuple(layer.patch_embed.proj.weight.shape))
+        assert got == layer_shapes(img_size, p) == TRUTH[key], key
+
+
+def test_layer_shapes_accepts_the_answer_in_any_reasonable_spelling(capsys) -> None:
+    assert exercises.check_layer_shapes(lambda: TRUTH) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓ layer_shapes: correct.")
+    assert "a) pos_embed; b) the kernel; c) pos_embed and the kernel" in out
+    spelled = {
+        "A)": [577, [1, 577, 768], torch.Size([768, 3, 16, 16])],
+        " b ": (np.int64(197), torch.zeros(1, 197, 768).shape, (768.0, 3, 32, 32)),
+        "c": (torch.tensor(1121), (1, 1121, 768), (768, 3, 8, 8)),
+    }
+    assert exercises.check_layer_shapes(lambda: spelled) is True
+    capsys.readouterr()
+
+
+LAYER_MISTAKES = {
+    # (changed cases, a phrase of the message)
+    "no class token": ({"a": (576, (1, 576, 768), (768, 3, 16, 16))}, "not the class token"),
+    "table without its class row": ({"a": (577, (1, 576, 768), (768, 3, 16, 16))}, "no row for the class token"),
+    "old patch size": ({"b": (785, (1, 785, 768), (768, 3, 32, 32))}, "OLD patch size 16"),
+    "old image size": ({"a": (197, (1, 197, 768), (768, 3, 16, 16))}, "OLD image size 224 x 224"),
+    "square grid": ({"c": (1601, (1, 1601, 768), (768, 3, 8, 8))}, "treats the image as square"),
+    "one side": ({"a": (25, (1, 577, 768), (768, 3, 16, 16))}, "counts one side of the grid"),
+    "pixels": ({"a": (384 * 384, (1, 577, 768), (768, 3, 16, 16))}, "counts pixels"),
+    "table as a grid": ({"c": (1121, (1, 28, 40, 768), (768, 3, 8, 8))}, "is the grid shape"),
+    "table not resampled": ({"c": (1121, (1, 197, 768), (768, 3, 8, 8))}, "must be resampled to 28 x 40"),
+    "D follows P": ({"b": (197, (1, 197, 768), (3072, 3, 32, 32))}, "changes the width D"),
+    "D in the table": ({"c": (1121, (1, 1121, 192), (768, 3, 8, 8))}, "the width of a token, D = 768"),
+    "kernel not resized": ({"b": (197, (1, 197, 768), (768, 3, 16, 16))}, "PI-resize"),
+    "kernel grows with the image": ({"a": (577, (1, 577, 768), (768, 3, 24, 24))}, "not of the image"),
+    "channels last": ({"c": (1121, (1, 1121, 768), (768, 8, 8, 3))}, "not the convolution's layout"),
+    "linear form": ({"b": (197, (1, 197, 768), (768, 3072))}, "its Linear form"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_MISTAKES))
+def test_layer_shapes_names_each_mistake(name, capsys) -> None:
+    changes, message = LAYER_MISTAKES[name]
+    assert exercises.check_layer_shapes(_predict(**changes)) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ layer_shapes: not quite.") and message in out, out
+    assert f"{len(LAYER_CASES) - 1} of {len(LAYER_CASES)} cases right" in out, out
+
+
+def test_layer_shapes_lists_every_wrong_case(capsys) -> None:
+    wrong = _predict(a=(576, (1, 576, 768), (768, 3, 16, 16)), c=(785, (1, 785, 768), (768, 3, 8, 8)))
+    assert exercises.check_layer_shapes(wrong) is False
+    out = capsys.readouterr().out
+    assert "1 of 3 cases right" in out and "a) 384 x 384" in out and "c) 224 x 320" in out
+    assert "b) 448" not in out
+
+
+def _layer_stub():
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    "fn, message",
+    [
+        (_layer_stub, "not done yet"),
+        (lambda: None, "return a dict"),
+        (lambda: [TRUTH], "return a dict"),
+        (lambda: {"a": TRUTH["a"]}, "no prediction for case(s) 'b', 'c'"),
+        (_predict(b=577), "give three things"),
+        (_predict(b=("197", (1, 197, 768), (768, 3, 32, 32))), "should be a whole number"),
+        (_predict(b=(197, "1, 197, 768", (768, 3, 32, 32))), "pos_embed shape should be a tuple"),
+        (_predict(b=(197, (1, 197, 768), (768, 3, 32.5, 32))), "kernel shape should be a tuple"),
+        (lambda: 1 / 0, "raised ZeroDivisionError"),
+    ],
+)
+def test_layer_shapes_never_raises(fn, message, capsys) -> None:
+    assert exercises.check_layer_shapes(fn) is False
+    assert message in capsys.readouterr().out

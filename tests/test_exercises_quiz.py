@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from pathlib import Path
+
 import pytest
 
 from vitlearn import exercises
@@ -17,12 +22,13 @@ def test_quiz_all_right(capsys):
 
 def test_quiz_partly_wrong_points_to_the_notebook(capsys):
     answers = {n: q.answer for n, q in QUIZ.items()}
-    wrong = next(k for k in QUIZ[4].options if k != QUIZ[4].answer)
-    answers[4] = wrong.upper() + ")"  # case and a trailing parenthesis are tolerated
+    wrong = next(k for k in QUIZ[6].options if k != QUIZ[6].answer)
+    answers[6] = wrong.upper() + ")"  # case and a trailing parenthesis are tolerated
     answers.pop(5)
     assert check_quiz(answers) is False
     out = capsys.readouterr().out
-    assert f"✗ 4: not {wrong})" in out and "notebook 07" in out
+    assert f"✗ 6: not {wrong})" in out and QUIZ[6].where in out and "notebook 07" in out
+    assert QUIZ[6].why not in out  # a wrong answer gets where to look, not the explanation
     assert "… 5: not answered yet." in out
     assert f"{len(QUIZ) - 2} / {len(QUIZ)} right." in out
 
@@ -70,3 +76,88 @@ def test_quiz_widget_writes_its_feedback_into_an_html_widget():
 def test_every_answer_is_an_option():
     for q in QUIZ.values():
         assert q.answer in q.options and q.why and q.where
+
+
+# --- the quiz's content: fair choices, true explanations, sections that exist ---------------------
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+# a reference to a section: notebook NN, section K ("its title, as in the heading")
+REFERENCE = re.compile(r'notebook (\d\d), section (\d+) \("([^"]+)"\)')
+# the course map of notebook 08 cites sections as: notebook NN, *K. its title*
+MAP_REFERENCE = re.compile(r"notebook (\d\d), \*(\d+)\. ([^*]+)\*")
+
+
+def _headings(number: str) -> dict[int, str]:
+    """Section number -> title of notebook NN's "## K. Title" headings (" (optional)" dropped)."""
+    (path,) = NOTEBOOKS.glob(f"{number}_*.ipynb")
+    out = {}
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            m = re.match(r"## (\d+)\. (.+)", line)
+            if m:
+                out[int(m.group(1))] = m.group(2).strip().removesuffix(" (optional)")
+    return out
+
+
+def test_every_quiz_question_points_at_sections_that_exist():
+    for n, q in QUIZ.items():
+        refs = REFERENCE.findall(q.where)
+        assert refs and len(refs) == q.where.count("notebook "), (n, q.where)
+        for number, section, title in refs:
+            headings = _headings(number)
+            assert headings.get(int(section)) == title, (
+                f"question {n} points at notebook {number}, section {section} ({title!r}); "
+                f"that notebook's sections are {headings}"
+            )
+
+
+def test_the_course_map_of_notebook_08_points_at_sections_that_exist():
+    (path,) = NOTEBOOKS.glob("08_*.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    table = next("".join(c["source"]) for c in cells if "| Question | Answer | Proof |" in "".join(c["source"]))
+    refs = MAP_REFERENCE.findall(table)
+    assert len(refs) >= 8, refs
+    for number, section, title in refs:
+        assert _headings(number).get(int(section)) == title.strip(), (number, section, title)
+
+
+def test_the_quiz_covers_the_course_and_spreads_its_answers():
+    cited = {number for q in QUIZ.values() for number, _, _ in REFERENCE.findall(q.where)}
+    assert {"01", "03", "04", "06", "07", "08", "09"} <= cited
+    assert len({q.answer for q in QUIZ.values()}) == 4  # a, b, c and d are all right somewhere
+    for n, q in QUIZ.items():
+        assert len(q.options) == 4 and len(set(q.options.values())) == 4, n
+    # the right answer is not given away by being the longest option
+    longest = [n for n, q in QUIZ.items() if max(len(t) for k, t in q.options.items() if k != q.answer) < len(q.options[q.answer])]
+    assert len(longest) <= len(QUIZ) // 3, longest
+
+
+def test_the_numbers_in_the_explanations():
+    from vitlearn import RotaryEmbedding2D, naflex_size
+
+    # 1 and 2: ViT-B/16 at 224 px
+    pixels, patches = 224 * 224, (224 // 16) ** 2
+    assert (pixels, patches, (pixels // patches) ** 2) == (50_176, 196, 65_536)
+    assert (patches + 1, 16 * 16 * 3) == (197, 768)
+    for n, text in ((1, "50,176"), (1, "65,536"), (2, "197"), (2, "768")):
+        assert text in QUIZ[n].why
+    # 7: 448 px in 32 px patches is the grid of 224 px in 16 px patches; D is not P*P*C
+    assert 448 // 32 == 224 // 16 == 14 and 32 * 32 * 3 == 3072 and 448 // 16 == 28
+    # 8: offsets along one axis of a 4 x 4 and an 8 x 8 grid of patch indices
+    rope = RotaryEmbedding2D(8)
+    reach = {g: int(rope.coordinates((g, g))[:, 1].max() - rope.coordinates((g, g))[:, 1].min()) for g in (4, 8)}
+    assert reach == {4: 3, 8: 7} and reach[8] - reach[4] == 4
+    # 9: DINOv3's box: patch i of n at 2 (i + 0.5) / n - 1, inside (-1, 1) for any grid
+    box = RotaryEmbedding2D(8, normalize_coords="separate")
+    for g in (4, 8, 16):
+        x = box.coordinates((g, g))[:, 1]
+        assert float(x.min()) == 1 / g - 1 and float(x.max()) == 1 - 1 / g
+    # 10: NaFlex of a 256 x 128 photo, 16 px patches, 64 patches
+    size = naflex_size(256, 128, 16, 64)
+    assert size.grid == (10, 5) and (size.height, size.width) == (160, 80) and size.num_patches == 50
+    assert 11 * math.ceil(128 * 11 / 256) == 66 > 64  # one more row is over budget
+    s = math.sqrt(64 / ((256 // 16) * (128 // 16)))  # the one-shot square-root scale
+    assert math.ceil(256 * s / 16) * math.ceil(128 * s / 16) == 72 > 64
+    assert "10 x 5" in QUIZ[10].options[QUIZ[10].answer] and "160 x 80" in QUIZ[10].why

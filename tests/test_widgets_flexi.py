@@ -72,3 +72,15 @@ def test_bad_input():
         PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 3, 9, 8))
     with pytest.raises(ValueError, match=r"must have C=3 channels"):
         PatchSizeExplorer(torch.randn(2, 3, 4, 4), torch.rand(1, 1, 8, 8))
+
+
+def test_no_dead_control_in_the_notebooks_explorer():
+    """Notebook 07 builds the explorer with its own arguments (a 32-filter 8 x 8 kernel, the new
+    patch size from 4 to 16): every control moves the picture from every corner there too."""
+    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner
+
+    g = torch.Generator().manual_seed(0)
+    weight = torch.randn(32, 3, 8, 8, generator=g)
+    images = torch.rand(4, 3, 32, 32, generator=g)
+    explorer = PatchSizeExplorer(weight, images, sizes=list(range(4, 17)))
+    test_every_control_changes_the_picture_from_every_corner(explorer)

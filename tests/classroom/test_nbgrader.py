@@ -107,6 +107,15 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    return resized.reshape(n, -1).T\n",
     ),
     "08_putting_it_together": ("quiz", "wrong answer to question 3"),
+    "09_any_resolution": (
+        "my_naflex_size",
+        "def my_naflex_size(height, width, patch_size, max_patches):\n"
+        "    # one-shot square-root scale, sides rounded up: over the budget for most shapes\n"
+        "    s = (max_patches / ((height / patch_size) * (width / patch_size))) ** 0.5\n"
+        "    rows = max(1, int(np.ceil(height * s / patch_size)))\n"
+        "    cols = max(1, int(np.ceil(width * s / patch_size)))\n"
+        "    return rows * patch_size, cols * patch_size\n",
+    ),
 }
 
 # A correct my_sincos_2d that raises torch's UserWarning (meshgrid without `indexing`).
@@ -335,7 +344,9 @@ def test_autograde(course, name):
     got = _scores(course, name, "mistake")
     wrong = "test-quiz" if what == "quiz" else f"test-{what}"
     expected = dict(full)
-    expected[wrong] = full[wrong] * (4 / 5 if what == "quiz" else 0.0)  # quiz: 4 of 5 right
+    questions = len(quiz_key())
+    # the quiz: all right but one (question 3); any other exercise: no point
+    expected[wrong] = full[wrong] * ((questions - 1) / questions if what == "quiz" else 0.0)
     assert got == pytest.approx(expected), got
 
     if name == "04_position_embeddings":

@@ -6,7 +6,6 @@ One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, 
 
 from ._feedback import Mistake, run_checks
 from .anyres import check_naflex_size
-from .embedding import check_embedding_forward
 from .flexi import check_pi_resize, check_resize_matrix
 from .models import check_parameter_count, check_vit_tokens
 from .patches import check_patchify
@@ -17,7 +16,6 @@ from .resample import check_resample_pos_embed
 __all__ = [
     "QUIZ",
     "Mistake",
-    "check_embedding_forward",
     "check_naflex_size",
     "check_parameter_count",
     "check_patchify",
@@ -42,3 +40,9 @@ __all__ += ["CONVERSIONS", "check_conversions"]
 from .posenc import SHUFFLE_ANSWERS, check_shuffle_prediction  # noqa: E402
 
 __all__ += ["SHUFFLE_ANSWERS", "check_shuffle_prediction"]
+
+# isort: split
+# Notebook 08: predict the embedding layer at another image size and patch size
+from .embedding import check_layer_shapes  # noqa: E402
+
+__all__ += ["check_layer_shapes"]

@@ -4,8 +4,11 @@
   of a ``(D, C, P, P)`` convolution kernel into a ``(D, P*P*C)`` linear weight give the
   convolution's tokens on :func:`vitlearn.patchify`'s output. Every one-liner runs and has the right
   shape; each wrong prediction gets the reason that conversion is right or wrong.
-* :func:`check_embedding_forward` (notebook 08): the student writes the embedding layer's forward pass,
-  ``fn(images, weight, bias, cls_token, pos_embed) -> (B, 1 + N, D)``.
+* :func:`check_layer_shapes` (notebook 08): a predict-then-check exercise on the whole layer. The
+  student predicts, before running the cell that shows it, what ViT-B/16's embedding layer becomes
+  at another image size and patch size (:data:`LAYER_CASES`): the number of tokens, the shape of
+  the position table and of the patch kernel. Each wrong number is matched to the misconception
+  it comes from.
 
 Every checker prints friendly feedback, returns a bool and never raises.
 """
@@ -14,17 +17,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .._checks import shape_str
 from .._state import seeded
 from ..embedding import ViTEmbedding
-from ..patches import patchify
-from ._feedback import Mistake, call_student, expect_tensor, run_checks
+from ..patches import grid_shape, patchify
+from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["CONVERSIONS", "check_conversions", "check_embedding_forward", "reference_tokens"]
+__all__ = [
+    "CONVERSIONS",
+    "LAYER_BASE",
+    "LAYER_CASES",
+    "check_conversions",
+    "check_layer_shapes",
+    "layer_shapes",
+    "reference_tokens",
+]
 
 
 def reference_tokens(
@@ -50,121 +61,241 @@ def reference_tokens(
         return layer(images)
 
 # ---------------------------------------------------------------------------------------------
-# Notebook 08: the embedding layer's forward pass by hand
+# Notebook 08: predict what the whole layer becomes at another image size and patch size
 # ---------------------------------------------------------------------------------------------
 
-# (B, C, H, W, P, D): a non-square image, so row/column mix-ups show
-_EMBED_CASES = [(2, 3, 8, 12, 4, 5), (1, 2, 6, 6, 3, 4)]
+# The layer of notebook 08, section 1: ViT-B/16 at 224 x 224 px, RGB, width 768, one class token.
+LAYER_BASE = {"img_size": (224, 224), "patch_size": 16, "in_chans": 3, "embed_dim": 768}
+"""The embedding layer the prediction starts from (timm's ``vit_base_patch16_224``)."""
 
-
-def _embed_inputs(b: int, c: int, h: int, w: int, p: int, d: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(b + 10 * c + 100 * h + 1000 * w)
-    n = (h // p) * (w // p)
-    return {
-        "images": torch.rand(b, c, h, w, generator=g),
-        "weight": torch.randn(d, c, p, p, generator=g),
-        "bias": torch.randn(d, generator=g),
-        "cls_token": torch.randn(1, 1, d, generator=g),
-        "pos_embed": torch.randn(1, 1 + n, d, generator=g),
-    }
-
-
-def _embed_look_alikes(a: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    x, w, bias, cls, pos = a["images"], a["weight"], a["bias"], a["cls_token"], a["pos_embed"]
-    p = w.shape[-1]
-    conv = F.conv2d(x, w, bias, stride=p)  # (B, D, rows, cols)
-    tokens = conv.flatten(2).transpose(1, 2)  # (B, N, D)
-    cls_b = cls.expand(x.shape[0], -1, -1)
-    col_major = conv.transpose(2, 3).flatten(2).transpose(1, 2)
-    # the kernel reshaped plainly (C, P, P order) but applied to (P, P, C)-ordered patches
-    rows, cols = x.shape[2] // p, x.shape[3] // p
-    patches = x.reshape(x.shape[0], x.shape[1], rows, p, cols, p).permute(0, 2, 4, 3, 5, 1)
-    patches = patches.reshape(x.shape[0], rows * cols, -1)  # (B, N, P*P*C)
-    plain = patches @ w.reshape(w.shape[0], -1).T + bias
-    return {
-        "cls last": torch.cat([tokens, cls_b], 1) + pos,
-        "no bias": torch.cat([cls_b, tokens - bias], 1) + pos,
-        "no positions": torch.cat([cls_b, tokens], 1),
-        "cls without position": torch.cat([cls_b, tokens + pos[:, 1:]], 1),
-        "column-major": torch.cat([cls_b, col_major], 1) + pos,
-        "plain kernel reshape": torch.cat([cls_b, plain], 1) + pos,
-    }
-
-
-_EMBED_MESSAGES = {
-    "cls last": (
-        "the class token is at the END of the sequence. It goes in front: torch.cat([cls, "
-        "tokens], dim=1), so that it is token 0 and pos_embed[:, 0] is its code."
-    ),
-    "no bias": "the projection's bias is missing: each token is W @ patch + bias.",
-    "no positions": "the position table was not added: tokens + pos_embed, after the class token is in.",
-    "cls without position": (
-        "you added pos_embed[:, 1:] to the patch tokens only. In ViT's layout (timm's default) "
-        "the table has 1 + N rows and the class token gets row 0: concatenate first, then add "
-        "the whole table."
-    ),
-    "column-major": (
-        "your tokens are in column-major order. Token n is the patch at grid row n // cols, "
-        "column n % cols: the conv output (B, D, rows, cols) flattens with .flatten(2), rows first."
-    ),
-    "plain kernel reshape": (
-        "you reshaped the conv kernel (D, C, P, P) plainly to (D, C*P*P), but patchify's features "
-        "are ordered (row, column, channel). Permute the kernel to (D, P, P, C) first "
-        "(vitlearn.conv_to_linear_weight), or use F.conv2d with stride P."
-    ),
+LAYER_CASES: dict[str, tuple[tuple[int, int], int]] = {
+    "a": ((384, 384), 16),  # a new resolution, the same patch size
+    "b": ((448, 448), 32),  # a new patch size that grows with the image: the grid stays 14 x 14
+    "c": ((224, 320), 8),  # a non-square image and a smaller patch: both change
 }
+"""What :func:`check_layer_shapes` asks about: case letter -> ((H, W) in pixels, patch size)."""
 
 
-def check_embedding_forward(fn: Callable[..., torch.Tensor]) -> bool:
-    """Check ``fn(images, weight, bias, cls_token, pos_embed) -> tokens`` (ViT's embedding layer).
+def layer_shapes(
+    img_size: tuple[int, int], patch_size: int
+) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """The truth for one case: (tokens into the first block, ``pos_embed`` shape, kernel shape).
 
-    ``images`` ``(B, C, H, W)``, ``weight`` ``(D, C, P, P)``, ``bias`` ``(D,)``, ``cls_token``
-    ``(1, 1, D)``, ``pos_embed`` ``(1, 1 + N, D)``; the answer is ``(B, 1 + N, D)``: projected
-    patches in raster order, class token in front, the whole table added (no dropout). Prints
-    feedback; returns ``True`` when every case passes. Never raises.
+    For :data:`LAYER_BASE` adapted to ``img_size`` ``(H, W)`` and ``patch_size`` ``P``: the grid
+    is ``(H // P, W // P)``, the class token comes first and has a row in the table, and the width
+    ``D`` and the channels ``C`` do not change.
+    """
+    rows, cols = grid_shape(img_size, patch_size)
+    d, c = LAYER_BASE["embed_dim"], LAYER_BASE["in_chans"]
+    tokens = 1 + rows * cols
+    return tokens, (1, tokens, d), (d, c, patch_size, patch_size)
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    """A shape given as a tuple, list or torch.Size of whole numbers; None if it is not one."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return None
+    try:
+        items = list(value)
+    except TypeError:
+        return None
+    out = []
+    for item in items:
+        if (
+            isinstance(item, bool)
+            or not isinstance(item, (int, float))
+            and not hasattr(item, "__index__")
+        ):
+            return None
+        if isinstance(item, float) and not item.is_integer():
+            return None
+        out.append(int(item))
+    return tuple(out)
+
+
+def _as_count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hasattr(value, "__index__"):
+        return int(value.__index__())
+    return None
+
+
+def _token_mistake(got: int, img_size: tuple[int, int], p: int) -> str:
+    """Why ``got`` tokens is wrong for this case: the first misconception it matches."""
+    (h, w), p0 = img_size, LAYER_BASE["patch_size"]
+    rows, cols = h // p, w // p
+    n = rows * cols
+    if got == n:
+        return (
+            f"{got} counts the patches ({rows} x {cols}) but not the class token: the first block reads "
+            f"1 + N = {n + 1} tokens."
+        )
+    if p != p0 and got in (1 + (h // p0) * (w // p0), (h // p0) * (w // p0)):
+        return (
+            f"{got} is the grid of the OLD patch size {p0}. The grid comes from the new patch: "
+            f"{h}/{p} x {w}/{p} = {rows} x {cols} patches, plus the class token."
+        )
+    base_h, base_w = LAYER_BASE["img_size"]
+    if (h, w) != (base_h, base_w) and got in (
+        1 + (base_h // p) * (base_w // p),
+        (base_h // p) * (base_w // p),
+    ):
+        return (
+            f"{got} is the grid of the OLD image size {base_h} x {base_w}. At a fixed patch size the grid "
+            f"grows with the image: {h}/{p} x {w}/{p} = {rows} x {cols} patches, plus the class token."
+        )
+    if h != w and got in (1 + (h // p) ** 2, 1 + (w // p) ** 2, (h // p) ** 2, (w // p) ** 2):
+        return (
+            f"{got} treats the image as square. It is {h} x {w} (H x W): rows = H/P = {rows}, "
+            f"cols = W/P = {cols}, so N = {n}, plus the class token."
+        )
+    if got in (rows, cols, rows + 1, cols + 1, rows + cols, rows + cols + 1):
+        return (
+            f"{got} counts one side of the grid (or the two sides added). N is the number of cells: "
+            f"rows * cols = {rows} * {cols} = {n}, plus the class token."
+        )
+    if got in (h * w, h * w + 1):
+        return f"{got} counts pixels; tokens are patches: ({h}/{p}) * ({w}/{p}) = {n}, plus the class token."
+    return f"the grid is {h}/{p} x {w}/{p} = {rows} x {cols} = {n} patches, plus the class token: {n + 1} tokens."
+
+
+def _table_mistake(got: tuple[int, ...], img_size: tuple[int, int], p: int) -> str:
+    (h, w), d = img_size, LAYER_BASE["embed_dim"]
+    rows, cols = h // p, w // p
+    n = rows * cols
+    base_tokens = layer_shapes(LAYER_BASE["img_size"], LAYER_BASE["patch_size"])[0]
+    if len(got) in (3, 4) and got[-1] != d:
+        return (
+            f"the last axis is {got[-1]}, but a position code has the width of a token, D = {d}: "
+            f"D belongs to the whole model (every block is built for it) and does not change with P."
+        )
+    if got == (1, n, d):
+        return (
+            f"{got} has no row for the class token. In ViT's layout the table is (1, 1 + N, D): "
+            f"row 0 is the class token's code, then one row per patch."
+        )
+    if got in ((1, rows, cols, d), (rows, cols, d), (1, d, rows, cols)):
+        return (
+            f"{got} is the grid shape; the table is stored flat, one row per token, with the class "
+            f"token's row first: (1, 1 + rows*cols, D)."
+        )
+    if got == (1, base_tokens, d) and base_tokens != n + 1:
+        return (
+            f"{got} is the table as trained (14 x 14 + 1). It has one row per token, and this image has "
+            f"{rows} x {cols} patches: the grid part must be resampled to {rows} x {cols} (notebook 06)."
+        )
+    return f"one row per token, class token first: (1, 1 + {rows}*{cols}, {d}) = {(1, n + 1, d)}."
+
+
+def _kernel_mistake(got: tuple[int, ...], p: int) -> str:
+    p0, d, c = LAYER_BASE["patch_size"], LAYER_BASE["embed_dim"], LAYER_BASE["in_chans"]
+    if got in ((p * p * c, c, p, p), (p * p * c,)) or (len(got) == 4 and got[0] != d):
+        return (
+            f"{got} changes the width D. The kernel maps P*P*C numbers to the SAME D = {d}: every block "
+            f"after the embedding is built for width {d} (that P*P*C = D for ViT-B/16 is a coincidence)."
+        )
+    if got in ((d, p, p, c), (d, p * p * c), (d, c * p * p)):
+        return (
+            f"{got} is not the convolution's layout. nn.Conv2d stores its kernel as (out, in, kh, kw) = "
+            f"(D, C, P, P) = {(d, c, p, p)}; (D, P*P*C) is its Linear form."
+        )
+    if len(got) == 4 and got[:2] == (d, c) and got[2:] == (p0, p0) and p != p0:
+        return (
+            f"{got} is the kernel as trained. A {p} x {p} patch needs a {p} x {p} kernel: resize it with "
+            f"the PI-resize (notebook 07), w_new = pinv(B^T) w."
+        )
+    if len(got) == 4 and got[:2] == (d, c) and p == p0:
+        return (
+            f"{got}: the patch size did not change, so neither does the kernel. It has the size of a "
+            f"PATCH ({p} x {p}), not of the image: only the grid grows."
+        )
+    return f"the kernel has the size of the new patch: (D, C, P, P) = {(d, c, p, p)}."
+
+
+def _what_changes(img_size: tuple[int, int], p: int) -> str:
+    base = layer_shapes(LAYER_BASE["img_size"], LAYER_BASE["patch_size"])
+    new = layer_shapes(img_size, p)
+    changed = [
+        name
+        for name, old, now in (("pos_embed", base[1], new[1]), ("the kernel", base[2], new[2]))
+        if old != now
+    ]
+    return " and ".join(changed) if changed else "nothing"
+
+
+def check_layer_shapes(fn: Callable[[], Any]) -> bool:
+    """Check ``fn() -> {case: (tokens, pos_embed shape, kernel shape)}`` for :data:`LAYER_CASES`.
+
+    The student predicts, for the ViT-B/16 layer of :data:`LAYER_BASE` adapted to each case's image
+    size and patch size: the number of tokens the first block reads, the shape of the (resampled)
+    position table and of the (resized) patch kernel. Every wrong number gets the misconception it
+    matches (class token forgotten, the old patch size or image size, a square grid, the width D
+    changed with P, the table as a grid, the kernel's layout...). Prints feedback; returns ``True``
+    when every case is right. Never raises.
     """
 
     def checks() -> str:
-        for b, c, h, w, p, d in _EMBED_CASES:
-            a = _embed_inputs(b, c, h, w, p, d)
-            before = {k: v.clone() for k, v in a.items()}
-            call = (
-                f"fn(images {shape_str(a['images'].shape)}, weight {shape_str(a['weight'].shape)}, "
-                f"bias, cls_token, pos_embed {shape_str(a['pos_embed'].shape)})"
-            )
-            got = call_student(
-                fn, a["images"], a["weight"], a["bias"], a["cls_token"], a["pos_embed"], call=call
-            )
-            if any(not torch.equal(a[k], before[k]) for k in a):
-                raise Mistake(f"{call} changed one of its inputs; leave them as they are.")
-            n = (h // p) * (w // p)
-            if isinstance(got, torch.Tensor) and tuple(got.shape) == (b, n, d):
-                raise Mistake(
-                    f"{call} returned shape {shape_str(got.shape)}, expected (B, 1 + N, D) = "
-                    f"{shape_str((b, 1 + n, d))}: the class token is missing in front."
-                )
-            if isinstance(got, torch.Tensor) and tuple(got.shape) == (b, d, 1 + n):
-                raise Mistake(
-                    f"{call} returned shape {shape_str(got.shape)}, expected {shape_str((b, 1 + n, d))}: "
-                    "tokens go along axis 1 and features along axis 2 (transpose the conv output)."
-                )
-            got = expect_tensor(got, (b, 1 + n, d), f"{call}'s result").detach()
-            looks = _embed_look_alikes(a)
-            want = reference_tokens(a["images"], a["weight"], a["bias"], a["cls_token"], a["pos_embed"])
-            if torch.allclose(got, want, atol=1e-5):
-                continue
-            for name, look in looks.items():
-                if torch.allclose(got, look, atol=1e-5):
-                    raise Mistake(f"{call} has the right shape, but {_EMBED_MESSAGES[name]}")
-            err = (got - want).abs().max().item()
+        got = call_student(fn, call="predict_layer_shapes()")
+        if not isinstance(got, Mapping):
             raise Mistake(
-                f"{call} has the right shape, but the values differ (largest difference {err:.3g}). "
-                "Steps: F.conv2d(images, weight, bias, stride=P) -> (B, D, rows, cols) -> "
-                "(B, N, D); class token in front; + pos_embed."
+                f"predict_layer_shapes() returned a {type(got).__name__}; return a dict "
+                f"{{case letter: (tokens, pos_embed shape, kernel shape)}} for the cases "
+                f"{', '.join(repr(k) for k in LAYER_CASES)}, e.g. "
+                f"{{'a': (197, (1, 197, 768), (768, 3, 16, 16)), ...}}."
             )
-        return "That is all of a ViT's first layer (with dropout off)."
+        answers = {str(k).strip().lower().rstrip(")"): v for k, v in got.items()}
+        missing = [k for k in LAYER_CASES if k not in answers]
+        if missing:
+            raise Mistake(
+                f"no prediction for case(s) {', '.join(repr(k) for k in missing)}: the dict needs the keys "
+                f"{', '.join(repr(k) for k in LAYER_CASES)}."
+            )
+        problems = []
+        for key, (img_size, p) in LAYER_CASES.items():
+            title = f"{key}) {img_size[0]} x {img_size[1]} px, {p} px patches"
+            value = answers[key]
+            if not isinstance(value, (tuple, list)) or len(value) != 3:
+                problems.append(
+                    f"{title}: give three things, (tokens, pos_embed shape, kernel shape), e.g. "
+                    f"(197, (1, 197, 768), (768, 3, 16, 16)); got {value!r}."
+                )
+                continue
+            tokens, table, kernel = layer_shapes(img_size, p)
+            got_tokens, got_table, got_kernel = (
+                _as_count(value[0]),
+                _as_shape(value[1]),
+                _as_shape(value[2]),
+            )
+            if got_tokens is None:
+                problems.append(
+                    f"{title}: the token count should be a whole number, got {value[0]!r}."
+                )
+            elif got_tokens != tokens:
+                problems.append(f"{title}, tokens: {_token_mistake(got_tokens, img_size, p)}")
+            if got_table is None:
+                problems.append(
+                    f"{title}: the pos_embed shape should be a tuple of whole numbers, got {value[1]!r}."
+                )
+            elif got_table != table:
+                problems.append(f"{title}, pos_embed: {_table_mistake(got_table, img_size, p)}")
+            if got_kernel is None:
+                problems.append(
+                    f"{title}: the kernel shape should be a tuple of whole numbers, got {value[2]!r}."
+                )
+            elif got_kernel != kernel:
+                problems.append(f"{title}, kernel: {_kernel_mistake(got_kernel, p)}")
+        if problems:
+            right = len(LAYER_CASES) - len({line.split(")")[0] for line in problems})
+            raise Mistake(f"{right} of {len(LAYER_CASES)} cases right.\n  " + "\n  ".join(problems))
+        summary = "; ".join(
+            f"{key}) {_what_changes(img_size, p)}" for key, (img_size, p) in LAYER_CASES.items()
+        )
+        return f"What must change: {summary}. The class token and the bias never do."
 
-    return run_checks("embedding_forward", checks)
+    return run_checks("layer_shapes", checks)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The multiple-choice quiz at the end of the course (notebook 08).
+"""The multiple-choice quiz at the end of the course (notebook 08; it covers notebooks 01 to 09).
 
 :data:`QUIZ` holds the questions; :func:`show_quiz` prints them, :func:`check_quiz` marks a dict of
 answers, and :func:`quiz_widget` is the same quiz as core ipywidgets (radio buttons, a Check
@@ -36,72 +36,168 @@ class QuizQuestion:
 
 QUIZ: dict[int, QuizQuestion] = {
     1: QuizQuestion(
-        "A ViT-B/16 reads a 224 x 224 RGB image. How many tokens enter the first block, and how "
-        "long is each flattened patch before the projection?",
+        "Why does ViT cut the image into patches instead of using every pixel as a token?",
         {
-            "a": "196 tokens, 768 numbers",
-            "b": "197 tokens, 768 numbers",
-            "c": "197 tokens, 256 numbers",
-            "d": "224 tokens, 672 numbers",
+            "a": "Attention scores every pair of tokens, so its cost grows with the square of "
+            "their number",
+            "b": "A pixel has only 3 numbers, too few for a linear layer to map to D dimensions",
+            "c": "Patches keep more detail than the pixels they are made of, so the model sees more",
+            "d": "Cutting the image into patches makes the model invariant to where objects are",
         },
-        "b",
-        "(224/16)^2 = 196 patches plus the class token = 197; a patch holds 16*16*3 = 768 numbers.",
-        "notebook 01, section 7 (patch size sets the sequence length), and notebook 08, section 2",
+        "a",
+        "224 x 224 pixels would be 50,176 tokens; 16 x 16 patches give 196, and 65,536 times fewer "
+        "pairs for attention to score. Patching itself only rearranges the pixels (nothing gained, "
+        "nothing lost), and a linear layer can map 3 numbers to any D.",
+        'notebook 01, section 7 ("Patch size sets the sequence length, and attention pays for it '
+        'squared")',
     ),
     2: QuizQuestion(
-        "Without position codes, what happens to a ViT's class-token output when you shuffle the "
-        "patches of the image?",
+        "A ViT-B/16 reads a 224 x 224 RGB image. How many tokens enter the first block, and how "
+        "many numbers does a flattened patch hold before the projection?",
         {
-            "a": "It changes a lot",
-            "b": "It changes a little",
-            "c": "It stays the same: attention treats the tokens as a set",
-            "d": "The model refuses the input",
+            "a": "196 tokens; 768 numbers",
+            "b": "197 tokens; 256 numbers",
+            "c": "197 tokens; 768 numbers",
+            "d": "198 tokens (a class token and a distillation token); 768 numbers",
         },
         "c",
-        "Attention and the MLP are permutation-equivariant, the class token reads a weighted sum: "
-        "without position codes the output is invariant to the order of the patches.",
-        "notebook 03, section 2 (an image and its jigsaw look the same to a ViT without position codes)",
+        "(224/16)^2 = 196 patches plus the class token = 197 tokens; a patch holds 16*16*3 = 768 "
+        "numbers. A distillation token is DeiT's addition, not ViT-B/16's.",
+        'notebook 08, section 2 ("An image through the layer, step by step")',
     ),
     3: QuizQuestion(
-        "A ViT trained at 224 x 224 with patch 16 and a learned position table must run at "
-        "384 x 384 with the same patch size. What do you do with pos_embed?",
+        "A ViT has no position codes. You shuffle the patches of an image. What happens to the "
+        "class token's output?",
         {
-            "a": "Nothing, it works for any size",
-            "b": "Interpolate the 14 x 14 grid of codes to 24 x 24 and keep the class token's code",
-            "c": "Interpolate all 197 codes as one 1-D sequence to 577",
-            "d": "Retrain the model from scratch",
+            "a": "It changes a lot: the shuffled patches no longer form the picture",
+            "b": "It changes a little: each token attends mostly to its neighbours, and the "
+            "shuffle gives it new ones",
+            "c": "It stays the same with mean pooling only; the class token, always first, sees "
+            "the order",
+            "d": "It stays the same: attention and the MLP treat the tokens as a set",
         },
-        "b",
-        "The table is a 2-D grid of codes (plus the class token's): resample the grid in 2-D "
-        "(vitlearn.resample_pos_embed) and leave the prefix token alone.",
-        "notebook 06, section 4 (2-D interpolation, prefix tokens set aside)",
+        "d",
+        "Attention and the MLP are permutation-equivariant, and the class token reads a weighted "
+        "sum of all tokens, whatever their order: its output does not change (nor does the mean "
+        "of the outputs). Without codes nothing tells a token who its neighbours are.",
+        'notebook 03, section 2 ("An image and its jigsaw look the same to a ViT without position '
+        'codes")',
     ),
     4: QuizQuestion(
-        "You change the patch size from 8 to 16 and feed a 2x upsampled image. Which kernel keeps "
-        "every token exactly the same?",
+        "How does the original ViT give each token its position code?",
         {
-            "a": "The old kernel interpolated like an image",
-            "b": "The interpolated kernel divided by 4",
-            "c": "pinv(B^T) w, with B the resize matrix (the PI-resize)",
-            "d": "No kernel can",
+            "a": "It concatenates the code to the token, which makes every token wider",
+            "b": "It adds the code to the token, on every feature",
+            "c": "It adds a code to the class token only, which passes it on through attention",
+            "d": "It multiplies each feature of the token by its code",
+        },
+        "b",
+        "z0 = [class; patch tokens] + E_pos (the ViT paper's Equation 1): one code per token, "
+        "added, so the width stays D. Concatenating and then a linear layer amounts to adding a "
+        "projected code.",
+        'notebook 04, section 1 ("Where the code goes: added to every token")',
+    ),
+    5: QuizQuestion(
+        "A ViT trained at 224 x 224 with 16 px patches and a learned position table must run at "
+        "384 x 384 with the same patch size. What do you do with pos_embed?",
+        {
+            "a": "Interpolate the 14 x 14 grid of patch codes to 24 x 24 in 2-D; keep the class "
+            "token's code as it is",
+            "b": "Interpolate all 197 codes as one sequence to 577, the new number of tokens",
+            "c": "Nothing: each code belongs to a patch, and a patch is still 16 x 16 pixels",
+            "d": "Interpolate the grid to 24 x 24 in 2-D; set the class token's code to the mean "
+            "of the new codes",
+        },
+        "a",
+        "The table is a 2-D grid of codes plus the class token's code, which has no place on the "
+        "grid: resample the grid in 2-D (vitlearn.resample_pos_embed) and copy the prefix row. The "
+        "flattened sequence is not the grid: 1-D interpolation slides codes into the next row.",
+        'notebook 06, section 4 ("The right way: 2-D interpolation, prefix tokens set aside")',
+    ),
+    6: QuizQuestion(
+        "You change the patch size from 8 to 16 and feed the image with each 8 x 8 patch "
+        "upsampled to 16 x 16. Which kernel gives every token exactly as before?",
+        {
+            "a": "The old kernel interpolated to 16 x 16 like an image",
+            "b": "The interpolated kernel divided by 4, the ratio of the areas",
+            "c": "pinv(B^T) w, with B the matrix that resizes a patch (the PI-resize)",
+            "d": "None: upsampling blurs the patch, so no kernel can give the same tokens",
         },
         "c",
         "The PI-resize solves B^T w_new = w, i.e. <B x, w_new> = <x, w> for every patch x; when "
-        "the kernel grows the solution is exact.",
-        "notebook 07, section 4 (the PI-resize)",
+        "the patch grows the system has solutions and the tokens are exact. Dividing by the area "
+        "ratio fixes flat patches only: interpolation also smooths the filter.",
+        'notebook 07, section 4 ("The PI-resize: ask for equal tokens, solve")',
     ),
-    5: QuizQuestion(
-        "Why does ViT cut the image into patches instead of using every pixel as a token?",
+    7: QuizQuestion(
+        "A ViT-B/16 trained at 224 x 224 px must read 448 x 448 px images cut into 32 x 32 px "
+        "patches. Which of its parameters must change?",
         {
-            "a": "Attention cost grows with the square of the number of tokens",
-            "b": "Pixels carry no information",
-            "c": "Transformers cannot read numbers below 1",
-            "d": "Patches make the model translation-invariant",
+            "a": "Only pos_embed: a larger image needs a larger table, resampled to the new grid",
+            "b": "Only the kernel, PI-resized to 32 x 32: the grid stays 14 x 14 and the table "
+            "fits",
+            "c": "Both: the kernel PI-resized to 32 x 32 and the table resampled to 28 x 28",
+            "d": "The kernel, pos_embed and the width D, which becomes 32*32*3 = 3072",
         },
-        "a",
-        "224 x 224 pixels would be 50,176 tokens and 2.5e9 attention pairs per head; 16 x 16 "
-        "patches give 196 tokens.",
-        "notebook 01, section 7 (attention pays for the sequence length squared)",
+        "b",
+        "448 / 32 = 224 / 16 = 14: the grid, hence the table, is unchanged, and each patch shows "
+        "what a 16 px patch showed at 224 px. Only the kernel has the size of a patch. D belongs "
+        "to the whole model and never follows P.",
+        'notebook 08, section 4 ("The layer at a new resolution and a new patch size")',
+    ),
+    8: QuizQuestion(
+        "A ViT with 2-D RoPE on patch indices, trained on a 4 x 4 grid, is tested on an 8 x 8 "
+        "grid (images twice as large, same patch size) and falls to chance. Why, when RoPE has "
+        "no table to resize?",
+        {
+            "a": "The rotations exist only for the 4 x 4 positions of training; the new patches "
+            "get none",
+            "b": "RoPE also rotates the values, so every token's content changes on a new grid",
+            "c": "With RoPE a score depends on absolute positions, and on the 8 x 8 grid most "
+            "patches have new ones",
+            "d": "Pairs of patches up to 7 steps apart now meet; training only showed offsets up "
+            "to 3",
+        },
+        "d",
+        "The rotation angles are computed for any index, and a score depends only on the offset "
+        "between two patches; but on patch indices a grid twice as large brings offsets of up to 7 "
+        "steps, where training saw at most 3: 4 steps beyond anything it learned.",
+        'notebook 09, section 4 ("How RoPE sees a larger image: farther offsets, or finer ones")',
+    ),
+    9: QuizQuestion(
+        "What does DINOv3 do so that a larger image brings RoPE no new, farther offsets?",
+        {
+            "a": "It lowers the rotation frequencies until the farthest offset of the largest "
+            "grid stays below one turn",
+            "b": "It rounds each patch's coordinate to the nearest position of the training grid",
+            "c": "It places the patch centres in (-1, 1) on each axis, whatever the size of the "
+            "grid",
+            "d": "It adds a learned position table on top of RoPE and interpolates that table to "
+            "the new grid",
+        },
+        "c",
+        "normalize_coords='separate' maps patch i of n to 2 (i + 0.5) / n - 1 on each axis: on a "
+        "grid twice as large, new offsets fall between old ones. In training, rescale_coords: 2 "
+        "also stretches the box by a log-uniform factor in [1/2, 2]. DINOv3 has no learned "
+        "position table.",
+        'notebook 09, section 2 ("Six position schemes, one recipe"); notebook 09, section 4 '
+        '("How RoPE sees a larger image: farther offsets, or finer ones")',
+    ),
+    10: QuizQuestion(
+        "SigLIP 2's NaFlex resizes a portrait photo of 256 x 128 px (H x W) for 16 px patches "
+        "under a budget of 64 patches. Which grid (rows x cols) does it get?",
+        {
+            "a": "8 x 8 = 64 patches: squashed to a square, the whole budget used",
+            "b": "10 x 5 = 50 patches: the aspect ratio kept, sides rounded up to whole patches",
+            "c": "12 x 6 = 72 patches: scaled by sqrt(64 / (16 x 8)), sides rounded up",
+            "d": "5 x 10 = 50 patches: the aspect ratio kept, sides rounded up to whole patches",
+        },
+        "b",
+        "NaFlex keeps the aspect ratio and rounds each side up to whole patches, taking the "
+        "largest such size within the budget: 160 x 80 px, 10 x 5. One more row (11 x 6 = 66) is "
+        "over budget, and the one-shot square-root scale overshoots to 72. Rows run down the "
+        "image: a tall photo gets a tall grid.",
+        'notebook 09, section 5 ("Keep the aspect ratio: NaFlex sizing under a patch budget")',
     ),
 }
 """The quiz at the end of the course: question number -> :class:`QuizQuestion`."""
