@@ -197,3 +197,89 @@ def test_crash_is_reported_not_raised(capsys):
 
 def test_wrong_type(capsys):
     _rejects(returns_numpy, capsys, "returned a ndarray, expected a torch.Tensor")
+
+
+# -- which_recipe: which library resized this table? --------------------------------------------
+
+from vitlearn.exercises import check_which_recipe  # noqa: E402
+from vitlearn.resample import RECIPES, resample_pos_embed  # noqa: E402
+
+
+def which_recipe_equal(pos_embed, resized, new_size):
+    """The notebook's solution: the recipe whose output is exactly the table given."""
+    for name in RECIPES:
+        if torch.equal(resample_pos_embed(pos_embed, new_size, recipe=name), resized):
+            return name
+    return None
+
+
+def which_recipe_allclose_mae_first(pos_embed, resized, new_size):
+    """A variant: torch.allclose with its default tolerance, trying MAE before Hugging Face."""
+    for name in ("mae", "timm", "vit_jax", "dinov2_legacy", "hf"):
+        if torch.allclose(resample_pos_embed(pos_embed, new_size, recipe=name), resized):
+            return name
+    return None
+
+
+def which_recipe_closest(pos_embed, resized, new_size):
+    """A variant: the recipe with the smallest largest difference."""
+    gaps = {n: (resample_pos_embed(pos_embed, new_size, recipe=n) - resized).abs().max() for n in RECIPES}
+    return min(gaps, key=gaps.get)
+
+
+def test_which_recipe_accepts_the_solution_and_variants(capsys):
+    for fn in (which_recipe_equal, which_recipe_allclose_mae_first, which_recipe_closest):
+        assert check_which_recipe(fn) is True, fn.__name__
+        assert "✓" in capsys.readouterr().out
+
+
+def test_which_recipe_stub_is_not_done_yet(capsys):
+    def stub(pos_embed, resized, new_size):
+        raise NotImplementedError
+
+    assert check_which_recipe(stub) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+def test_which_recipe_names_each_mistake(capsys):
+    def loose(pos_embed, resized, new_size):
+        for name in RECIPES:
+            if torch.allclose(resample_pos_embed(pos_embed, new_size, recipe=name), resized, atol=0.2):
+                return name
+        return None
+
+    def swapped(pos_embed, resized, new_size):
+        return which_recipe_equal(pos_embed, resized, tuple(new_size)[::-1]) if new_size[0] != new_size[1] \
+            else which_recipe_equal(pos_embed, resized, new_size)
+
+    def changes_its_input(pos_embed, resized, new_size):
+        resized[0, 0] = 0.0
+        return "timm"
+
+    mistakes = {
+        "close, not equal": loose,
+        "that table came from": lambda p, r, s: "vit_jax",
+        "not a recipe": lambda p, r, s: "bicubic",
+        "returned None": swapped,
+        "return the recipe's name, a str": lambda p, r, s: 0,
+        "changed a table it was given": changes_its_input,
+        "raised KeyError": lambda p, r, s: {}["timm"],
+    }
+    for message, fn in mistakes.items():
+        assert check_which_recipe(fn) is False, message
+        out = capsys.readouterr().out
+        assert "not quite" in out and message in out, (message, out)
+
+
+def test_which_recipe_cases_tell_every_recipe_apart():
+    """On every target each pair of recipes gives other numbers, Hugging Face and MAE excepted."""
+    from vitlearn.exercises.resample import _RECIPE_TARGETS, _recipe_table
+
+    table = _recipe_table()
+    for target in _RECIPE_TARGETS:
+        outs = {n: resample_pos_embed(table, target, recipe=n) for n in RECIPES}
+        for a in outs:
+            for b in outs:
+                if a < b and {a, b} != {"hf", "mae"}:
+                    assert (outs[a] - outs[b]).abs().max() > 1e-3, (target, a, b)
+        assert torch.equal(outs["hf"], outs["mae"])

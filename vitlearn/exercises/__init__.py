@@ -1,21 +1,34 @@
 """Exercise checkers: ``check_*(fn) -> bool`` prints friendly feedback and never raises.
 
 One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, ``models``,
-``resample``, ``flexi``, ``anyres``, and the final ``quiz``.
+``resample``, ``flexi``, ``anyres``, and the final ``quiz``. By notebook:
+
+- 01 ``check_patchify``; 02 ``check_conversions`` (predict, then check; ``CONVERSIONS``);
+- 03 ``check_shuffle_prediction`` (predict, then check; ``SHUFFLE_ANSWERS``); 04 ``check_sincos_2d``;
+- 05 ``check_parameter_count``, ``check_most_similar_patch``;
+- 06 ``check_resample_pos_embed``, ``check_which_recipe`` (optional);
+- 07 ``check_resize_matrix``, ``check_pi_resize``; 08 ``check_layer_shapes`` (predict, then check)
+  and the quiz (``QUIZ``, ``check_quiz``, ``quiz_widget``, ``show_quiz``); 09 ``check_naflex_size``.
 """
 
 from ._feedback import Mistake, run_checks
 from .anyres import check_naflex_size
+from .embedding import CONVERSIONS, check_conversions, check_layer_shapes
 from .flexi import check_pi_resize, check_resize_matrix
-from .models import check_parameter_count, check_vit_tokens
+from .models import check_most_similar_patch, check_parameter_count
 from .patches import check_patchify
-from .posenc import check_sincos_2d
+from .posenc import SHUFFLE_ANSWERS, check_shuffle_prediction, check_sincos_2d
 from .quiz import QUIZ, check_quiz, quiz_widget, show_quiz
-from .resample import check_resample_pos_embed
+from .resample import check_resample_pos_embed, check_which_recipe
 
 __all__ = [
+    "CONVERSIONS",
     "QUIZ",
+    "SHUFFLE_ANSWERS",
     "Mistake",
+    "check_conversions",
+    "check_layer_shapes",
+    "check_most_similar_patch",
     "check_naflex_size",
     "check_parameter_count",
     "check_patchify",
@@ -23,26 +36,10 @@ __all__ = [
     "check_quiz",
     "check_resample_pos_embed",
     "check_resize_matrix",
+    "check_shuffle_prediction",
     "check_sincos_2d",
-    "check_vit_tokens",
+    "check_which_recipe",
     "quiz_widget",
     "run_checks",
     "show_quiz",
 ]
-
-# Notebook 02's exercise: predict which one-line kernel conversion is right
-from .embedding import CONVERSIONS, check_conversions  # noqa: E402
-
-__all__ += ["CONVERSIONS", "check_conversions"]
-
-# isort: split
-# Notebook 03: predict what shuffling the patches does to a ViT without and with position codes.
-from .posenc import SHUFFLE_ANSWERS, check_shuffle_prediction  # noqa: E402
-
-__all__ += ["SHUFFLE_ANSWERS", "check_shuffle_prediction"]
-
-# isort: split
-# Notebook 08: predict the embedding layer at another image size and patch size
-from .embedding import check_layer_shapes  # noqa: E402
-
-__all__ += ["check_layer_shapes"]

@@ -22,8 +22,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._state import seeded
-from ..embedding import ViTEmbedding
 from ..patches import grid_shape, patchify
 from ._feedback import Mistake, call_student, run_checks
 
@@ -34,31 +32,8 @@ __all__ = [
     "check_conversions",
     "check_layer_shapes",
     "layer_shapes",
-    "reference_tokens",
 ]
 
-
-def reference_tokens(
-    images: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    cls_token: torch.Tensor,
-    pos_embed: torch.Tensor,
-) -> torch.Tensor:
-    """What a :class:`vitlearn.ViTEmbedding` holding these tensors computes: the checkers' answer.
-
-    ``(B, C, H, W)``, kernel ``(D, C, P, P)``, ``(D,)``, ``(1, 1, D)``, ``(1, 1 + N, D)`` ->
-    ``(B, 1 + N, D)``.
-    """
-    d, c, p, _ = weight.shape
-    with seeded(0), torch.no_grad():  # the layer's own initial values are drawn, then replaced
-        layer = ViTEmbedding(tuple(images.shape[-2:]), p, c, d, bias=bias is not None).eval()
-        layer.patch_embed.proj.weight.copy_(weight)
-        if bias is not None:
-            layer.patch_embed.proj.bias.copy_(bias)
-        layer.cls_token.copy_(cls_token)
-        layer.pos_embed.copy_(pos_embed)
-        return layer(images)
 
 # ---------------------------------------------------------------------------------------------
 # Notebook 08: predict what the whole layer becomes at another image size and patch size

@@ -7,6 +7,11 @@ image. Any 2-D bilinear or bicubic interpolation is accepted (with or without an
 corner alignment); the checker names the typical mistakes: interpolating the flattened sequence,
 interpolating or dropping the class token, swapping height and width, a reshape that scrambles the
 channels, the wrong output shape.
+
+``check_which_recipe(fn)`` (notebook 06, optional): given a table and the same table resized by
+one of the libraries' recipes, ``fn(pos_embed, resized, new_size)`` names the recipe. The checker
+names the slips: a tolerance so wide that a neighbouring recipe passes, a name that is not a
+recipe, a comparison that never matches.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from .._checks import shape_str
 from ..resample import resample_pos_embed
 from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["check_resample_pos_embed"]
+__all__ = ["check_resample_pos_embed", "check_which_recipe"]
 
 # (prefix tokens, old side n, new (rows, cols)): square first, then non-square targets so that
 # swapping rows and columns shows, then no prefix and two prefix tokens (class + distillation).
@@ -183,3 +188,74 @@ def check_resample_pos_embed(fn: Callable[..., torch.Tensor]) -> bool:
                 f"matches {method}.{note}")
 
     return run_checks("resample_pos_embed", checks)
+
+
+# -- which library resized this table? ----------------------------------------------------------
+#
+# The student writes ``fn(pos_embed, resized, new_size) -> str``: the name of the recipe of
+# :data:`vitlearn.resample.RECIPES` whose output is ``resized``. Hugging Face and MAE make the same
+# call, so either name is right for both. The table is smooth with some fast detail, and the
+# targets enlarge, shrink and change the aspect ratio: on each, the recipes differ by a little,
+# which is the point (a tolerance wider than those differences picks the wrong one).
+
+_RECIPE_TARGETS = ((12, 12), (5, 5), (6, 11))
+_SAME_CALL = {"hf", "mae"}
+
+
+def _recipe_table() -> torch.Tensor:
+    """``(1, 1 + 8*8, 16)``: a smooth 8 x 8 table with some fast detail, and a class-token row."""
+    from ..posenc import sincos_2d_pos_embed
+
+    g = torch.Generator().manual_seed(6)
+    grid = sincos_2d_pos_embed((8, 8), 16) + 0.1 * torch.randn(64, 16, generator=g)
+    return torch.cat([0.02 * torch.randn(1, 16, generator=g), grid])[None]
+
+
+def _which_recipe_checks(fn: Callable[..., object]) -> str:
+    from ..resample import RECIPES
+
+    names = list(RECIPES)
+    table = _recipe_table()
+    for target in _RECIPE_TARGETS:
+        for recipe in names:
+            resized = resample_pos_embed(table, target, recipe=recipe)
+            keep = (table.clone(), resized.clone())
+            call = (f"fn(table of shape {shape_str(table.shape)}, the table {recipe!r} resized to "
+                    f"{target}, new_size={target})")
+            got = call_student(fn, table, resized, target, call=call)
+            if not (torch.equal(table, keep[0]) and torch.equal(resized, keep[1])):
+                raise Mistake(f"{call} changed a table it was given; compare without changing them.")
+            if got is None:
+                raise Mistake(
+                    f"{call} returned None: none of your comparisons matched. Resize with each recipe "
+                    f"to new_size = (rows, cols) = {target} and compare the whole table, class row included."
+                )
+            if not isinstance(got, str):
+                raise Mistake(f"{call} returned a {type(got).__name__}; return the recipe's name, a str.")
+            if got not in RECIPES:
+                raise Mistake(f"{call} returned {got!r}, which is not a recipe; the names are {names}.")
+            if got == recipe or {got, recipe} <= _SAME_CALL:
+                continue
+            theirs = resample_pos_embed(table, target, recipe=got)
+            gap = float((theirs - resized).abs().max())
+            spread = float(table[0, 1:].std())
+            if gap < 0.25 * spread:
+                raise Mistake(
+                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ by "
+                    f"up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not equal. A "
+                    "tolerance that wide lets the wrong recipe through; the same call on the same "
+                    "table gives exactly the same numbers, so compare with torch.equal (or "
+                    "torch.allclose with its default tolerance)."
+                )
+            raise Mistake(
+                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} apart): "
+                f"that table came from {recipe!r}. Resize the table with each recipe and keep the "
+                "one whose output equals the table you were given."
+            )
+    return ("Every recipe recognised, enlarging, shrinking and non-square; "
+            "'hf' and 'mae' are the same call, so either name fits both.")
+
+
+def check_which_recipe(fn: Callable[..., object]) -> bool:
+    """Check ``fn(pos_embed, resized, new_size) -> str`` (a name of ``RECIPES``); print feedback."""
+    return run_checks("which_recipe", lambda: _which_recipe_checks(fn))
