@@ -282,9 +282,16 @@ def test_quiz_credit_counts_right_answers_as_check_quiz_does(answers, right, cap
     key = {1: "b", 2: "c", 3: "b", 4: "c", 5: "a"}
     answers = key if answers == "key" else answers
     assert quiz_credit(answers, key, points=2.0) == pytest.approx(2.0 * right / 5)
-    if isinstance(answers, dict) and answers and quiz_key() == key:
+
+
+def test_quiz_credit_agrees_with_check_quiz_on_the_real_quiz(capsys):
+    key = quiz_key()
+    n = len(key)
+    wrong = next(o for o in exercises.QUIZ[3].options if o != key[3])  # question 3 answered wrong
+    for answers, right in ((dict(key), n), ({**key, 3: wrong}, n - 1), ({1: key[1]}, 1)):
+        assert quiz_credit(answers, key, points=1.0) == pytest.approx(right / n)
         exercises.check_quiz(answers)
-        assert f"{right} / 5 right" in capsys.readouterr().out
+        assert f"{right} / {n} right" in capsys.readouterr().out
 
 
 # --- the command ----------------------------------------------------------------------------------
