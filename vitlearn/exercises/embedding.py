@@ -36,6 +36,143 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
+# Notebook 02: predict which one-line conversion of a conv kernel gives the convolution's tokens
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One candidate ``(D, C, P, P) -> (D, P*P*C)`` conversion, as the notebook prints it."""
+
+    source: str  # the one-liner, in terms of ``w`` (the kernel) and ``D`` (its first size)
+    convert: Callable[[torch.Tensor, int], torch.Tensor]
+    why: str  # why it is right or wrong: shown when the student's prediction is wrong
+
+
+CONVERSIONS: dict[str, Conversion] = {
+    "a": Conversion(
+        "w.reshape(D, -1)",
+        lambda w, D: w.reshape(D, -1),
+        "It flattens the kernel in the convolution's own order, (channel, row, "
+        "column): all the red weights of a filter, then all the green, then all the blue (the "
+        "order F.unfold uses, notebook 01). patchify lists a patch as (row, column, channel), the "
+        "three colours of one pixel side by side. The numbers are the right ones, but almost every "
+        "weight meets the wrong pixel.",
+    ),
+    "b": Conversion(
+        "w.movedim(1, -1).reshape(D, -1)",
+        lambda w, D: w.movedim(1, -1).reshape(D, -1),
+        "movedim(1, -1) moves the channel axis to the end and keeps the other axes in their "
+        "order: (D, C, P, P) -> (D, P, P, C), the same as permute(0, 2, 3, 1). Flattened, each row "
+        "lists its filter as (row, column, channel), patchify's order: it is right.",
+    ),
+    "c": Conversion(
+        "w.transpose(1, 3).reshape(D, -1)",
+        lambda w, D: w.transpose(1, 3).reshape(D, -1),
+        "transpose(1, 3) swaps axes 1 and 3: (D, C, rows, cols) -> (D, cols, rows, C). The "
+        "channel does end last, but rows and columns trade places, so the weight for pixel "
+        "(i, j) meets pixel (j, i). It would only pass on filters that are symmetric about their "
+        "diagonal.",
+    ),
+    "d": Conversion(
+        "w.permute(2, 3, 1, 0).reshape(-1, D).T",
+        lambda w, D: w.permute(2, 3, 1, 0).reshape(-1, D).T,
+        "It goes through (P, P, C, D), the layout in which the JAX ViT stores its kernel: "
+        "reshape(-1, D) gives a (P*P*C, D) matrix whose row k is feature k of a patch in (row, "
+        "column, channel) order, for every filter, and .T turns it into (D, P*P*C). It is right.",
+    ),
+    "e": Conversion(
+        "w.permute(2, 3, 1, 0).reshape(D, -1)",
+        lambda w, D: w.permute(2, 3, 1, 0).reshape(D, -1),
+        "It starts like d, then reshapes the (P, P, C, D) tensor straight to (D, P*P*C). A reshape "
+        "never moves numbers: it reads them in memory order and cuts the line into rows of "
+        "P*P*C. In (P, P, C, D) order the D filters' weights for the same pixel and channel sit "
+        "next to each other, so each row of the result mixes all the filters. To bring D to the "
+        "front you must transpose (or permute), not reshape.",
+    ),
+}
+"""The five one-liners of notebook 02's exercise, by letter."""
+
+
+def _conversion_truth() -> dict[str, bool]:
+    """Which conversions give the convolution's tokens, found by running them on a test image."""
+    gen = torch.Generator().manual_seed(0)
+    d, c, p = 5, 3, 4  # all different, and a kernel with no symmetry: a lucky pass is impossible
+    w = torch.randn(d, c, p, p, generator=gen)
+    bias = torch.randn(d, generator=gen)
+    image = torch.rand(1, c, 3 * p, 2 * p, generator=gen)
+    conv_tokens = F.conv2d(image, w, bias, stride=p).flatten(2).transpose(1, 2)  # (1, N, D)
+    patches = patchify(image, p)  # (1, N, P*P*C)
+    return {
+        letter: bool(torch.allclose(patches @ conv.convert(w, d).T + bias, conv_tokens, atol=1e-5))
+        for letter, conv in CONVERSIONS.items()
+    }
+
+
+def check_conversions(fn: Callable[[], object]) -> bool:
+    """Check ``fn() -> {letter: bool}``: which of :data:`CONVERSIONS` give the convolution's tokens.
+
+    The student predicts, for each one-liner, whether ``patchify(x, P) @ result.T + bias`` equals
+    the convolution. Every wrong prediction is answered with the reason that one-liner is right
+    or wrong. Prints the feedback; returns ``True`` when all five are right. Never raises.
+    """
+    letters = sorted(CONVERSIONS)
+
+    def checks() -> str:
+        got = call_student(fn, call="predict_conversions()")
+        if not isinstance(got, Mapping):
+            raise Mistake(
+                f"predict_conversions() returned a {type(got).__name__}; return a dict with one "
+                "entry per one-liner, {'a': ..., 'b': ..., 'c': ..., 'd': ..., 'e': ...}: True "
+                "where you predict it gives the convolution's tokens, False where it does not."
+            )
+        answers = {str(k).strip().lower(): v for k, v in got.items()}
+        missing = [k for k in letters if k not in answers]
+        extra = sorted(set(answers) - set(letters))
+        if missing or extra:
+            raise Mistake(
+                f"the dict should have exactly the keys {', '.join(letters)}"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; unknown: {', '.join(extra)}" if extra else "")
+                + "."
+            )
+        not_bool = [k for k in letters if not isinstance(answers[k], bool)]
+        if not_bool:
+            raise Mistake(
+                "each value should be True or False; got "
+                + ", ".join(f"{answers[k]!r} for {k}" for k in not_bool)
+                + "."
+            )
+        truth = _conversion_truth()
+        wrong = [k for k in letters if answers[k] != truth[k]]
+        if wrong:
+            n_right = len(letters) - len(wrong)
+            lines = [f"{n_right} of {len(letters)} predictions right. Where you went wrong:"]
+            for k in wrong:
+                verdict = "right" if truth[k] else "wrong"
+                lines.append(f"- {k} ({CONVERSIONS[k].source}) is {verdict}. {CONVERSIONS[k].why}")
+            if all(answers[k] for k in letters):
+                lines.append(
+                    "All five run and return a (D, P*P*C) tensor, but the shape cannot tell a right "
+                    "conversion from a wrong one: follow where each number goes."
+                )
+            elif not any(answers[k] for k in letters):
+                lines.append(
+                    "None right? The linear layer of section 2 exists, so some one-liner must "
+                    "reach patchify's (row, column, channel) order."
+                )
+            lines.append("The cell after this one runs all five on the convolution above.")
+            raise Mistake("\n  ".join(lines))
+        return (
+            f"{' and '.join(k for k in letters if truth[k])} give the convolution's tokens; the "
+            "others run, have the right shape and are wrong: the kind of bug a shape check "
+            "cannot catch."
+        )
+
+    return run_checks("predict_conversions", checks)
+
+
+# ---------------------------------------------------------------------------------------------
 # Notebook 08: predict what the whole layer becomes at another image size and patch size
 # ---------------------------------------------------------------------------------------------
 
@@ -271,140 +408,3 @@ def check_layer_shapes(fn: Callable[[], Any]) -> bool:
         return f"What must change: {summary}. The class token and the bias never do."
 
     return run_checks("layer_shapes", checks)
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 02: predict which one-line conversion of a conv kernel gives the convolution's tokens
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """One candidate ``(D, C, P, P) -> (D, P*P*C)`` conversion, as the notebook prints it."""
-
-    source: str  # the one-liner, in terms of ``w`` (the kernel) and ``D`` (its first size)
-    convert: Callable[[torch.Tensor, int], torch.Tensor]
-    why: str  # why it is right or wrong: shown when the student's prediction is wrong
-
-
-CONVERSIONS: dict[str, Conversion] = {
-    "a": Conversion(
-        "w.reshape(D, -1)",
-        lambda w, D: w.reshape(D, -1),
-        "It flattens the kernel in the convolution's own order, (channel, row, "
-        "column): all the red weights of a filter, then all the green, then all the blue (the "
-        "order F.unfold uses, notebook 01). patchify lists a patch as (row, column, channel), the "
-        "three colours of one pixel side by side. The numbers are the right ones, but almost every "
-        "weight meets the wrong pixel.",
-    ),
-    "b": Conversion(
-        "w.movedim(1, -1).reshape(D, -1)",
-        lambda w, D: w.movedim(1, -1).reshape(D, -1),
-        "movedim(1, -1) moves the channel axis to the end and keeps the other axes in their "
-        "order: (D, C, P, P) -> (D, P, P, C), the same as permute(0, 2, 3, 1). Flattened, each row "
-        "lists its filter as (row, column, channel), patchify's order: it is right.",
-    ),
-    "c": Conversion(
-        "w.transpose(1, 3).reshape(D, -1)",
-        lambda w, D: w.transpose(1, 3).reshape(D, -1),
-        "transpose(1, 3) swaps axes 1 and 3: (D, C, rows, cols) -> (D, cols, rows, C). The "
-        "channel does end last, but rows and columns trade places, so the weight for pixel "
-        "(i, j) meets pixel (j, i). It would only pass on filters that are symmetric about their "
-        "diagonal.",
-    ),
-    "d": Conversion(
-        "w.permute(2, 3, 1, 0).reshape(-1, D).T",
-        lambda w, D: w.permute(2, 3, 1, 0).reshape(-1, D).T,
-        "It goes through (P, P, C, D), the layout in which the JAX ViT stores its kernel: "
-        "reshape(-1, D) gives a (P*P*C, D) matrix whose row k is feature k of a patch in (row, "
-        "column, channel) order, for every filter, and .T turns it into (D, P*P*C). It is right.",
-    ),
-    "e": Conversion(
-        "w.permute(2, 3, 1, 0).reshape(D, -1)",
-        lambda w, D: w.permute(2, 3, 1, 0).reshape(D, -1),
-        "It starts like d, then reshapes the (P, P, C, D) tensor straight to (D, P*P*C). A reshape "
-        "never moves numbers: it reads them in memory order and cuts the line into rows of "
-        "P*P*C. In (P, P, C, D) order the D filters' weights for the same pixel and channel sit "
-        "next to each other, so each row of the result mixes all the filters. To bring D to the "
-        "front you must transpose (or permute), not reshape.",
-    ),
-}
-"""The five one-liners of notebook 02's exercise, by letter."""
-
-
-def _conversion_truth() -> dict[str, bool]:
-    """Which conversions give the convolution's tokens, found by running them on a test image."""
-    gen = torch.Generator().manual_seed(0)
-    d, c, p = 5, 3, 4  # all different, and a kernel with no symmetry: a lucky pass is impossible
-    w = torch.randn(d, c, p, p, generator=gen)
-    bias = torch.randn(d, generator=gen)
-    image = torch.rand(1, c, 3 * p, 2 * p, generator=gen)
-    conv_tokens = F.conv2d(image, w, bias, stride=p).flatten(2).transpose(1, 2)  # (1, N, D)
-    patches = patchify(image, p)  # (1, N, P*P*C)
-    return {
-        letter: bool(torch.allclose(patches @ conv.convert(w, d).T + bias, conv_tokens, atol=1e-5))
-        for letter, conv in CONVERSIONS.items()
-    }
-
-
-def check_conversions(fn: Callable[[], object]) -> bool:
-    """Check ``fn() -> {letter: bool}``: which of :data:`CONVERSIONS` give the convolution's tokens.
-
-    The student predicts, for each one-liner, whether ``patchify(x, P) @ result.T + bias`` equals
-    the convolution. Every wrong prediction is answered with the reason that one-liner is right
-    or wrong. Prints the feedback; returns ``True`` when all five are right. Never raises.
-    """
-    letters = sorted(CONVERSIONS)
-
-    def checks() -> str:
-        got = call_student(fn, call="predict_conversions()")
-        if not isinstance(got, Mapping):
-            raise Mistake(
-                f"predict_conversions() returned a {type(got).__name__}; return a dict with one "
-                "entry per one-liner, {'a': ..., 'b': ..., 'c': ..., 'd': ..., 'e': ...}: True "
-                "where you predict it gives the convolution's tokens, False where it does not."
-            )
-        answers = {str(k).strip().lower(): v for k, v in got.items()}
-        missing = [k for k in letters if k not in answers]
-        extra = sorted(set(answers) - set(letters))
-        if missing or extra:
-            raise Mistake(
-                f"the dict should have exactly the keys {', '.join(letters)}"
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-                + (f"; unknown: {', '.join(extra)}" if extra else "")
-                + "."
-            )
-        not_bool = [k for k in letters if not isinstance(answers[k], bool)]
-        if not_bool:
-            raise Mistake(
-                "each value should be True or False; got "
-                + ", ".join(f"{answers[k]!r} for {k}" for k in not_bool)
-                + "."
-            )
-        truth = _conversion_truth()
-        wrong = [k for k in letters if answers[k] != truth[k]]
-        if wrong:
-            n_right = len(letters) - len(wrong)
-            lines = [f"{n_right} of {len(letters)} predictions right. Where you went wrong:"]
-            for k in wrong:
-                verdict = "right" if truth[k] else "wrong"
-                lines.append(f"- {k} ({CONVERSIONS[k].source}) is {verdict}. {CONVERSIONS[k].why}")
-            if all(answers[k] for k in letters):
-                lines.append(
-                    "All five run and return a (D, P*P*C) tensor, but the shape cannot tell a right "
-                    "conversion from a wrong one: follow where each number goes."
-                )
-            elif not any(answers[k] for k in letters):
-                lines.append(
-                    "None right? The linear layer of section 2 exists, so some one-liner must "
-                    "reach patchify's (row, column, channel) order."
-                )
-            lines.append("The cell after this one runs all five on the convolution above.")
-            raise Mistake("\n  ".join(lines))
-        return (
-            f"{' and '.join(k for k in letters if truth[k])} give the convolution's tokens; the "
-            "others run, have the right shape and are wrong: the kind of bug a shape check "
-            "cannot catch."
-        )
-
-    return run_checks("predict_conversions", checks)
