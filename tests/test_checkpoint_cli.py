@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vitlearn import resample_pos_embed
-from vitlearn.cli import main
+from vitlearn.editions.cli import main
 
 D = 8
 

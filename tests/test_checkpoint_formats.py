@@ -1,6 +1,6 @@
 """find_pos_embed's ``format``: whose naming a checkpoint uses, on a small state dict of each naming.
 
-Each state dict holds the entries the rule in ``vitlearn.checkpoint._naming`` looks at, with the
+Each state dict holds the entries the rule in ``vitlearn.checkpoints._naming`` looks at, with the
 shapes the libraries give them (timm, Hugging Face transformers, MAE, DINOv2), scaled down.
 """
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vitlearn import sincos_2d_pos_embed
-from vitlearn.checkpoint import FORMATS, find_pos_embed
+from vitlearn.checkpoints import FORMATS, find_pos_embed
 
 D = 8
 GEN = torch.Generator().manual_seed(0)

@@ -1,4 +1,4 @@
-"""Every notebook opens with the same two cells, made from ``vitlearn._course``.
+"""Every notebook opens with the same two cells, made from ``vitlearn.editions.course``.
 
 Cell 0 carries the notebook's own "Open in Colab" badge, cell 1 is the setup cell. The setup cell
 is also *run* here the way Colab runs it: with a ``google.colab`` module importable, in a fresh
@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn import _course
+from vitlearn.editions import course as _course
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
@@ -40,7 +40,7 @@ def test_cell0_has_this_notebooks_badge(path: Path) -> None:
     badge = _course.badge_markdown(f"notebooks/{path.name}")
     assert cell.source.count(badge) == 1, (
         f"{path.name}: cell 0 must contain exactly once the line\n{badge}\n"
-        f"(vitlearn._course.badge_markdown('notebooks/{path.name}')); cell 0 is:\n{cell.source}"
+        f"(vitlearn.editions.course.badge_markdown('notebooks/{path.name}')); cell 0 is:\n{cell.source}"
     )
     colab_links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", cell.source)
     assert colab_links == [_course.colab_url(f"notebooks/{path.name}")], (
@@ -54,7 +54,7 @@ def test_cell1_is_the_setup_cell(path: Path) -> None:
     cell = _cells(path)[1]
     assert cell.cell_type == "code", f"{path.name}: cell 1 must be the setup code cell"
     assert cell.source.rstrip("\n") == _course.SETUP_CELL.rstrip("\n"), (
-        f"{path.name}: cell 1 differs from vitlearn._course.SETUP_CELL; paste that string"
+        f"{path.name}: cell 1 differs from vitlearn.editions.course.SETUP_CELL; paste that string"
     )
 
 
@@ -70,7 +70,7 @@ def test_repo_url_is_written_in_one_place() -> None:
         for p in (ROOT / "vitlearn").rglob("*.py")
         for _ in range(p.read_text(encoding="utf-8").count(owner_name))
     ]
-    assert hits == ["vitlearn/_course.py"], f"{owner_name!r} written in: {hits}"
+    assert hits == ["vitlearn/editions/course.py"], f"{owner_name!r} written in: {hits}"
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     homepage = re.search(r'^Homepage\s*=\s*"([^"]+)"', pyproject, re.M)
     assert homepage and homepage.group(1) == url, "pyproject.toml Homepage != REPO_URL"

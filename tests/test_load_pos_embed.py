@@ -19,8 +19,9 @@ import torch
 from safetensors.torch import save_file
 
 import vitlearn
-from vitlearn import OfflineError, hub, load_pos_embed, online, sincos_2d_pos_embed
-from vitlearn._http import BLOCK, HTTPStatusError
+from vitlearn import OfflineError, load_pos_embed, online, sincos_2d_pos_embed
+from vitlearn.checkpoints import remote
+from vitlearn.checkpoints._http import BLOCK, HTTPStatusError
 
 D = 64
 SIDE = 14
@@ -315,7 +316,7 @@ def test_ranges_read_parameters_and_a_view_into_a_shared_storage(server: Server)
     assert torch.equal(table, both[1:]) and info["file"].endswith(".table.safetensors")
 
 
-def test_hub_style_redirect_then_ranges_go_to_the_final_address(server: Server) -> None:
+def test_hf_hub_style_redirect_then_ranges_go_to_the_final_address(server: Server) -> None:
     table = _vit_b_safetensors(server.root / "cdn.safetensors", filler_mb=1)
     server.redirects["/timm/vit/resolve/main/model.safetensors"] = "/cdn.safetensors"
     url = server.url("timm/vit/resolve/main/model.safetensors")
@@ -418,7 +419,7 @@ def test_a_closed_port_fails_at_once_with_the_offline_message() -> None:
         load_pos_embed(url, progress=False)
     assert time.monotonic() - start < 5
     _assert_offline_message(e, url)
-    assert isinstance(e.value, ConnectionError) and vitlearn.OfflineError is hub.OfflineError
+    assert isinstance(e.value, ConnectionError) and vitlearn.OfflineError is remote.OfflineError
 
 
 def test_a_server_that_never_answers_fails_within_the_timeout() -> None:
@@ -529,10 +530,10 @@ def test_bad_timeout() -> None:
 def test_a_catalogue_name_resolves_to_its_url(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     sd = dinov2_sd(side=37, dim=384)  # the shape the entry promises: 37 x 37 + 1 rows of 384
     torch.save(sd, server.root / "dinov2_vits14_pretrain.pth")
-    entry = hub.CATALOGUE["dinov2_vits14"]
+    entry = remote.CATALOGUE["dinov2_vits14"]
     monkeypatch.setitem(
-        hub.CATALOGUE, "dinov2_vits14",
-        hub.Checkpoint(server.url("dinov2_vits14_pretrain.pth"), entry.format, entry.licence, entry.about, entry.shape),
+        remote.CATALOGUE, "dinov2_vits14",
+        remote.Checkpoint(server.url("dinov2_vits14_pretrain.pth"), entry.format, entry.licence, entry.about, entry.shape),
     )
     table, info = load_pos_embed("dinov2_vits14", progress=False)
     assert torch.equal(table, sd["pos_embed"]) and info["grid_size"] == (37, 37)
@@ -542,10 +543,10 @@ def test_a_catalogue_name_resolves_to_its_url(server: Server, monkeypatch: pytes
 
 def test_a_catalogue_entry_whose_file_changed_is_a_clear_error(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     write(server, "timm.safetensors")  # (1, 197, 64), not the promised (1, 197, 768)
-    entry = hub.CATALOGUE["vit_base_patch16_224.augreg_in21k"]
+    entry = remote.CATALOGUE["vit_base_patch16_224.augreg_in21k"]
     monkeypatch.setitem(
-        hub.CATALOGUE, "vit_base_patch16_224.augreg_in21k",
-        hub.Checkpoint(server.url("timm.safetensors"), entry.format, entry.licence, entry.about, entry.shape),
+        remote.CATALOGUE, "vit_base_patch16_224.augreg_in21k",
+        remote.Checkpoint(server.url("timm.safetensors"), entry.format, entry.licence, entry.about, entry.shape),
     )
     with pytest.raises(ValueError) as e:
         load_pos_embed("vit_base_patch16_224.augreg_in21k", progress=False)
@@ -557,8 +558,8 @@ def test_a_catalogue_entry_whose_file_changed_is_a_clear_error(server: Server, m
 
 def test_the_catalogue_is_documented_and_consistent() -> None:
     doc = load_pos_embed.__doc__
-    assert {"vit_base_patch16_224.augreg_in21k", "deit_small_patch16_224.fb_in1k", "dinov2_vits14"} <= set(hub.CATALOGUE)
-    for name, entry in hub.CATALOGUE.items():
+    assert {"vit_base_patch16_224.augreg_in21k", "deit_small_patch16_224.fb_in1k", "dinov2_vits14"} <= set(remote.CATALOGUE)
+    for name, entry in remote.CATALOGUE.items():
         assert entry.url.startswith("https://") and entry.format in ("timm", "hf", "dinov2")
         row = re.search(rf"``{re.escape(name)}``\s+(\S+)\s+(\(1, \d+, \d+\))\s+(\w+)", doc)
         assert row, name

@@ -112,7 +112,7 @@ print(json.dumps(heavy))
     [
         "import vitlearn",
         "from vitlearn import TinyViT, patchify, resample_pos_embed",
-        "from vitlearn.cli import build_parser; build_parser()",
+        "from vitlearn.editions.cli import build_parser; build_parser()",
     ],
 )
 def test_importing_vitlearn_imports_no_plotting_or_widget_library(code: str) -> None:

@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn import cli, release
-from vitlearn._course import SETUP_CELL, badge_markdown
+from vitlearn.editions import cli
+from vitlearn.editions import student as release
+from vitlearn.editions.course import SETUP_CELL, badge_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -181,7 +182,7 @@ def test_one_line_error_without_nbconvert(tmp_path, capsys, monkeypatch):
 
 def test_says_where_it_looked_for_notebooks(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(release, "__file__", str(tmp_path / "site" / "vitlearn" / "release.py"))
+    monkeypatch.setattr(release, "__file__", str(tmp_path / "site" / "vitlearn" / "editions" / "student.py"))
     assert _release(tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert str(tmp_path / "site" / "notebooks") in err and str(tmp_path / "notebooks") in err

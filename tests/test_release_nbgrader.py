@@ -17,9 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn import cli, exercises
-from vitlearn.release import NOTEBOOK_GLOB
-from vitlearn.release_nbgrader import (
+from vitlearn import exercises
+from vitlearn.editions import cli
+from vitlearn.editions.student import NOTEBOOK_GLOB
+from vitlearn.editions.nbgrader import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
     CONFIG,

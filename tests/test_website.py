@@ -18,9 +18,11 @@ import nbformat
 import pytest
 
 import vitlearn
-from vitlearn import _course, cli, exercises, website
-from vitlearn._static import NOTE_CLASS, NOTEBOOK_ENV, STATIC_ENV
-from vitlearn.cli import CommandError
+from vitlearn import exercises
+from vitlearn.editions import cli, website
+from vitlearn.editions import course as _course
+from vitlearn.editions.static import NOTE_CLASS, NOTEBOOK_ENV, STATIC_ENV
+from vitlearn.editions.cli import CommandError
 from vitlearn.exercises.quiz import QUIZ, StaticQuiz
 from vitlearn.widgets import PatchExplorer
 

@@ -4,7 +4,9 @@ The notebooks import it for everything that is not the lesson itself. Tensor sha
 course's notation: B batch, C channels, H x W pixels, P patch size, N tokens, D embedding width.
 
 Importing it is cheap: the submodules that need matplotlib or ipywidgets (``plot``, ``widgets``,
-``exercises``) are imported the first time they are used (``vitlearn.widgets``), not before.
+``exercises``) and the checkpoint loader that opens the network (``load_pos_embed``) are imported
+the first time they are used (``vitlearn.widgets``), not before. The tools around the course
+(its editions and command line, :mod:`vitlearn.editions`) are never imported by it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import importlib
 from typing import Any
 
 from .anyres import naflex_resize, naflex_size, position_codes
-from .checkpoint import resample_checkpoint
+from .checkpoints import resample_checkpoint
 from .data import Scenes, make_position_task, make_scenes, render_scenes, task_info
 from .embedding import PatchEmbed, ViTEmbedding, conv_to_linear_weight, linear_to_conv_weight
 from .flexi import resample_patch_embed, resize_matrix
-from .hub import OfflineError, load_pos_embed, online
 from .images import list_images, load_image
 from .models import Attention, Block, TinyViT, save_timm_state_dict
 from .patches import (
@@ -38,7 +39,7 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .pretrained import load_course_vit, load_course_vit_record, train_course_vit
+from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import flattened_resample, resample_pos_embed
 from .training import (
     DEFAULT_RECIPE,
@@ -52,17 +53,21 @@ from .training import (
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("exercises", "plot", "widgets")
+_REMOTE_NAMES = ("OfflineError", "load_pos_embed", "online")
+"""Names from :mod:`vitlearn.checkpoints.remote`, which opens network modules: loaded on first use."""
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``vitlearn.plot``, ``vitlearn.widgets`` and ``vitlearn.exercises`` on first use."""
+    """Import ``vitlearn.plot``, ``.widgets``, ``.exercises`` and the remote loader on first use."""
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _REMOTE_NAMES:
+        return getattr(importlib.import_module(".checkpoints.remote", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_REMOTE_NAMES))
 
 
 __all__ = [

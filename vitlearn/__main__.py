@@ -1,5 +1,5 @@
 import sys
 
-from vitlearn.cli import main
+from vitlearn.editions.cli import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@
 
 Not run from here: ``python -m vitlearn build-site`` copies this folder into a staging folder,
 adds the executed notebooks, the front page (from README.md) and the API page, and runs Sphinx
-there (see ``vitlearn/website.py``).
+there (see ``vitlearn/editions/website.py``).
 
 The build must work without network, and the site must work offline: every script, stylesheet
 and font is served from the site itself. Hence no intersphinx (it downloads inventories), MathJax
@@ -10,7 +10,8 @@ from the sphinx-mathjax-offline wheel instead of a CDN, and no ipywidgets script
 too; the explorers are static images on the site).
 """
 
-from vitlearn import __version__, _course
+from vitlearn import __version__
+from vitlearn.editions import course as _course
 
 project = "vitlearn"
 author = "the vitlearn authors"
@@ -54,7 +55,7 @@ html_theme_options = {
     "use_repository_button": True,
     "use_download_button": True,  # the executed .ipynb, figures included
     "launch_buttons": {
-        # The theme builds the same URLs as vitlearn._course.colab_url / binder_url
+        # The theme builds the same URLs as vitlearn.editions.course.colab_url / binder_url
         # (tests/site checks that they are equal on every page).
         "colab_url": "https://colab.research.google.com",
         "binderhub_url": "https://mybinder.org",

@@ -2,7 +2,7 @@
 
 Run: ``pytest -m site tests/site``.
 
-``site`` builds it with :func:`vitlearn.website.build_site` (``--strict``: a Sphinx warning fails
+``site`` builds it with :func:`vitlearn.editions.website.build_site` (``--strict``: a Sphinx warning fails
 the build) into a temporary folder, hashing every file under ``notebooks/`` before and after. Set
 ``VITLEARN_SITE_DIR`` to test a site built before (``python -m vitlearn build-site --strict DIR``)
 instead; then the notebooks are compared with git's committed version.
@@ -43,7 +43,7 @@ def digest_tree(folder: Path) -> dict[str, str]:
 @dataclass
 class Site:
     out: Path
-    build: Any = None  # vitlearn.website.SiteBuild, when built by this session
+    build: Any = None  # vitlearn.editions.website.SiteBuild, when built by this session
     notebooks_before: dict[str, str] | None = None
     notebooks_after: dict[str, str] | None = None
 
@@ -56,7 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         if not (out / "index.html").is_file():
             pytest.fail(f"VITLEARN_SITE_DIR={given} holds no site (no index.html)")
         return Site(out)
-    from vitlearn.website import build_site
+    from vitlearn.editions.website import build_site
 
     out = tmp_path_factory.mktemp("site") / "html"
     before = digest_tree(NOTEBOOKS)

@@ -18,10 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn import _course
-from vitlearn._static import NOTE_CLASS
-from vitlearn.release import NOTEBOOK_GLOB, SOLUTION_TAG
-from vitlearn.website import api_names
+from vitlearn.editions import course as _course
+from vitlearn.editions.static import NOTE_CLASS
+from vitlearn.editions.student import NOTEBOOK_GLOB, SOLUTION_TAG
+from vitlearn.editions.website import api_names
 
 pytestmark = pytest.mark.site
 

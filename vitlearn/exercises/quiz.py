@@ -279,7 +279,7 @@ def quiz_widget() -> Any:
     ``python -m vitlearn build-site``) there is no kernel to click through: the quiz is shown as
     text instead, without its answers (:class:`StaticQuiz`).
     """
-    from .._static import static_widgets
+    from ..editions.static import static_widgets
 
     if static_widgets():
         return StaticQuiz()
@@ -311,7 +311,7 @@ class StaticQuiz:
     """:func:`quiz_widget` on a static page: the questions and choices as text, no answers."""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .._static import live_note
+        from ..editions.static import live_note
 
         items = []
         for n, q in QUIZ.items():

@@ -31,7 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .._state import one_thread
-from .._static import display_static, live_note, static_widgets
+from ..editions.static import display_static, live_note, static_widgets
 
 __all__ = ["Explorer"]
 

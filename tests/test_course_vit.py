@@ -1,4 +1,4 @@
-"""The course ViT shipped in vitlearn/weights: it loads offline, classifies fresh scenes, its learned
+"""The course ViT shipped in vitlearn/trained/weights: it loads offline, classifies fresh scenes, its learned
 position table has the 2-D structure, its record tells the truth, and its training script runs."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from vitlearn import (
     make_scenes,
     render_scenes,
 )
-from vitlearn.cli import build_parser, main
-from vitlearn.pretrained import (
+from vitlearn.editions.cli import build_parser, main
+from vitlearn.trained.course_vit import (
     COURSE_VIT_RECIPE,
     EXPERIMENTS_FILE,
     HISTORY_FILE,
@@ -31,7 +31,7 @@ from vitlearn.pretrained import (
     train_course_vit,
 )
 
-WEIGHTS_DIR = Path(vitlearn.__file__).parent / "weights"
+WEIGHTS_DIR = Path(vitlearn.__file__).parent / "trained" / "weights"
 FRESH_SEED = 7  # below the training seeds (100_000 + step), and neither the validation (1) nor the test (2) seed
 
 

@@ -16,7 +16,7 @@ state-dict entry. With HTTP range requests that is a few hundred kilobytes inste
 whole state dict in its metadata). Otherwise (a server that ignores ranges, a torch file in the
 pre-1.6 format, a pickle naming classes other than tensors) the whole file is downloaded, with a
 progress bar, and kept. Either way, what is returned was read from the kept file by
-:func:`vitlearn.checkpoint.read_state_dict`, the reader the command line uses too.
+:func:`vitlearn.checkpoints.read_state_dict`, the reader the command line uses too.
 
 Offline, a URL fails within ``timeout`` seconds with :class:`OfflineError` (one line, saying how to
 work offline); :func:`online` asks cheaply whether the network is there.
@@ -55,7 +55,8 @@ from ._http import (
     save_response,
     write_bytes,
 )
-from .checkpoint import PosEmbedInfo, _unwrap, find_pos_embed, read_state_dict, write_state_dict
+from .find import PosEmbedInfo, find_pos_embed
+from .state_dict import _unwrap, read_state_dict, write_state_dict
 
 __all__ = ["CATALOGUE", "Checkpoint", "OfflineError", "load_pos_embed", "online"]
 
@@ -522,9 +523,9 @@ def load_pos_embed(
 
     - a checkpoint file: ``.safetensors``, or a ``torch.save`` file (``.pth``, ``.pt``, ``.bin``),
       a plain state dict or one wrapped under ``model`` / ``state_dict`` (read by
-      :func:`vitlearn.checkpoint.read_state_dict`, as the command line reads it);
+      :func:`vitlearn.checkpoints.read_state_dict`, as the command line reads it);
     - an ``http(s)`` URL of such a file. Only the table is fetched when the file and the server
-      allow it (see :mod:`vitlearn.hub`), else the whole file, with a progress bar. What came is
+      allow it (see :mod:`vitlearn.checkpoints.remote`), else the whole file, with a progress bar. What came is
       kept in the cache folder (``cache_dir``, else ``$VITLEARN_CACHE``, else
       ``~/.cache/vitlearn``, under a name made from the URL) and read from there next time, with
       no network;
@@ -547,7 +548,7 @@ def load_pos_embed(
       Meta's DeiT, and transformers' DeiT; licences as on their model cards), the DINOv2 files on
       Meta's download server (licence: the DINOv2 repository's README and LICENSE).
 
-    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in :func:`vitlearn.checkpoint.find_pos_embed`
+    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in :func:`vitlearn.checkpoints.find_pos_embed`
     (for unusual names, non-square grids, unaccounted prefix rows). ``progress=False`` prints
     nothing. ``timeout`` bounds each network step: offline, a URL fails within it with
     :class:`OfflineError`, whose message says how to work offline (:func:`online` asks first).
@@ -555,7 +556,7 @@ def load_pos_embed(
     ``info`` holds ``key`` (the state-dict key of the table), ``grid_size`` ``(rows, cols)``,
     ``num_prefix_tokens`` (rows before the grid: class, distillation, register tokens),
     ``prefix_names``, ``format`` (the naming: ``"timm"``, ``"hf"``, ``"mae"``, ``"dinov2"`` or
-    ``"unknown"``, see :data:`vitlearn.checkpoint.FORMATS`), ``patch_size`` (from the patch
+    ``"unknown"``, see :data:`vitlearn.checkpoints.FORMATS`), ``patch_size`` (from the patch
     kernel, or None), ``shape`` (of ``table``), ``wrapper`` (the key the state dict sat under, or
     None), ``source``, ``name`` and ``licence`` (catalogue entries; else None), ``url`` (None for
     a local file), ``file`` (the local file read: yours, or the cached one) and

@@ -2,7 +2,7 @@
 
 Needs the grading environment (``requirements-grading.txt``, which pins JupyterHub) and the proxy
 from ``npm ci --prefix hub``. The test starts JupyterHub with the class server's own config,
-``hub/jupyterhub_config.py``, with four settings changed on the command line so that no system
+``classroom/jupyterhub_config.py``, with four settings changed on the command line so that no system
 account is needed and nothing leaves this machine: the test authenticator (``dummy``, any
 password), the spawner that runs every server as the current user in its own home folder
 (``simple``, homes under a temporary folder), and 127.0.0.1 on free ports.
@@ -34,11 +34,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.hub
+pytestmark = pytest.mark.jupyterhub
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "hub" / "jupyterhub_config.py"
-PROXY = ROOT / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
+CONFIG = ROOT / "classroom" / "jupyterhub_config.py"
+PROXY = ROOT / "classroom" / "node_modules" / ".bin" / "configurable-http-proxy"
 NOTEBOOK = ROOT / "notebooks" / "01_patches.ipynb"
 STUDENTS = ("ada", "grace")
 BIN = Path(sys.executable).parent

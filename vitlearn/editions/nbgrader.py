@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._command import CommandError
-from .release import (
+from .._command import CommandError
+from .student import (
     SOLUTION_TAG,
     clean_notebook,
     course_notebooks,
@@ -569,7 +569,7 @@ def _quiz_parts(cell: Any, where: str) -> tuple[str, str, str] | None:
 
 def quiz_key() -> dict[int, str]:
     """The quiz's answers, ``{question number: letter}``: the quiz that ``check_quiz`` marks."""
-    from .exercises import QUIZ
+    from ..exercises import QUIZ
 
     return {int(n): str(q.answer) for n, q in QUIZ.items()}
 
@@ -582,7 +582,7 @@ def graded_quiz(var: str, call: str, points: float) -> str:
             _QUIZ_HEADER.format(var=var),
             f"passed = {call}",
             BEGIN_HIDDEN,
-            "from vitlearn.release_nbgrader import quiz_credit",
+            "from vitlearn.editions.nbgrader import quiz_credit",
             "",
             f"quiz_credit({var}, {key!r}, points={points!r})",
             END_HIDDEN,

@@ -4,12 +4,12 @@ Each student logs in with an account of this machine (PAM, the system's own pass
 JupyterLab server of their own, run as that account in its home folder (JupyterHub's
 LocalProcessSpawner). The course is installed once, in the environment JupyterHub itself runs
 from; the single-user servers start from that same environment. How to set it up, start it, and
-how nbgrader's exchange fits in: hub/README.md.
+how nbgrader's exchange fits in: classroom/README.md.
 
 Run it as root (PAM logins and starting servers as other users need it), from a folder that
 keeps the hub's state (its database, cookie secret and proxy token):
 
-    sudo /opt/vitlearn/.venv/bin/jupyterhub -f /opt/vitlearn/hub/jupyterhub_config.py
+    sudo /opt/vitlearn/.venv/bin/jupyterhub -f /opt/vitlearn/classroom/jupyterhub_config.py
 
 Settings given on the command line win over this file: tests/classroom/test_hub.py starts this
 config with a test authenticator and spawner, on 127.0.0.1 and free ports.

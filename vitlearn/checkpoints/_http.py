@@ -1,6 +1,6 @@
 """HTTP(S) with the standard library only: byte ranges, whole files, and a deadline on every try.
 
-:mod:`vitlearn.hub` fetches checkpoints with it. Its promises:
+:mod:`vitlearn.checkpoints.remote` fetches checkpoints with it. Its promises:
 
 - nothing hangs: opening a URL (name lookup, connection, TLS, the answer's headers) gets
   ``timeout`` seconds in all, and every read of a body waits at most ``timeout`` seconds for the
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._progress import ProgressBar
+from .._progress import ProgressBar
 
 BLOCK = 64 * 1024
 """The smallest byte range :class:`RemoteFile` asks for: a safetensors header or a zip directory."""

@@ -8,7 +8,7 @@ similar codes, and so do patches of the same row or column. This module holds a 
 enough to train on a laptop CPU whose table has learned the grid too, by the two measures of
 :func:`vitlearn.posenc.grid_structure`, so the course can look at a learned table with structure
 in it without training one in class. (Its structure is of another kind than the paper's: its
-codes point from the centre of the grid towards their patch; ``vitlearn/weights/course_vit.md``
+codes point from the centre of the grid towards their patch; ``vitlearn/trained/weights/course_vit.md``
 shows how it came about.)
 
 - :func:`load_course_vit` returns the shipped model (a :class:`vitlearn.TinyViT`, timm parameter
@@ -24,10 +24,10 @@ red shape left of, right of, above or below the blue one, along the axis where t
 apart?), drawn at 56 x 56 pixels and cut into 4 x 4 pixel patches: a 14 x 14 grid of patches like
 ViT-B/16 at 224 pixels, one patch to a cell, so a difference of one patch decides the answer.
 Every training step draws new scenes, so the model never sees the same example twice. How the
-recipe was found, and what made the structure appear, is in ``vitlearn/weights/course_vit.md``.
+recipe was found, and what made the structure appear, is in ``vitlearn/trained/weights/course_vit.md``.
 
 The module is named for what it holds (shipped weights), as the package layout plans it; the
-weights live next to it in ``vitlearn/weights/``.
+weights live next to it in ``vitlearn/trained/weights/``.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._progress import ProgressBar
-from ._state import threads as torch_threads
-from .data import TASKS, make_scenes, render_scenes, task_info
-from .models import TinyViT
-from .posenc import grid_structure
-from .training import _lr_at, evaluate
+from .._progress import ProgressBar
+from .._state import threads as torch_threads
+from ..data import TASKS, make_scenes, render_scenes, task_info
+from ..models import TinyViT
+from ..posenc import grid_structure
+from ..training import _lr_at, evaluate
 
 __all__ = [
     "COURSE_VIT_RECIPE",
@@ -94,7 +94,7 @@ this std; 0.02 is timm's value, the shipped model's, and the point of the exerci
 scenes, drawn once. ``decay_pos_embed``: whether AdamW's weight decay also pulls the position
 table (and the class token) towards zero. ``seed``: 4, because the recipe is sensitive to the
 initial draw: of seeds 0 to 4, two sat at chance for over a thousand steps and one left a few
-positions below the neighbour check (``vitlearn/weights/course_vit.md``)."""
+positions below the neighbour check (``vitlearn/trained/weights/course_vit.md``)."""
 
 WEIGHTS_FILE = "course_vit.pt"
 RECORD_FILE = "course_vit.json"
@@ -355,7 +355,7 @@ def train_course_vit(
 
 
 def _vitlearn_version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -404,7 +404,7 @@ def _write(out: Path, model: TinyViT, record: dict[str, Any], tables: torch.Tens
 
 def _shipped(name: str) -> Path:
     """A file of the shipped model, in the package's ``weights`` folder."""
-    return Path(str(resources.files("vitlearn") / "weights" / name))
+    return Path(str(resources.files("vitlearn.trained") / "weights" / name))
 
 
 def _file(directory: str | os.PathLike[str] | None, name: str) -> Path:
@@ -450,7 +450,7 @@ def load_course_vit_record(directory: str | os.PathLike[str] | None = None) -> d
     ``tables`` ``(k, 1 + rows*cols, D)``: the position table (class token row first) at each of
     ``table_steps``, to draw with :func:`vitlearn.position_similarity`. For the shipped model
     also ``experiments``: the recipes tried before it, one dict per run (see
-    ``vitlearn/weights/course_vit.md``).
+    ``vitlearn/trained/weights/course_vit.md``).
     """
     record = json.loads(_file(directory, RECORD_FILE).read_text())
     saved = torch.load(_file(directory, HISTORY_FILE), map_location="cpu", weights_only=True)
@@ -527,7 +527,7 @@ _FLOAT_OPTIONS = ("mlp_ratio", "pos_embed_std", "lr", "weight_decay")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=_DEFAULT_OUT,
                    help="folder to write course_vit.pt/.json/_history.pt into (default: ./course_vit; "
-                        "the shipped model lives in vitlearn/weights)")
+                        "the shipped model lives in vitlearn/trained/weights)")
     p.add_argument("--threads", type=int, default=1, help="torch threads while training (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--task", choices=tuple(TASKS), default=COURSE_VIT_RECIPE["task"],

@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._command import CommandError
-from ._course import badge_markdown, colab_url
+from .._command import CommandError
+from .course import badge_markdown, colab_url
 
 HELP = "write the student edition of every notebook (solution cells removed, outputs cleared)"
 
@@ -92,7 +92,7 @@ def find_notebooks_dir(notebooks: Path | str | None = None) -> Path:
         if not folder.is_dir():
             raise CommandError(f"the notebooks folder {folder} does not exist")
         return folder.resolve()
-    candidates = [Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"]
+    candidates = [Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"]
     for folder in candidates:
         if folder.is_dir():
             return folder.resolve()

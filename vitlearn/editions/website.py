@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._command import CommandError
-from ._course import BRANCH, REPO_URL
-from ._static import NOTEBOOK_ENV, STATIC_ENV
-from .release import NOTEBOOK_GLOB, SOLUTION_TAG, find_notebooks_dir
+from .._command import CommandError
+from .course import BRANCH, REPO_URL
+from .static import NOTEBOOK_ENV, STATIC_ENV
+from .student import NOTEBOOK_GLOB, SOLUTION_TAG, find_notebooks_dir
 
 HELP = "build the course's website: every notebook executed and rendered, plus the API reference"
 
@@ -164,7 +164,7 @@ def build_site(
     turns Sphinx warnings into a failure; ``notebooks`` is the course folder (default: the
     repository's ``notebooks/``); ``log`` receives one line per step.
 
-    Raises :class:`~vitlearn.cli.CommandError` when a tool is missing, when ``out`` is not a
+    Raises :class:`~vitlearn.editions.cli.CommandError` when a tool is missing, when ``out`` is not a
     folder it may write, or when a notebook fails (naming the notebook, the cell and the error).
     """
     if solutions not in SOLUTIONS:
@@ -322,7 +322,7 @@ def rewrite_links(markdown: str, docs: set[str], base: str = "") -> str:
     links to them stay relative, so Sphinx turns them into links between pages. Every other
     relative link (``LICENSE``, ``images/SOURCES.md``, a folder) would be broken on the site.
     ``base`` is the folder of the page the links are in (``docs`` for ``docs/SYLLABUS.md``), so
-    that ``../hub/README.md`` there means ``hub/README.md``.
+    that ``../classroom/README.md`` there means ``classroom/README.md``.
     """
 
     def fix(m: re.Match[str]) -> str:

@@ -10,14 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._command import CommandError
+from .._command import CommandError
 
 _COMMANDS = (
-    ("resample-checkpoint", "vitlearn.checkpoint"),
-    ("release-student", "vitlearn.release"),
-    ("build-site", "vitlearn.website"),
-    ("release-nbgrader", "vitlearn.release_nbgrader"),
-    ("train-course-vit", "vitlearn.pretrained"),
+    ("resample-checkpoint", "vitlearn.checkpoints.resample"),
+    ("release-student", "vitlearn.editions.student"),
+    ("build-site", "vitlearn.editions.website"),
+    ("release-nbgrader", "vitlearn.editions.nbgrader"),
+    ("train-course-vit", "vitlearn.trained.course_vit"),
 )
 
 

@@ -17,7 +17,7 @@ import html
 import os
 from typing import Any
 
-from ._course import binder_url, colab_url
+from .course import binder_url, colab_url
 
 STATIC_ENV = "VITLEARN_STATIC_WIDGETS"
 """Set (to anything but ``""`` or ``"0"``) by the site build: widgets show a static form."""
