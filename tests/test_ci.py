@@ -20,7 +20,9 @@ CI_RUN = ROOT / ".ci" / "run"
 
 
 def _load_readme_commands():
-    spec = importlib.util.spec_from_file_location("readme_commands", ROOT / ".ci" / "readme_commands.py")
+    spec = importlib.util.spec_from_file_location(
+        "readme_commands", ROOT / ".ci" / "readme_commands.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -123,7 +125,13 @@ def test_every_written_floor_is_the_tested_one() -> None:
     for name, version in floors.items():
         assert Version(version) == Version(lows[name]), (name, version, lows[name])
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    course_only = {"safetensors", "sphinx", "myst-nb", "sphinx-book-theme", "sphinx-mathjax-offline"}
+    course_only = {
+        "safetensors",
+        "sphinx",
+        "myst-nb",
+        "sphinx-book-theme",
+        "sphinx-mathjax-offline",
+    }
     for name in floors:
         if name not in course_only:  # lines of the course's runtime, not needs of the package
             assert f'"{name}>={lows[name]}' in pyproject, name

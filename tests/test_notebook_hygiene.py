@@ -63,7 +63,9 @@ def test_layout_and_exercise_triples(path: Path) -> None:
             )
         if "exercise" in tags:
             assert cell.cell_type == "code", f"{where}: an exercise stub must be a code cell"
-            assert "NotImplementedError" in cell.source, f"{where}: stub should raise NotImplementedError"
+            assert "NotImplementedError" in cell.source, (
+                f"{where}: stub should raise NotImplementedError"
+            )
             assert i + 1 < len(cells) and "solution" in _tags(cells[i + 1]), (
                 f"{where}: exercise not followed by its `solution` cell"
             )

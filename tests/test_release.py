@@ -182,7 +182,9 @@ def test_one_line_error_without_nbconvert(tmp_path, capsys, monkeypatch):
 
 def test_says_where_it_looked_for_notebooks(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(release, "__file__", str(tmp_path / "site" / "vitlearn" / "editions" / "student.py"))
+    monkeypatch.setattr(
+        release, "__file__", str(tmp_path / "site" / "vitlearn" / "editions" / "student.py")
+    )
     assert _release(tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert str(tmp_path / "site" / "notebooks") in err and str(tmp_path / "notebooks") in err

@@ -67,9 +67,7 @@ def _frequencies(n: int, denominator: float, temperature: float) -> torch.Tensor
     return temperature ** (-k / denominator)
 
 
-def sincos_1d_pos_embed(
-    num_positions: int, dim: int, temperature: float = 10000.0
-) -> torch.Tensor:
+def sincos_1d_pos_embed(num_positions: int, dim: int, temperature: float = 10000.0) -> torch.Tensor:
     """The Transformer's fixed sinusoidal code of a 1-D index: ``-> (num_positions, dim)`` float32.
 
     Position ``p`` (``p = 0 .. num_positions-1``) gets ``dim/2`` angles ``p * w_k`` with
@@ -148,7 +146,9 @@ def sincos_2d_pos_embed(
     else:
         omega = _frequencies(f, f, float(temperature))  # (F,)
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )  # (rows, cols) each: y = row index, x = column index
     ay = y.reshape(-1, 1) * omega  # (N, F) angles from the row (y)
     ax = x.reshape(-1, 1) * omega  # (N, F) angles from the column (x)
@@ -228,7 +228,10 @@ class FactorizedPosEmbed(nn.Module):
         check_tensor(x, "x", (2, 3, 4), "(B, N, D)")
         rows, cols = self.grid_size
         _check_tokens(
-            x, "x", num_prefix_tokens + rows * cols, self.dim,
+            x,
+            "x",
+            num_prefix_tokens + rows * cols,
+            self.dim,
             f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
         )
         table = self.table()
@@ -317,10 +320,20 @@ class RotaryEmbedding2D(nn.Module):
         self.head_dim = head_dim
         self.temperature = check_number(temperature, "temperature", above=0.0)
         self.normalize_coords = normalize_coords
-        self.shift_coords = None if shift_coords is None else check_number(shift_coords, "shift_coords", minimum=0.0)
-        self.jitter_coords = None if jitter_coords is None else check_number(jitter_coords, "jitter_coords", minimum=1.0)
+        self.shift_coords = (
+            None
+            if shift_coords is None
+            else check_number(shift_coords, "shift_coords", minimum=0.0)
+        )
+        self.jitter_coords = (
+            None
+            if jitter_coords is None
+            else check_number(jitter_coords, "jitter_coords", minimum=1.0)
+        )
         self.rescale_coords = (
-            None if rescale_coords is None else check_number(rescale_coords, "rescale_coords", minimum=1.0)
+            None
+            if rescale_coords is None
+            else check_number(rescale_coords, "rescale_coords", minimum=1.0)
         )
         self.seed = check_int(seed, "seed", minimum=0)
         self.generator = torch.Generator().manual_seed(self.seed)
@@ -337,7 +350,9 @@ class RotaryEmbedding2D(nn.Module):
     @property
     def augments(self) -> bool:
         """Whether any coordinate augmentation is set (it acts in training mode only)."""
-        return any(v is not None for v in (self.shift_coords, self.jitter_coords, self.rescale_coords))
+        return any(
+            v is not None for v in (self.shift_coords, self.jitter_coords, self.rescale_coords)
+        )
 
     def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
         u = torch.rand(n, generator=self.generator, dtype=torch.float64)  # (n,) in [0, 1)
@@ -355,7 +370,9 @@ class RotaryEmbedding2D(nn.Module):
             ys, xs = torch.arange(rows, **dd), torch.arange(cols, **dd)  # (rows,), (cols,)
         else:
             div_y, div_x = {
-                "separate": (rows, cols), "max": (max(rows, cols),) * 2, "min": (min(rows, cols),) * 2,
+                "separate": (rows, cols),
+                "max": (max(rows, cols),) * 2,
+                "min": (min(rows, cols),) * 2,
             }[self.normalize_coords]
             # patch centres (i + 0.5) / div in [0, 1], then moved to the box around 0
             ys = 2.0 * (torch.arange(rows, **dd) + 0.5) / div_y - 1.0
@@ -403,7 +420,10 @@ class RotaryEmbedding2D(nn.Module):
         check_tensor(x, "x", (2, 3, 4, 5), "(..., N, head_dim)")
         rows, cols = as_pair(grid_size, "grid_size")
         _check_tokens(
-            x, "x", num_prefix_tokens + rows * cols, self.head_dim,
+            x,
+            "x",
+            num_prefix_tokens + rows * cols,
+            self.head_dim,
             f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
         )
         if angles is None:
@@ -462,7 +482,9 @@ class RelativePositionBias(nn.Module):
     def forward(self, num_prefix_tokens: int = 0) -> torch.Tensor:
         """The bias ``(num_heads, P + N, P + N)`` for ``P = num_prefix_tokens`` leading tokens."""
         n = self.index.shape[0]
-        bias = self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)
+        bias = (
+            self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)
+        )
         if num_prefix_tokens:
             bias = nn.functional.pad(bias, (num_prefix_tokens, 0, num_prefix_tokens, 0))
         return bias
@@ -490,7 +512,9 @@ def position_similarity(
     check_tensor(table, "table", (2, 3), "(N, D) or (1, N, D)")
     if table.dim() == 3:
         if table.shape[0] != 1:
-            raise ValueError(f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}")
+            raise ValueError(
+                f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}"
+            )
         table = table[0]
     rows, cols = token_grid(
         table.shape[0], num_prefix_tokens, grid_size, what=f"the table {shape_str(table.shape)}"
@@ -554,14 +578,18 @@ def grid_structure(
     compared in check 2. A 2-D sin-cos table gives a strongly negative ``spearman`` and passes
     check 2; a random one gives ``spearman`` near 0 and fails it. Needs at least 2 patches.
     """
-    sim = position_similarity(table, grid_size, num_prefix_tokens).double()  # (rows, cols, rows, cols)
+    sim = position_similarity(
+        table, grid_size, num_prefix_tokens
+    ).double()  # (rows, cols, rows, cols)
     rows, cols = sim.shape[:2]
     n = rows * cols
     if n < 2:
         raise ValueError(f"grid_size must hold at least 2 patches to compare, got {rows}x{cols}")
     sim = sim.reshape(n, n)  # (N, N) in row-major order
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )
     pos = torch.stack([y.reshape(-1), x.reshape(-1)], dim=1)  # (N, 2): (row, col) of each patch
     dist = torch.cdist(pos, pos)  # (N, N) Euclidean grid distance

@@ -84,7 +84,9 @@ def _resolve_method(
     if antialias and not smooth:
         raise ValueError(f"antialias=True works only with 'bilinear' or 'bicubic', not {mode!r}")
     if align_corners and not smooth:
-        raise ValueError(f"align_corners=True works only with 'bilinear' or 'bicubic', not {mode!r}")
+        raise ValueError(
+            f"align_corners=True works only with 'bilinear' or 'bicubic', not {mode!r}"
+        )
     return mode, bool(antialias), bool(align_corners)
 
 
@@ -145,7 +147,9 @@ def resample_pos_embed(
     >>> resample_pos_embed(table, (24, 24)).shape
     torch.Size([1, 577, 8])
     """
-    check_tensor(pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)")
+    check_tensor(
+        pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)"
+    )
     if pos_embed.dim() == 3 and pos_embed.shape[0] != 1:
         raise ValueError(
             f"pos_embed must have a leading dimension of 1, (1, prefix + rows*cols, D), got "
@@ -155,8 +159,11 @@ def resample_pos_embed(
         raise TypeError(f"pos_embed must be a floating-point tensor, got dtype {pos_embed.dtype}")
     new_rows, new_cols = as_pair(new_size, "new_size")
     old_rows, old_cols = token_grid(
-        pos_embed.shape[-2], num_prefix_tokens, old_size,
-        what=f"the table {shape_str(pos_embed.shape)}", hint="pass old_size=(rows, cols)",
+        pos_embed.shape[-2],
+        num_prefix_tokens,
+        old_size,
+        what=f"the table {shape_str(pos_embed.shape)}",
+        hint="pass old_size=(rows, cols)",
     )
     mode, aa, corners = _resolve_method(recipe, interpolation, antialias, align_corners)
     if (new_rows, new_cols) == (old_rows, old_cols):
@@ -177,7 +184,10 @@ def resample_pos_embed(
         image = F.interpolate(image, scale_factor=scale, **kwargs)
     else:
         image = F.interpolate(image, size=(new_rows, new_cols), **kwargs)
-    if tuple(image.shape[-2:]) != (new_rows, new_cols):  # only reachable through scale_factor rounding
+    if tuple(image.shape[-2:]) != (
+        new_rows,
+        new_cols,
+    ):  # only reachable through scale_factor rounding
         raise ValueError(
             f"interpolation produced a {image.shape[-2]} x {image.shape[-1]} grid, expected "
             f"{new_rows} x {new_cols}"
@@ -268,13 +278,19 @@ def interpolation_matrix(
     ``scale_factor`` (non-antialiased modes, ``align_corners=False``) replaces ``new/old`` in the
     source position, as ``F.interpolate(..., scale_factor=...)`` does. Matches torch to ~1e-7.
     """
-    check_choice(interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic"))
+    check_choice(
+        interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic")
+    )
     if old < 1 or new < 1:
         raise ValueError(f"old and new sizes must be at least 1, got old={old}, new={new}")
     if antialias and interpolation not in ("bilinear", "bicubic"):
-        raise ValueError(f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}")
+        raise ValueError(
+            f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}"
+        )
     if antialias and align_corners:
-        raise ValueError("antialias=True with align_corners=True is not supported: pass one of them")
+        raise ValueError(
+            "antialias=True with align_corners=True is not supported: pass one of them"
+        )
     if scale_factor is not None and (antialias or align_corners):
         raise ValueError("scale_factor is supported only without antialias and align_corners")
     f32 = np.float32  # torch does the index arithmetic in float32 for float32 tensors
@@ -298,7 +314,9 @@ def interpolation_matrix(
             center = f32(scale * f32(i + 0.5))
             lo = max(int(center - support + f32(0.5)), 0)
             hi = min(int(center + support + f32(0.5)), old)
-            x = ((np.arange(lo, hi, dtype=f32) - center + f32(0.5)) * f32(1.0 / stretch)).astype(np.float64)
+            x = ((np.arange(lo, hi, dtype=f32) - center + f32(0.5)) * f32(1.0 / stretch)).astype(
+                np.float64
+            )
             w = _triangle(x) if interpolation == "bilinear" else _cubic(x, -0.5)
             if w.sum() != 0:
                 m[i, lo:hi] = w / w.sum()

@@ -46,7 +46,9 @@ def _check_labelled(images: torch.Tensor, labels: torch.Tensor) -> None:
         )
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
+def evaluate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
+) -> float:
     """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in ``[0, 1]``."""
     _check_labelled(images, labels)
     was_training = model.training
@@ -140,7 +142,10 @@ def train_tiny_vit(
                 history["eval_acc"].append(evaluate(model, eval_images, eval_labels))
             if bar.due(step + 1):
                 window = history["acc"][-20:]
-                metrics = {"loss": sum(history["loss"][-20:]) / len(window), "acc": sum(window) / len(window)}
+                metrics = {
+                    "loss": sum(history["loss"][-20:]) / len(window),
+                    "acc": sum(window) / len(window),
+                }
                 if history["eval_acc"]:
                     metrics["eval"] = history["eval_acc"][-1]
                 bar.update(step + 1, **metrics)
@@ -257,13 +262,31 @@ def make_trained_tiny_vit(
             rope_kwargs=rope_kwargs,
         )
     history = train_tiny_vit(
-        model, x_train, y_train,
-        steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr,
-        weight_decay=recipe.weight_decay, warmup=recipe.warmup, seed=seed,
-        progress=progress, desc=f"{pos_embed:>7}",
+        model,
+        x_train,
+        y_train,
+        steps=recipe.steps,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        weight_decay=recipe.weight_decay,
+        warmup=recipe.warmup,
+        seed=seed,
+        progress=progress,
+        desc=f"{pos_embed:>7}",
     )
     acc = evaluate(model, x_test, y_test)
     return TrainedTinyViT(
-        model, history, acc, x_train, y_train, x_test, y_test, train_scenes, test_scenes,
-        recipe, pos_embed, task, seed,
+        model,
+        history,
+        acc,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        train_scenes,
+        test_scenes,
+        recipe,
+        pos_embed,
+        task,
+        seed,
     )

@@ -234,7 +234,11 @@ def course(tmp_path_factory) -> Path:
     exchange.chmod(0o777)  # nbgrader wants an exchange every user can write to
     subprocess.run(
         [sys.executable, "-m", "vitlearn", "release-nbgrader", str(course)],
-        cwd=top, env=_env(), check=True, capture_output=True, text=True,
+        cwd=top,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (course / "nbgrader_config.py").open("a").write(f"\nc.Exchange.root = {str(exchange)!r}\n")
 
@@ -265,7 +269,9 @@ def course(tmp_path_factory) -> Path:
             if (name, student) != ROUND_TRIP:
                 _put_submission(course, name, student, submission(course, name, student))
     _put_submission(
-        course, "04_position_embeddings", "warning",
+        course,
+        "04_position_embeddings",
+        "warning",
         submission(course, "04_position_embeddings", "warning"),
     )
     return course
@@ -280,7 +286,9 @@ def test_released_copy_hides_solutions_and_hidden_tests(course, name):
     nbformat.validate(released)
     source = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
     text = "\n".join(c.source for c in released.cells)
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert passed" not in text
+    assert (
+        "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert passed" not in text
+    )
     for grade_id, cell in _answer_cells(released).items():
         # the student gets the stub back: the signature and docstring, then nbgrader's raise
         ref = _answer_cells(source)[grade_id].source
@@ -408,8 +416,12 @@ def test_feedback_shows_the_checkers_messages(course):
     exchange = re.search(r"c\.Exchange\.root = '(.*)'", (course / "nbgrader_config.py").read_text())
     home = course.parent / "home" / student
     nbgrader_cli(
-        "fetch_feedback", name, "--course=vitlearn", f"--student={student}",
-        f"--Exchange.root={exchange.group(1)}", cwd=home,
+        "fetch_feedback",
+        name,
+        "--course=vitlearn",
+        f"--student={student}",
+        f"--Exchange.root={exchange.group(1)}",
+        cwd=home,
     )
     fetched = list((home / name / "feedback").glob(f"*/{name}.html"))
     assert len(fetched) == 1 and "✓" in fetched[0].read_text()
@@ -431,7 +443,9 @@ def test_export_writes_every_score(course):
         assert got[(name, "solution")] == full
         if name in NO_MISTAKE:
             continue
-        assert got[(name, "mistake")] == pytest.approx(sum(_scores(course, name, "mistake").values()))
+        assert got[(name, "mistake")] == pytest.approx(
+            sum(_scores(course, name, "mistake").values())
+        )
         assert got[(name, "mistake")] < full
 
 
@@ -440,5 +454,9 @@ def test_report_times(course):
     if not TIMES:
         pytest.skip("run together with test_autograde")
     lines = [f"  {n}: {t:6.1f} s" for n, t in TIMES.items()]
-    print("autograde time per assignment:\n" + "\n".join(lines) + f"\n  total {sum(TIMES.values()):.0f} s")
+    print(
+        "autograde time per assignment:\n"
+        + "\n".join(lines)
+        + f"\n  total {sum(TIMES.values()):.0f} s"
+    )
     print(json.dumps({n: round(t, 1) for n, t in TIMES.items()}))

@@ -210,7 +210,9 @@ class RemoteFile:
             self._blocks.append((start, self._fetch(start, end)))
 
     def _fetch(self, lo: int, hi: int) -> bytes:
-        response = open_url(self.url, timeout=self.timeout, headers={"Range": f"bytes={lo}-{hi - 1}"})
+        response = open_url(
+            self.url, timeout=self.timeout, headers={"Range": f"bytes={lo}-{hi - 1}"}
+        )
         with response:
             got = content_range(response) if response.status == 206 else None
             if got != (lo, hi - 1, self.size):

@@ -154,7 +154,9 @@ def import_nbconvert(command: str, remove_tags: frozenset[str] = frozenset()) ->
         ),
     ]
     if remove_tags:
-        preprocessors.insert(0, TagRemovePreprocessor(remove_cell_tags=set(remove_tags), enabled=True))
+        preprocessors.insert(
+            0, TagRemovePreprocessor(remove_cell_tags=set(remove_tags), enabled=True)
+        )
     return nbformat, tuple(preprocessors)
 
 

@@ -35,7 +35,9 @@ _CASES = [
 ]
 
 
-def _one_shot(h: int, w: int, p: int, budget: int, rounding: Callable[[float], int]) -> tuple[int, int]:
+def _one_shot(
+    h: int, w: int, p: int, budget: int, rounding: Callable[[float], int]
+) -> tuple[int, int]:
     """Scale so that h * w * s**2 = budget * p**2, then round each side with ``rounding``."""
     s = math.sqrt(budget * p * p / (h * w))
     return rounding(h * s / p) * p, rounding(w * s / p) * p
@@ -59,7 +61,9 @@ def _searched_rounding_down(h: int, w: int, p: int, budget: int) -> tuple[int, i
 
 def _as_pair(got: Any, call: str) -> tuple[int, int]:
     if not isinstance(got, tuple | list) or len(got) != 2:
-        what = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, tuple | list) else "")
+        what = type(got).__name__ + (
+            f" of length {len(got)}" if isinstance(got, tuple | list) else ""
+        )
         raise Mistake(f"{call} returned a {what}; return a pair (new_height, new_width) of ints.")
     values = []
     for v in got:
@@ -83,7 +87,9 @@ def _check_case(fn: Callable[..., Any], h: int, w: int, p: int, budget: int) -> 
     if got == want.size:
         return
     gh, gw = got
-    expected = f"expected {want.size} (a {want.rows} x {want.cols} grid, {want.num_patches} patches)"
+    expected = (
+        f"expected {want.size} (a {want.rows} x {want.cols} grid, {want.num_patches} patches)"
+    )
     if got == want.grid:
         raise Mistake(
             f"{call} returned {got}, which is the patch grid (rows, cols). Return the size in "

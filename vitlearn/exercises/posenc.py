@@ -23,8 +23,9 @@ __all__ = ["SHUFFLE_ANSWERS", "check_shuffle_prediction", "check_sincos_2d"]
 _CASES = [((3, 5), 16), ((5, 2), 8), (4, 16), ((2, 6), 32)]
 
 
-def _codes(rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "mae",
-           order: str = "row") -> torch.Tensor:
+def _codes(
+    rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "mae", order: str = "row"
+) -> torch.Tensor:
     """The MAE codes (``layout="mae"``, ``denom="F"``, row-major), or one typical mistake.
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
@@ -34,7 +35,9 @@ def _codes(rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "m
     d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
     omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)  # "-F": growing frequencies
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )
     if order == "col":  # tokens listed column by column
         y, x = y.T, x.T
@@ -102,8 +105,10 @@ def _as_tensor(result: Any, what: str) -> torch.Tensor:
     if isinstance(result, np.ndarray):
         result = torch.from_numpy(result)
     if not isinstance(result, torch.Tensor):
-        raise Mistake(f"{what} should be a torch.Tensor (or numpy array), but it is a "
-                      f"{type(result).__name__}.")
+        raise Mistake(
+            f"{what} should be a torch.Tensor (or numpy array), but it is a "
+            f"{type(result).__name__}."
+        )
     if not (result.is_floating_point()):
         raise Mistake(f"{what} has dtype {result.dtype}; sines and cosines need a float dtype.")
     return result.detach().double()
@@ -125,8 +130,10 @@ def _check_one(fn: Callable[..., Any], grid: int | tuple[int, int], dim: int) ->
             hint = " It looks like only one of rows/cols was used for both axes of the grid."
         elif got.dim() == 2 and got.shape[0] == n:
             hint = " The number of channels is off: a quarter each for sin x, cos x, sin y, cos y."
-        raise Mistake(f"{what} has shape {shape_str(got.shape)}, expected ({n}, {dim}) "
-                      f"for a {rows}x{cols} grid.{hint}")
+        raise Mistake(
+            f"{what} has shape {shape_str(got.shape)}, expected ({n}, {dim}) "
+            f"for a {rows}x{cols} grid.{hint}"
+        )
     if torch.isnan(got).any():
         raise Mistake(f"{what} contains NaN (a division by zero in the exponent?).")
     expected = _codes(rows, cols, dim)
@@ -235,7 +242,11 @@ _WHY: dict[tuple[str, str, str], str] = {
         "Without codes the matrix would only be reordered; with them the tokens, hence the scores, "
         "are new numbers: 'changed'."
     ),
-    ("learned", "patch_outputs", "same"): "The blocks read new tokens, so they give new outputs: 'changed'.",
+    (
+        "learned",
+        "patch_outputs",
+        "same",
+    ): "The blocks read new tokens, so they give new outputs: 'changed'.",
     ("learned", "patch_outputs", "permuted"): (
         "The outputs are new numbers, not the old ones reordered: 'changed'."
     ),
@@ -283,7 +294,9 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
         if missing:
             raise Mistake(
                 f"predict_shuffle()[{model!r}] has no answer for {missing}: give one of 'same', "
-                "'permuted' or 'changed' for each of " + ", ".join(f"{q!r} ({_QUANTITIES[q]})" for q in answers) + "."
+                "'permuted' or 'changed' for each of "
+                + ", ".join(f"{q!r} ({_QUANTITIES[q]})" for q in answers)
+                + "."
             )
         for quantity, right in answers.items():
             said = _word(part[quantity], f"predict_shuffle()[{model!r}][{quantity!r}]")
@@ -291,10 +304,14 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
                 why = _WHY[(model, quantity, said)]
                 if model == "learned" and not any(_NOT_A_REORDERING in w for w in wrong):
                     why = f"{_NOT_A_REORDERING} {why}"  # the shared reason, said once
-                wrong.append(f"- {_QUANTITIES[quantity]}, model {_MODELS[model]}: you said {said!r}. {why}")
+                wrong.append(
+                    f"- {_QUANTITIES[quantity]}, model {_MODELS[model]}: you said {said!r}. {why}"
+                )
     if wrong:
         total = sum(len(a) for a in SHUFFLE_ANSWERS.values())
-        raise Mistake(f"{len(wrong)} of {total} answers are not right yet.\n  " + "\n  ".join(wrong))
+        raise Mistake(
+            f"{len(wrong)} of {total} answers are not right yet.\n  " + "\n  ".join(wrong)
+        )
     return (
         "Without codes the shuffle only relabels the tokens: attention and patch outputs are "
         "permuted (equivariance), the class token's output is the same (invariance). With a learned "

@@ -170,7 +170,9 @@ class PatchSizeExplorer(Explorer):
         # Lay the figure out once, with every title present, then keep that layout: a layout
         # computed with empty titles cuts them off, and one recomputed at every move is slow.
         self.fig.tight_layout()
-        self.state = self._validate({"patch_size": p if p in self.sizes else init, "filter": filter})
+        self.state = self._validate(
+            {"patch_size": p if p in self.sizes else init, "filter": filter}
+        )
         self._animate(*self._im, *self._titles, self._marker, self._title)
         self.update()
 
@@ -182,7 +184,10 @@ class PatchSizeExplorer(Explorer):
                 options=self.sizes, value=self.state["patch_size"], description="new P'"
             ),
             "filter": W.IntSlider(
-                value=self.state["filter"], min=0, max=self.weight.shape[0] - 1, description="filter"
+                value=self.state["filter"],
+                min=0,
+                max=self.weight.shape[0] - 1,
+                description="filter",
             ),
         }
 
