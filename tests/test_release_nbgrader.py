@@ -19,7 +19,6 @@ import pytest
 
 from vitlearn import exercises
 from vitlearn.editions import cli
-from vitlearn.editions.student import NOTEBOOK_GLOB
 from vitlearn.editions.nbgrader import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -34,6 +33,7 @@ from vitlearn.editions.nbgrader import (
     quiz_key,
     to_nbgrader,
 )
+from vitlearn.editions.student import NOTEBOOK_GLOB
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = sorted((REPO / "notebooks").glob(NOTEBOOK_GLOB))

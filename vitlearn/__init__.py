@@ -39,8 +39,8 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import flattened_resample, resample_pos_embed
+from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,

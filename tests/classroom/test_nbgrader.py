@@ -41,8 +41,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn.editions.student import NOTEBOOK_GLOB
 from vitlearn.editions.nbgrader import BEGIN_SOLUTION, END_SOLUTION, quiz_key, to_nbgrader
+from vitlearn.editions.student import NOTEBOOK_GLOB
 
 pytestmark = pytest.mark.nbgrader
 
