@@ -45,8 +45,10 @@ from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
     TrainRecipe,
+    build_model,
     evaluate,
     make_trained_tiny_vit,
+    train,
     train_tiny_vit,
 )
 
@@ -84,6 +86,7 @@ __all__ = [
     "TinyViT",
     "TrainRecipe",
     "TrainedTinyViT",
+    "build_model",
     "ViTEmbedding",
     "conv_to_linear_weight",
     "crop_to_multiple",
@@ -119,6 +122,7 @@ __all__ = [
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "task_info",
+    "train",
     "train_course_vit",
     "train_tiny_vit",
     "unpatchify",
