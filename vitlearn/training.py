@@ -42,14 +42,16 @@ def _check_labelled(images: torch.Tensor, labels: torch.Tensor) -> None:
     check_tensor(labels, "labels", (1,), "(n,)")
     if labels.shape != (images.shape[0],):
         raise ValueError(
-            f"labels must have shape ({images.shape[0]},), one per image, got {shape_str(labels.shape)}"
+            f"labels must have shape ({images.shape[0]},), one per image, got "
+            f"{shape_str(labels.shape)}"
         )
 
 
 def evaluate(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
 ) -> float:
-    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in ``[0, 1]``."""
+    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in
+    ``[0, 1]``."""
     _check_labelled(images, labels)
     was_training = model.training
     model.eval()
@@ -160,10 +162,10 @@ class TrainRecipe:
     """The sizes and settings of the course's tiny ViT and its training.
 
     Model: ``img_size`` (``S``, or ``(H, W)`` to train on non-square images), ``patch_size``,
-    ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``global_pool``. Data: ``n_train`` and ``n_test`` scenes. Training (see
-    :func:`train_tiny_vit`): ``steps``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup``.
-    Change one with ``dataclasses.replace(DEFAULT_RECIPE, steps=300)`` or pass it to
-    :func:`make_trained_tiny_vit` as a keyword.
+    ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``global_pool``. Data: ``n_train`` and
+    ``n_test`` scenes. Training (see :func:`train_tiny_vit`): ``steps``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``warmup``. Change one with ``dataclasses.replace(DEFAULT_RECIPE, steps=300)``
+    or pass it to :func:`make_trained_tiny_vit` as a keyword.
     """
 
     img_size: int | tuple[int, int] = 32
@@ -183,7 +185,8 @@ class TrainRecipe:
 
 
 DEFAULT_RECIPE = TrainRecipe()
-"""The course's default: a 2-block ViT, D=32, 4x4 patches of 8 px on 32 px scenes, 600 steps at lr 1e-3."""
+"""The course's default: a 2-block ViT, D=32, 4x4 patches of 8 px on 32 px scenes, 600 steps at lr
+1e-3."""
 
 
 @dataclass
@@ -213,7 +216,8 @@ class TrainedTinyViT:
 def _rendered(
     n: int, seed: int, task: str, img_size: int | tuple[int, int]
 ) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
-    """Scenes, images and labels, rendered once per session: the comparisons train on the same data."""
+    """Scenes, images and labels, rendered once per session: the comparisons train on the same
+    data."""
     scenes = make_scenes(n, seed=seed, task=task)
     return scenes, render_scenes(scenes, img_size), torch.from_numpy(scenes.labels)
 
