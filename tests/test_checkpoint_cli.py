@@ -144,8 +144,8 @@ def test_non_square_table_needs_old_size(tmp_path: Path, capsys):
     assert run_cli(src, dst, "--new-size", 6, 8) == 1
     err = capsys.readouterr().err
     assert (
-        "(prefix: cls_token) has 13 tokens; minus num_prefix_tokens=1 that is 12 grid tokens, not a square number"
-        in err
+        "(prefix: cls_token) has 13 tokens; minus num_prefix_tokens=1 that is 12 grid tokens, "
+        "not a square number" in err
     )
     assert "--old-size ROWS COLS" in err
     assert "--old-size" in err and len(err.strip().splitlines()) == 1

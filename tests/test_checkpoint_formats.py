@@ -1,4 +1,5 @@
-"""find_pos_embed's ``format``: whose naming a checkpoint uses, on a small state dict of each naming.
+"""find_pos_embed's ``format``: whose naming a checkpoint uses, on a small state dict of each
+naming.
 
 Each state dict holds the entries the rule in ``vitlearn.checkpoints._naming`` looks at, with the
 shapes the libraries give them (timm, Hugging Face transformers, MAE, DINOv2), scaled down.
@@ -30,7 +31,8 @@ def timm_sd(prefix: int = 1, side: int = 4) -> dict[str, torch.Tensor]:
 
 
 def mae_table(side: int = 4) -> torch.Tensor:
-    """MAE's fixed code: a zero class row, then 2-D sin-cos (get_2d_sincos_pos_embed, cls_token=True)."""
+    """MAE's fixed code: a zero class row, then 2-D sin-cos (get_2d_sincos_pos_embed,
+    cls_token=True)."""
     return torch.cat([torch.zeros(1, D), sincos_2d_pos_embed(side, D)])[None]
 
 

@@ -93,7 +93,8 @@ def test_ci_course_stage_runs_the_readme_install_in_its_own_venv() -> None:
 
 
 def test_ci_runs_every_stage_in_a_fresh_venv() -> None:
-    """Every stage's commands go through a venv that .ci/run built; none use the machine's python."""
+    """Every stage's commands go through a venv that .ci/run built; none use the machine's
+    python."""
     text = CI_RUN.read_text(encoding="utf-8")
     main = text.split("main() {", 1)[1].split("\n}", 1)[0]
     stages = re.findall(r"^\s*stage (\S+) (\S+)", main, flags=re.M)

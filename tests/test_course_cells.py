@@ -40,7 +40,8 @@ def test_cell0_has_this_notebooks_badge(path: Path) -> None:
     badge = _course.badge_markdown(f"notebooks/{path.name}")
     assert cell.source.count(badge) == 1, (
         f"{path.name}: cell 0 must contain exactly once the line\n{badge}\n"
-        f"(vitlearn.editions.course.badge_markdown('notebooks/{path.name}')); cell 0 is:\n{cell.source}"
+        f"(vitlearn.editions.course.badge_markdown('notebooks/{path.name}')); "
+        f"cell 0 is:\n{cell.source}"
     )
     colab_links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", cell.source)
     assert colab_links == [_course.colab_url(f"notebooks/{path.name}")], (
@@ -193,7 +194,8 @@ def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Pa
 
 
 def test_setup_cell_recovers_from_an_interrupted_setup(course_clone: Path, tmp_path: Path) -> None:
-    """A runtime stopped during the clone leaves a folder without the marker: the cell starts over."""
+    """A runtime stopped during the clone leaves a folder without the marker: the cell starts
+    over."""
     python, env, home = _colab_like(tmp_path, course_clone)
     (home / ".git").mkdir(parents=True)
     (home / "half-copied.txt").write_text("the clone was interrupted here")

@@ -1,5 +1,6 @@
-"""The course ViT shipped in vitlearn/trained/weights: it loads offline, classifies fresh scenes, its learned
-position table has the 2-D structure, its record tells the truth, and its training script runs."""
+"""The course ViT shipped in vitlearn/trained/weights: it loads offline, classifies fresh scenes,
+its learned position table has the 2-D structure, its record tells the truth, and its training
+script runs."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from vitlearn.trained.course_vit import (
 )
 
 WEIGHTS_DIR = Path(vitlearn.__file__).parent / "trained" / "weights"
-FRESH_SEED = 7  # below the training seeds (100_000 + step), and neither the validation (1) nor the test (2) seed
+# below the training seeds (100_000 + step), and neither the validation (1) nor the test (2) seed
+FRESH_SEED = 7
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The synthetic scenes: deterministic, balanced, resolution-free, and position-only for "relation"."""
+"""The synthetic scenes: deterministic, balanced, resolution-free, and position-only for
+"relation"."""
 
 import numpy as np
 import pytest

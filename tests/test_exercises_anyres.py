@@ -1,4 +1,5 @@
-"""check_naflex_size accepts right answers (exact or by bisection) and names each typical mistake."""
+"""check_naflex_size accepts right answers (exact or by bisection) and names each typical
+mistake."""
 
 from __future__ import annotations
 
@@ -133,7 +134,8 @@ def test_the_stub_is_not_done_yet(capsys):
         (not_multiple, "is not a multiple of the patch size 16"),
         (
             one_shot_ceil,
-            "over the budget of 64; expected (96, 144) (a 6 x 9 grid, 54 patches). That is the scale sqrt",
+            "over the budget of 64; expected (96, 144) (a 6 x 9 grid, 54 patches). "
+            "That is the scale sqrt",
         ),
         (one_shot_floor, "a side of 0 pixels has no patch at all"),
         (search_floor, "it looks like each side was rounded down"),

@@ -18,7 +18,7 @@ def _any_stub(*args):
     raise NotImplementedError
 
 
-# ---- predicted conversions (notebook 02) ----------------------------------------------------------
+# ---- predicted conversions (notebook 02) ---------------------------------------------------------
 
 NOTEBOOK_02 = Path(__file__).resolve().parents[1] / "notebooks" / "02_patch_embedding.ipynb"
 RIGHT = {"a": False, "b": True, "c": False, "d": True, "e": False}
@@ -97,7 +97,8 @@ def test_conversions_names_mistake(name: str, capsys) -> None:
 
 
 def test_notebook_02_shows_the_checkers_conversions() -> None:
-    """The one-liners the student reads (exercise text) and runs (the reveal cell) are the checker's."""
+    """The one-liners the student reads (exercise text) and runs (the reveal cell) are the
+    checker's."""
     nb = nbformat.read(NOTEBOOK_02, as_version=4)
     i = next(
         i

@@ -634,7 +634,7 @@ def test_the_catalogue_is_documented_and_consistent() -> None:
         assert side * side == entry.shape[1] - 1
 
 
-# ---- online() --------------------------------------------------------------------------------------
+# ---- online() ------------------------------------------------------------------------------------
 
 
 def test_online(server: Server) -> None:

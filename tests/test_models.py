@@ -284,7 +284,8 @@ def test_rope_kwargs_reach_the_rotary_embedding():
 def test_rope_kwargs_errors():
     with pytest.raises(
         ValueError,
-        match="rope_kwargs configure the rotary embedding of pos_embed='rope', but pos_embed='learned'",
+        match="rope_kwargs configure the rotary embedding of pos_embed='rope', "
+        "but pos_embed='learned'",
     ):
         small(rope_kwargs={"temperature": 100.0})
     with pytest.raises(

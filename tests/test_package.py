@@ -1,4 +1,5 @@
-"""Package-wide promises: one error per kind of mistake, cheap imports, the student's state untouched."""
+"""Package-wide promises: one error per kind of mistake, cheap imports, the student's state
+untouched."""
 
 from __future__ import annotations
 

@@ -244,7 +244,8 @@ def test_plot_position_similarity_draws_every_tile():
 def _rope_angles_before_options(
     head_dim: int, temperature: float, rows: int, cols: int
 ) -> torch.Tensor:
-    """RotaryEmbedding2D.angles as it was before the coordinate options (commit 6cf495e), restated."""
+    """RotaryEmbedding2D.angles as it was before the coordinate options (commit 6cf495e),
+    restated."""
     f = head_dim // 4
     k = torch.arange(f, dtype=torch.float64)
     omega = (float(temperature) ** (-k / f)).float().double()  # stored as a float32 buffer
@@ -296,9 +297,10 @@ def test_rope_with_options_off_is_bit_identical_to_before(
 
 
 def test_rope_normalized_coords_follow_dinov3():
-    """DINOv3's RopePositionEmbedding (facebookresearch/dinov3, dinov3/layers/rope_position_encoding.py),
-    restated: patch centres arange(0.5, n) / n, moved to [-1, 1]; periods base ** (2k / (D/2)),
-    k < D/4; angle 2 pi coord / period; its layout is [y | x] where ours is [x | y]."""
+    """DINOv3's RopePositionEmbedding (facebookresearch/dinov3,
+    dinov3/layers/rope_position_encoding.py), restated: patch centres arange(0.5, n) / n, moved to
+    [-1, 1]; periods base ** (2k / (D/2)), k < D/4; angle 2 pi coord / period; its layout is [y | x]
+    where ours is [x | y]."""
     head_dim, base, rows, cols = 16, 100.0, 3, 5
     rope = RotaryEmbedding2D(head_dim, base, normalize_coords="separate")
     k = torch.arange(head_dim // 4, dtype=torch.float64)

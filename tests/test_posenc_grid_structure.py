@@ -114,6 +114,7 @@ def test_errors_name_what_was_expected():
         grid_structure(torch.ones(1, 4), 1)
     with pytest.raises(
         ValueError,
-        match=r"a 14x14 grid means 196 grid tokens, but the table \(196, 8\) has 196 tokens, minus num_prefix_tokens=1 = 195",
+        match=r"a 14x14 grid means 196 grid tokens, but the table \(196, 8\) has 196 tokens, "
+        r"minus num_prefix_tokens=1 = 195",
     ):
         grid_structure(torch.ones(196, 8), 14, num_prefix_tokens=1)

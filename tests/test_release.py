@@ -35,7 +35,7 @@ def _digest(paths) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-# --- the command, on a made-up course --------------------------------------------------------------
+# --- the command, on a made-up course -------------------------------------------------------------
 
 
 def _make_course(root: Path, names=("01_alpha.ipynb", "02_beta.ipynb")) -> Path:
@@ -200,7 +200,7 @@ def test_says_where_it_looked_for_notebooks(tmp_path, capsys, monkeypatch):
     )
 
 
-# --- the real course -------------------------------------------------------------------------------
+# --- the real course ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

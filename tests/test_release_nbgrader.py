@@ -60,7 +60,7 @@ def _nbgrader_clear(source: str) -> str:
     return "\n".join(out)
 
 
-# --- merging a stub and its solution ---------------------------------------------------------------
+# --- merging a stub and its solution --------------------------------------------------------------
 
 STUB = '''\
 def area(w, h):

@@ -97,7 +97,8 @@ def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> tuple
         pair = (int(value[0]), int(value[1]))
     else:
         raise TypeError(
-            f"{name} must be an int or a pair of ints (rows, cols), got {type(value).__name__} {value!r}"
+            f"{name} must be an int or a pair of ints (rows, cols), "
+            f"got {type(value).__name__} {value!r}"
         )
     if min(pair) < minimum:
         raise ValueError(f"{name} must be at least {minimum} in each direction, got {value!r}")
@@ -164,8 +165,8 @@ def token_grid(
         side = math.isqrt(n)
         if side * side != n:
             raise ValueError(
-                f"{what} has {num_tokens} tokens; minus num_prefix_tokens={prefix} that is {n} grid "
-                f"tokens, not a square number: {hint} (rows * cols must be {n})"
+                f"{what} has {num_tokens} tokens; minus num_prefix_tokens={prefix} that is "
+                f"{n} grid tokens, not a square number: {hint} (rows * cols must be {n})"
             )
         return side, side
     rows, cols = as_pair(grid_size, "grid_size")

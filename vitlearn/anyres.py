@@ -189,7 +189,8 @@ def position_codes(model: torch.nn.Module, grid_size: int | Sequence[int]) -> to
         if kind == "factorized":
             if (rows, cols) != model.grid_size:
                 raise ValueError(
-                    f"the factorized table is made for a {model.grid_size[0]}x{model.grid_size[1]} grid, "
+                    "the factorized table is made for a "
+                    f"{model.grid_size[0]}x{model.grid_size[1]} grid, "
                     f"not {rows}x{cols}"
                 )
             return model.pos_embed_factorized.table().detach().clone()

@@ -385,7 +385,8 @@ class ViTEmbedding(nn.Module):
         self.grid_size = (rows, cols)
 
     def set_patch_embed(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
-        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch embedding.
+        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch
+        embedding.
 
         The patch size becomes ``(ph', pw')``; the old bias is kept when ``bias`` is None. A learned
         or factorized table stays as it is: give it the new grid too (:meth:`set_pos_embed`).
@@ -416,7 +417,8 @@ class ViTEmbedding(nn.Module):
         return self._sincos_cache[grid]
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """The embedding and the grid it used: ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
+        """The embedding and the grid it used:
+        ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
         return self._embed(self.patch_embed._check_images(x))
 
     def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -18,9 +18,10 @@ Position codes (``pos_embed=``):
 - ``"rope"``: 2-D rotary embedding of queries and keys inside attention
   (:class:`vitlearn.RotaryEmbedding2D`, configured by ``rope_kwargs``); works for any grid;
   nothing is added.
-- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
-  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
-  grid, like ``"learned"``.
+- ``"factorized"``: a learned code per row plus one per column
+  (:class:`vitlearn.FactorizedPosEmbed`, parameters
+  ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one grid, like
+  ``"learned"``.
 
 The training recipe lives in :mod:`vitlearn.training`.
 """
@@ -109,7 +110,8 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
-    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width ``mlp_ratio * D``."""
+    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width
+    ``mlp_ratio * D``."""
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
@@ -290,7 +292,8 @@ class TinyViT(ViTEmbedding):
 
     # -- forward -------------------------------------------------------------------------------
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """Standardise the pixels, then :meth:`ViTEmbedding.embed`: ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
+        """Standardise the pixels, then :meth:`ViTEmbedding.embed`:
+        ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
         x = self.patch_embed._check_images(x)  # the one check of the input, at the boundary
         if self.input_mean is not None:
             x = (x - self.input_mean) / self.input_std  # pixels standardised per channel

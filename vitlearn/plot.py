@@ -295,7 +295,8 @@ def show_filters(
 
 def similarity_mosaic(sim: torch.Tensor | np.ndarray) -> np.ndarray:
     """``(rows, cols, rows, cols) -> (rows*(rows+1) - 1, cols*(cols+1) - 1)``: the similarity maps
-    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN pixel."""
+    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN
+    pixel."""
     s = (
         sim.detach().cpu().double().numpy()
         if isinstance(sim, torch.Tensor)
@@ -426,7 +427,8 @@ def _arrow_between(fig: Any, ax_from: Any, ax_to: Any, label: str) -> None:
 
 
 def plot_embedding_pipeline(embedding: Any, image: torch.Tensor, *, size: float = 2.0) -> Any:
-    """The embedding layer step by step, each panel the real tensor with its shape. Returns the Figure.
+    """The embedding layer step by step, each panel the real tensor with its shape. Returns the
+    Figure.
 
     ``embedding`` is a :class:`vitlearn.ViTEmbedding` with a class token and a learned table;
     ``image`` is one ``(C, H, W)`` image of the size the layer is made for. Panels: the image with
@@ -558,7 +560,8 @@ def plot_rope_rotation(
     rope: Any = None,
     size: float = 2.4,
 ) -> Any:
-    """How rotary codes see two tokens: a query at column ``m``, a key at column ``n``. Returns the Figure.
+    """How rotary codes see two tokens: a query at column ``m``, a key at column ``n``. Returns the
+    Figure.
 
     ``q`` and ``k`` are 2-vectors. Each ``(m, n)`` in ``pairs`` gets a panel: ``q`` rotated as
     :class:`vitlearn.RotaryEmbedding2D` rotates a token at grid position ``(0, m)``, ``k`` as one
@@ -615,7 +618,8 @@ def plot_rope_rotation(
 def plot_attention_shuffle(
     weights: torch.Tensor, weights_shuffled: torch.Tensor, perm: torch.Tensor, *, size: float = 2.6
 ) -> Any:
-    """Attention before and after shuffling the tokens, and the shuffled one put back. Returns the Figure.
+    """Attention before and after shuffling the tokens, and the shuffled one put back. Returns the
+    Figure.
 
     ``weights`` is ``(T, T)`` (rows: queries, columns: keys) for the tokens in their order,
     ``weights_shuffled`` the same for the tokens in the order ``perm`` (token ``i`` of the

@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
-"""The ``interpolation`` modes :func:`resample_pos_embed` accepts (those of ``F.interpolate`` in 2-D)."""
+"""The ``interpolation`` modes :func:`resample_pos_embed` accepts (those of ``F.interpolate`` in
+2-D)."""
 
 RECIPES: dict[str, dict[str, object]] = {
     # timm.layers.resample_abs_pos_embed defaults
@@ -59,7 +60,8 @@ def _resolve_method(
     antialias: bool | None,
     align_corners: bool | None,
 ) -> tuple[str, bool, bool]:
-    """The (interpolation, antialias, align_corners) to use; explicit values may not contradict a recipe."""
+    """The (interpolation, antialias, align_corners) to use; explicit values may not contradict a
+    recipe."""
     if recipe is not None:
         check_choice(recipe, "recipe", tuple(RECIPES))
         spec = RECIPES[recipe]
@@ -126,11 +128,12 @@ def resample_pos_embed(
         align_corners: as in ``F.interpolate``: ``True`` maps the centres of the corner cells
             onto each other; default ``False``.
         recipe: reproduce one library exactly: ``"timm"``, ``"hf"`` (transformers ViT
-            ``interpolate_pos_encoding``), ``"mae"``, ``"vit_jax"`` (``scipy.ndimage.zoom(order=1)``)
-            or ``"dinov2_legacy"``; see :data:`RECIPES`. It sets interpolation, antialias and
-            align_corners: passing one of them too is allowed only with the recipe's own value,
-            anything else is a ValueError. (The libraries themselves only handle a square old
-            grid, HF and MAE a single class token; here the same arithmetic runs on each axis.)
+            ``interpolate_pos_encoding``), ``"mae"``, ``"vit_jax"``
+            (``scipy.ndimage.zoom(order=1)``) or ``"dinov2_legacy"``; see :data:`RECIPES`. It sets
+            interpolation, antialias and align_corners: passing one of them too is allowed only with
+            the recipe's own value, anything else is a ValueError. (The libraries themselves only
+            handle a square old grid, HF and MAE a single class token; here the same arithmetic runs
+            on each axis.)
 
     Returns:
         The new table. When the new grid equals the old one the input tensor itself is returned
@@ -172,7 +175,8 @@ def resample_pos_embed(
     table = pos_embed if pos_embed.dim() == 3 else pos_embed.unsqueeze(0)
     dim = table.shape[-1]
     prefix, grid = table[:, :num_prefix_tokens], table[:, num_prefix_tokens:]
-    # (1, rows*cols, D) -> (1, rows, cols, D) -> (1, D, rows, cols): channels first, as F.interpolate wants
+    # (1, rows*cols, D) -> (1, rows, cols, D) -> (1, D, rows, cols): channels first, as
+    # F.interpolate wants
     image = grid.float().reshape(1, old_rows, old_cols, dim).permute(0, 3, 1, 2)
     kwargs: dict[str, object] = {"mode": mode}
     if mode in ("bilinear", "bicubic"):
@@ -234,12 +238,14 @@ def _cubic(x: np.ndarray, a: float) -> np.ndarray:
 
 
 def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``a * b + c`` rounded once to float32 (a fused multiply-add, as compiled torch kernels use)."""
+    """``a * b + c`` rounded once to float32 (a fused multiply-add, as compiled torch kernels
+    use)."""
     return (a.astype(np.float64) * b.astype(np.float64) + np.float64(c)).astype(np.float32)
 
 
 def _cubic_f32(x: np.ndarray, a: float = -0.75) -> np.ndarray:
-    """:func:`_cubic` (for ``0 <= x < 2``) evaluated in float32 the way torch's bicubic kernel does."""
+    """:func:`_cubic` (for ``0 <= x < 2``) evaluated in float32 the way torch's bicubic kernel
+    does."""
     f32 = np.float32
     a = f32(a)
     near = _fma(_fma(a + f32(2), x, -(a + f32(3))) * x, x, f32(1))
@@ -321,7 +327,8 @@ def interpolation_matrix(
             if w.sum() != 0:
                 m[i, lo:hi] = w / w.sum()
         return m
-    # the source position of each output cell, rounded once to float32 as torch's compiled kernel does
+    # the source position of each output cell, rounded once to float32 as torch's compiled kernel
+    # does
     dst = out.astype(np.float64)
     src = (dst * scale if align_corners else (dst + 0.5) * scale - 0.5).astype(f32)
     if interpolation == "bilinear":

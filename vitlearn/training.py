@@ -217,7 +217,8 @@ lr 1e-3, its learned table started at std 1 (notebook 05 says why)."""
 
 
 def build_model(recipe: TrainRecipe, *, rope_kwargs: Mapping[str, Any] | None = None) -> TinyViT:
-    """A fresh, untrained :class:`vitlearn.TinyViT` for ``recipe``: ``(B, 3, H, W) -> (B, classes)``.
+    """A fresh, untrained :class:`vitlearn.TinyViT` for ``recipe``:
+    ``(B, 3, H, W) -> (B, classes)``.
 
     Its weights depend on ``recipe.seed`` only (drawn with the global generator forked, so the
     caller's random state is the same afterwards). ``rope_kwargs`` go to the rotary embedding
@@ -302,7 +303,8 @@ def scene_batches(recipe: TrainRecipe, first_seed: int) -> Batches:
 def evaluate(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
 ) -> float:
-    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in ``[0, 1]``."""
+    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in
+    ``[0, 1]``."""
     _check_labelled(images, labels)
     was_training = model.training
     model.eval()
@@ -429,7 +431,8 @@ def train_tiny_vit(
     progress: bool = True,
     desc: str = "train",
 ) -> dict[str, Any]:
-    """:func:`train` on a fixed set: ``model`` in place, ``images`` ``(n, C, H, W)``, ``labels`` ``(n,)``.
+    """:func:`train` on a fixed set: ``model`` in place, ``images`` ``(n, C, H, W)``, ``labels``
+    ``(n,)``.
 
     Each step draws ``batch_size`` random examples (:func:`sample_batches`, seeded with
     ``seed``); the optimisation is :data:`DEFAULT_RECIPE`'s with these settings. With
@@ -509,7 +512,8 @@ class TrainedTinyViT:
 def _rendered(
     n: int, seed: int, task: str, cells: int | None, img_size: int | tuple[int, int]
 ) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
-    """Scenes, images and labels, rendered once per session: the comparisons train on the same data."""
+    """Scenes, images and labels, rendered once per session: the comparisons train on the same
+    data."""
     scenes = make_scenes(n, seed=seed, task=task, **({} if cells is None else {"cells": cells}))
     return scenes, render_scenes(scenes, img_size), torch.from_numpy(scenes.labels)
 

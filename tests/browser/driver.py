@@ -162,7 +162,8 @@ class JupyterLab(Frontend):
         out.push({
           index: i,
           count: c.executionCount,
-          errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+          errors: outputs.filter(o => o.output_type === 'error')
+            .map(o => o.ename + ': ' + o.evalue),
           widgets: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json'])
             .length,
         });
@@ -191,7 +192,8 @@ class JupyterLab(Frontend):
         if (subshell) { header.subshell_id = subshell; }
         const content = {code: '', silent: true, store_history: false, user_expressions: {},
                          allow_stdin: false, stop_on_error: false};
-        const msg = {header, parent_header: {}, metadata: {}, content, channel: 'shell', buffers: []};
+        const msg = {header, parent_header: {}, metadata: {}, content, channel: 'shell',
+                     buffers: []};
         return kernel.sendShellMessage(msg, true, true).done;
       }));
     }
@@ -251,7 +253,8 @@ class ClassicNotebook(Frontend):
         out.push({
           index: i,
           count: (typeof n === 'number') ? n : null,
-          errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+          errors: outputs.filter(o => o.output_type === 'error')
+            .map(o => o.ename + ': ' + o.evalue),
           widgets: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json'])
             .length,
         });
@@ -269,7 +272,9 @@ class ClassicNotebook(Frontend):
       const done = () => { if (replied && idle) { resolve(); } };
       Jupyter.notebook.kernel.execute('', {
         shell: {reply: () => { replied = true; done(); }},
-        iopub: {status: m => { if (m.content.execution_state === 'idle') { idle = true; done(); } }},
+        iopub: {status: m => {
+          if (m.content.execution_state === 'idle') { idle = true; done(); }
+        }},
       }, {silent: true, store_history: false});
     })
     """
@@ -609,8 +614,9 @@ _LATENCY_PROBE_JS = """
 img => {
   const rec = {key: null, change: null};
   img.__vitlearnLatency = rec;
-  document.addEventListener('keydown', () => { if (rec.key === null) { rec.key = performance.now(); } },
-                            {capture: true, once: true});
+  document.addEventListener('keydown', () => {
+    if (rec.key === null) { rec.key = performance.now(); }
+  }, {capture: true, once: true});
   const seen = new MutationObserver(() => { rec.change = performance.now(); seen.disconnect(); });
   seen.observe(img, {attributes: true, attributeFilter: ['src']});
 }

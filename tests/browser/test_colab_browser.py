@@ -168,8 +168,10 @@ _EXECUTE_JS = """
 code => new Promise((resolve, reject) => {
   let text = '';
   Jupyter.notebook.kernel.execute(code, {
-    iopub: {output: m => { if (m.content.text) { text += m.content.text; }
-                           if (m.content.ename) { reject(m.content.ename + ': ' + m.content.evalue); } }},
+    iopub: {output: m => {
+      if (m.content.text) { text += m.content.text; }
+      if (m.content.ename) { reject(m.content.ename + ': ' + m.content.evalue); }
+    }},
     shell: {reply: m => resolve(text)},
   });
 })

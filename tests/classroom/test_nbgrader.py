@@ -84,9 +84,12 @@ MISTAKES: dict[str, tuple[str, str]] = {
     "03_why_position": (
         "predict_shuffle",
         "def predict_shuffle():\n"
-        "    # with learned codes the attention changes, but the class output is predicted the same\n"
-        "    return {'none': {'attention': 'permuted', 'patch_outputs': 'permuted', 'class_output': 'same'},\n"
-        "            'learned': {'attention': 'changed', 'patch_outputs': 'changed', 'class_output': 'same'}}\n",
+        "    # with learned codes the attention changes, but the class output is predicted the "
+        "same\n"
+        "    return {'none': {'attention': 'permuted', 'patch_outputs': 'permuted', "
+        "'class_output': 'same'},\n"
+        "            'learned': {'attention': 'changed', 'patch_outputs': 'changed', "
+        "'class_output': 'same'}}\n",
     ),
     "04_position_embeddings": (
         "my_sincos_2d",
@@ -96,7 +99,8 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    w = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / f)\n"
         "    y, x = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')\n"
         "    ax, ay = x.reshape(-1, 1) * w, y.reshape(-1, 1) * w\n"
-        "    return torch.cat([ay.sin(), ay.cos(), ax.sin(), ax.cos()], dim=1).float()  # y first\n",
+        "    return torch.cat([ay.sin(), ay.cos(), ax.sin(), ax.cos()], dim=1).float()"
+        "  # y first\n",
     ),
     "07_flexible_patch_size": (
         "my_resize_matrix",
@@ -137,7 +141,7 @@ def test_every_assignment_has_a_typical_mistake():
     assert len(ASSIGNMENTS) >= 8, ASSIGNMENTS
 
 
-# --- running nbgrader ------------------------------------------------------------------------------
+# --- running nbgrader -----------------------------------------------------------------------------
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -277,7 +281,7 @@ def course(tmp_path_factory) -> Path:
     return course
 
 
-# --- the students' copy ----------------------------------------------------------------------------
+# --- the students' copy ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -305,7 +309,7 @@ def test_released_copy_hides_solutions_and_hidden_tests(course, name):
         assert "quiz_credit" not in text
 
 
-# --- autograde -------------------------------------------------------------------------------------
+# --- autograde ------------------------------------------------------------------------------------
 
 
 def _scores(course: Path, name: str, student: str) -> dict[str, float]:
@@ -390,7 +394,7 @@ def test_students_copy_runs_top_to_bottom(course, name):
             )
 
 
-# --- feedback --------------------------------------------------------------------------------------
+# --- feedback -------------------------------------------------------------------------------------
 
 
 def test_feedback_shows_the_checkers_messages(course):
@@ -450,7 +454,8 @@ def test_export_writes_every_score(course):
 
 
 def test_report_times(course):
-    """Print what autograding took, per assignment (the submissions of ``_students``; 04 has one more)."""
+    """Print what autograding took, per assignment (the submissions of ``_students``; 04 has one
+    more)."""
     if not TIMES:
         pytest.skip("run together with test_autograde")
     lines = [f"  {n}: {t:6.1f} s" for n, t in TIMES.items()]

@@ -1,4 +1,5 @@
-"""Every notebook, executed in a Colab-shaped environment, with the course installed by its own cell.
+"""Every notebook, executed in a Colab-shaped environment, with the course installed by its own
+cell.
 
 Colab ships ipywidgets 7.7.1 (8.x breaks its widget rendering), matplotlib 3.10, numpy 2.1 and no
 ipympl; installing the course's requirements there would replace torch and ipywidgets, which is why

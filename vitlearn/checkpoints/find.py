@@ -46,7 +46,8 @@ def _table_keys(sd: Mapping[str, Any]) -> list[str]:
 
 
 def _sibling(key: str, name: str) -> str:
-    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` -> ``<name>``."""
+    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` ->
+    ``<name>``."""
     head = key.rsplit(".", 1)[0] + "." if "." in key else ""
     return head + name
 
@@ -153,7 +154,8 @@ def _prefix_tokens(
 
 
 def _naming(sd: Mapping[str, Any], key: str, num_prefix_tokens: int) -> str:
-    """Whose naming the checkpoint uses: ``"hf"``, ``"dinov2"``, ``"mae"``, ``"timm"`` or ``"unknown"``.
+    """Whose naming the checkpoint uses: ``"hf"``, ``"dinov2"``, ``"mae"``, ``"timm"`` or
+    ``"unknown"``.
 
     Decided by the table's key and the entries beside it, in this order (the first match wins).
     """

@@ -115,8 +115,8 @@ CATALOGUE: dict[str, Checkpoint] = {
         f"{_DINOV2}/dinov2_vits14/dinov2_vits14_pretrain.pth",
         "dinov2",
         "Apache-2.0",
-        "DINOv2 ViT-S/14 backbone (Oquab et al.), self-supervised on LVD-142M; its table is a 37x37 "
-        "grid (518 px) plus the class row",
+        "DINOv2 ViT-S/14 backbone (Oquab et al.), self-supervised on LVD-142M; its table is a "
+        "37x37 grid (518 px) plus the class row",
         (1, 1 + 37 * 37, 384),
     ),
     "dinov2_vits14_reg4": Checkpoint(
@@ -136,7 +136,8 @@ _TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar")
 
 
 def _cache_folder(folder: str | os.PathLike[str] | None) -> Path:
-    """The cache folder: ``folder`` if given, else ``$VITLEARN_CACHE``, else ``~/.cache/vitlearn``."""
+    """The cache folder: ``folder`` if given, else ``$VITLEARN_CACHE``, else
+    ``~/.cache/vitlearn``."""
     if folder is not None:
         return Path(folder).expanduser()
     env = os.environ.get("VITLEARN_CACHE")
@@ -191,7 +192,8 @@ def _save_table_cache(
 
 
 def _read_table_cache(path: Path) -> tuple[dict[str, Any], str | None, set[str]]:
-    """The skeleton state dict kept by :func:`_save_table_cache`, and the keys it has real data for."""
+    """The skeleton state dict kept by :func:`_save_table_cache`, and the keys it has real data
+    for."""
     _, stored, _, metadata = read_state_dict(path)
     metadata = metadata or {}
     if _INDEX not in metadata:
@@ -206,7 +208,7 @@ def _read_table_cache(path: Path) -> tuple[dict[str, Any], str | None, set[str]]
     return sd, metadata.get(_WRAPPER) or None, set(stored)
 
 
-# ---- reading one tensor of a remote file -----------------------------------------------------------
+# ---- reading one tensor of a remote file ---------------------------------------------------------
 
 
 class _NotAlone(Exception):
@@ -431,7 +433,7 @@ def _index(remote: RemoteFile) -> tuple[Any, _Loaders]:
     raise _NotAlone("it is neither a safetensors file nor a torch.save zip")
 
 
-# ---- loading ---------------------------------------------------------------------------------------
+# ---- loading -------------------------------------------------------------------------------------
 
 _Find = Callable[[dict[str, Any]], PosEmbedInfo]
 
@@ -558,7 +560,8 @@ def _resolve(source: object) -> tuple[str | None, Checkpoint | None, str | None,
         return None, None, None, Path(source)
     if not isinstance(source, str):
         raise TypeError(
-            f"source must be a path, an http(s) URL or a catalogue name, got {type(source).__name__}"
+            "source must be a path, an http(s) URL or a catalogue name, "
+            f"got {type(source).__name__}"
         )
     if source in CATALOGUE:
         entry = CATALOGUE[source]
@@ -582,7 +585,8 @@ def _resolve(source: object) -> tuple[str | None, Checkpoint | None, str | None,
 
 
 def _as_table(t: torch.Tensor) -> torch.Tensor:
-    """``(T, D)`` or ``(1, T, D)`` -> ``(1, T, D)`` float32, contiguous, without autograd history."""
+    """``(T, D)`` or ``(1, T, D)`` -> ``(1, T, D)`` float32, contiguous, without autograd
+    history."""
     t = t.detach()
     return (t[None] if t.dim() == 2 else t).to(torch.float32).contiguous()
 
@@ -605,10 +609,10 @@ def load_pos_embed(
       a plain state dict or one wrapped under ``model`` / ``state_dict`` (read by
       :func:`vitlearn.checkpoints.read_state_dict`, as the command line reads it);
     - an ``http(s)`` URL of such a file. Only the table is fetched when the file and the server
-      allow it (see :mod:`vitlearn.checkpoints.remote`), else the whole file, with a progress bar. What came is
-      kept in the cache folder (``cache_dir``, else ``$VITLEARN_CACHE``, else
-      ``~/.cache/vitlearn``, under a name made from the URL) and read from there next time, with
-      no network;
+      allow it (see :mod:`vitlearn.checkpoints.remote`), else the whole file, with a progress bar.
+      What came is kept in the cache folder (``cache_dir``, else ``$VITLEARN_CACHE``, else
+      ``~/.cache/vitlearn``, under a name made from the URL) and read from there next time, with no
+      network;
     - a name from :data:`CATALOGUE` (its URL). The table must then have the entry's shape and
       naming, or a ``ValueError`` says that the file has changed. The names, their licences and
       tables:
@@ -628,10 +632,11 @@ def load_pos_embed(
       Meta's DeiT, and transformers' DeiT; licences as on their model cards), the DINOv2 files on
       Meta's download server (licence: the DINOv2 repository's README and LICENSE).
 
-    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in :func:`vitlearn.checkpoints.find_pos_embed`
-    (for unusual names, non-square grids, unaccounted prefix rows). ``progress=False`` prints
-    nothing. ``timeout`` bounds each network step: offline, a URL fails within it with
-    :class:`OfflineError`, whose message says how to work offline (:func:`online` asks first).
+    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in
+    :func:`vitlearn.checkpoints.find_pos_embed` (for unusual names, non-square grids, unaccounted
+    prefix rows). ``progress=False`` prints nothing. ``timeout`` bounds each network step: offline,
+    a URL fails within it with :class:`OfflineError`, whose message says how to work offline
+    (:func:`online` asks first).
 
     ``info`` holds ``key`` (the state-dict key of the table), ``grid_size`` ``(rows, cols)``,
     ``num_prefix_tokens`` (rows before the grid: class, distillation, register tokens),
@@ -662,7 +667,8 @@ def load_pos_embed(
     table = _as_table(loaded.sd[info.key])
     if entry is not None and (tuple(table.shape) != entry.shape or info.format != entry.format):
         raise ValueError(
-            f"catalogue entry {name!r} promises a {entry.format}-named table of shape {entry.shape}, "
+            f"catalogue entry {name!r} promises a {entry.format}-named table of shape "
+            f"{entry.shape}, "
             f"but {url} gave a {info.format}-named one of shape {tuple(table.shape)} ({info.key}): "
             "the file has changed; pass the URL itself to load it anyway"
         )

@@ -72,7 +72,8 @@ def read_state_dict(
             Exception
         ) as e:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...: all one line
             raise ValueError(
-                f"{path}: not a readable torch checkpoint (loaded with weights_only=True): {_first_line(e)}"
+                f"{path}: not a readable torch checkpoint (loaded with weights_only=True): "
+                f"{_first_line(e)}"
             ) from None
     if not isinstance(obj, dict):
         raise ValueError(

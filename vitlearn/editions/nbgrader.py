@@ -93,7 +93,8 @@ c.IgnorePattern.pattern = {warning_pattern!r}
 """
 
 WARNING_PATTERN = r":\d+: \w*Warning: "
-"""Matches Python's warning lines (``file.py:12: UserWarning: ...``), for nbgrader's IgnorePattern."""
+"""Matches Python's warning lines (``file.py:12: UserWarning: ...``), for nbgrader's
+IgnorePattern."""
 
 _TEST_HEADER = (
     "# Graded cell: when you submit, nbgrader runs it and gives its points if the checker says ✓."
@@ -147,12 +148,13 @@ def run(args: argparse.Namespace) -> None:
     print(f"{verb} {out / 'nbgrader_config.py'}")
 
 
-# --- what a release produces -----------------------------------------------------------------------
+# --- what a release produces ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Graded:
-    """One graded item of an assignment: its test cell's ``grade_id``, what it grades, its points."""
+    """One graded item of an assignment: its test cell's ``grade_id``, what it grades, its
+    points."""
 
     grade_id: str
     label: str  # e.g. "my_patchify" or "quiz"
@@ -297,7 +299,8 @@ def to_nbgrader(nb: Any, name: str, points: float = DEFAULT_POINTS) -> tuple[Gra
             label = "-".join(functions)
             if not _GRADE_ID.fullmatch(label):
                 raise ConventionError(
-                    f"{where}: nbgrader ids allow letters, digits, '_' and '-' only; rename {label!r}"
+                    f"{where}: nbgrader ids allow letters, digits, '_' and '-' only; rename "
+                    f"{label!r}"
                 )
             answer = nbformat.v4.new_code_cell(merged)
             answer.id = stub.id

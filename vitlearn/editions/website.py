@@ -164,8 +164,8 @@ def build_site(
     turns Sphinx warnings into a failure; ``notebooks`` is the course folder (default: the
     repository's ``notebooks/``); ``log`` receives one line per step.
 
-    Raises :class:`~vitlearn.editions.cli.CommandError` when a tool is missing, when ``out`` is not a
-    folder it may write, or when a notebook fails (naming the notebook, the cell and the error).
+    Raises :class:`~vitlearn.editions.cli.CommandError` when a tool is missing, when ``out`` is not
+    a folder it may write, or when a notebook fails (naming the notebook, the cell and the error).
     """
     if solutions not in SOLUTIONS:
         raise ValueError(f"solutions must be one of {', '.join(SOLUTIONS)}, got {solutions!r}")

@@ -71,7 +71,8 @@ def run_checks(title: str, checks: Callable[[], str | None]) -> bool:
         praise = checks()
     except NotDoneYet:
         print(
-            f"… {title}: not done yet. Replace `raise NotImplementedError` with your code, then run this cell again."
+            f"… {title}: not done yet. Replace `raise NotImplementedError` with your code, then "
+            "run this cell again."
         )
         return False
     except Mistake as m:

@@ -127,19 +127,22 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
         ]
         if diff == (case["depth"] - 1) * per_block:
             raise Mistake(
-                f"{call} returned {got}, expected {want}: did you count one block but not multiply by depth={case['depth']}?"
+                f"{call} returned {got}, expected {want}: did you count one block but not multiply "
+                f"by depth={case['depth']}?"
             )
         raise Mistake(
-            f"{call} returned {got}, expected {want} ({'short by' if diff > 0 else 'over by'} {abs(diff)}). "
-            "Count: patch embedding (D*C*P*P + D), class token (D), position table ((1 + N)*D), per block "
-            "2 LayerNorms (2D each), qkv (3D*D + 3D), proj (D*D + D), fc1 (D*hidden + hidden), "
-            "fc2 (hidden*D + D); the final LayerNorm (2D) and the head (D*classes + classes)."
+            f"{call} returned {got}, expected {want} ({'short by' if diff > 0 else 'over by'} "
+            f"{abs(diff)}). Count: patch embedding (D*C*P*P + D), class token (D), position table "
+            "((1 + N)*D), per block 2 LayerNorms (2D each), qkv (3D*D + 3D), proj (D*D + D), fc1 "
+            "(D*hidden + hidden), fc2 (hidden*D + D); the final LayerNorm (2D) and the head "
+            "(D*classes + classes)."
         )
     return "every parameter of the tiny ViT accounted for."
 
 
 def check_parameter_count(fn: Callable[..., object]) -> bool:
-    """Check ``fn(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
+    """Check
+    ``fn(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
     return run_checks("parameter count", lambda: _parameter_count_checks(fn))
 
 
@@ -179,7 +182,8 @@ def _structure_table(rows: int, cols: int, prefix: int, dim: int = 8) -> torch.T
 
 
 def _pairs(flat: torch.Tensor, rows: int, cols: int, *, by: int | None = None) -> torch.Tensor:
-    """Flat token indices ``(N,)`` -> ``(rows, cols, 2)`` (row, col) pairs, dividing by ``by`` (cols)."""
+    """Flat token indices ``(N,)`` -> ``(rows, cols, 2)`` (row, col) pairs, dividing by ``by``
+    (cols)."""
     by = cols if by is None else by
     return torch.stack([flat // by, flat % by], -1).reshape(rows, cols, 2)
 
@@ -194,7 +198,8 @@ def _best(scores: torch.Tensor, *, largest: bool = True) -> torch.Tensor:
 def _most_similar_reference(
     pos_embed: torch.Tensor, grid_size: tuple[int, int], num_prefix_tokens: int
 ) -> torch.Tensor:
-    """``(1, prefix + rows*cols, D) -> (rows, cols, 2)``: the checker's answer (cosine, self excluded)."""
+    """``(1, prefix + rows*cols, D) -> (rows, cols, 2)``: the checker's answer (cosine, self
+    excluded)."""
     rows, cols = grid_size
     codes = pos_embed[0, num_prefix_tokens:].double()
     unit = codes / codes.norm(dim=-1, keepdim=True)
@@ -202,15 +207,16 @@ def _most_similar_reference(
 
 
 def _as_pairs(got: object, rows: int, cols: int, call: str) -> torch.Tensor:
-    """The student's answer as a ``(rows, cols, 2)`` int64 tensor, or a Mistake that says what came."""
+    """The student's answer as a ``(rows, cols, 2)`` int64 tensor, or a Mistake that says what
+    came."""
     if isinstance(got, torch.Tensor):
         t = got.detach()
     elif isinstance(got, np.ndarray):
         t = torch.from_numpy(got)
     else:
         raise Mistake(
-            f"{call} returned a {type(got).__name__}; return a tensor of shape ({rows}, {cols}, 2): "
-            "for each patch, the (row, col) of its most similar other patch."
+            f"{call} returned a {type(got).__name__}; return a tensor of shape "
+            f"({rows}, {cols}, 2): for each patch, the (row, col) of its most similar other patch."
         )
     shape = tuple(t.shape)
     n = rows * cols
@@ -251,7 +257,10 @@ def _most_similar_case(
 ) -> None:
     table = _structure_table(rows, cols, prefix)
     keep = table.clone()
-    call = f"fn(table of shape {shape_str(table.shape)}, grid_size=({rows}, {cols}), num_prefix_tokens={prefix})"
+    call = (
+        f"fn(table of shape {shape_str(table.shape)}, grid_size=({rows}, {cols}), "
+        f"num_prefix_tokens={prefix})"
+    )
     try:
         got = call_student(fn, table, (rows, cols), prefix, call=call)
     except Mistake as m:
@@ -292,18 +301,19 @@ def _most_similar_case(
         ),
         (
             _pairs(flat_want, rows, cols, by=rows),
-            f"the flat index was turned into (row, col) with the number of rows ({rows}). In raster "
-            f"order token t sits at row t // cols and column t % cols, with cols = {cols}.",
+            f"the flat index was turned into (row, col) with the number of rows ({rows}). In "
+            f"raster order token t sits at row t // cols and column t % cols, with cols = {cols}.",
         ),
         (
             _pairs(_best(cos, largest=False), rows, cols),
-            "that is the LEAST similar patch of each (the argmin). Take the largest cosine similarity.",
+            "that is the LEAST similar patch of each (the argmin). Take the largest cosine "
+            "similarity.",
         ),
         (
             _pairs(_best(codes @ codes.T), rows, cols),
-            "that matches raw dot products. A dot product grows with the length of the codes, so long "
-            "codes (here: far from the centre of the grid) win everywhere. Divide each code by its "
-            "length first (cosine similarity), as the ViT paper's Figure 7 does.",
+            "that matches raw dot products. A dot product grows with the length of the codes, so "
+            "long codes (here: far from the centre of the grid) win everywhere. Divide each code "
+            "by its length first (cosine similarity), as the ViT paper's Figure 7 does.",
         ),
         (
             _pairs(_best(torch.cdist(codes, codes), largest=False), rows, cols),
@@ -338,9 +348,10 @@ def _most_similar_case(
             f"{rows}x{cols} grid; the most similar patch is ({wr}, {wc})."
         )
     raise Mistake(
-        f"{call}: {int(bad.sum())} of the {n} patches differ. Patch ({r}, {c}): you gave ({gr}, {gc}), "
-        f"cosine similarity {float(cos[r * cols + c, gr * cols + gc]):.3f}; the most similar is "
-        f"({wr}, {wc}), cosine similarity {float(cos[r * cols + c, wr * cols + wc]):.3f}."
+        f"{call}: {int(bad.sum())} of the {n} patches differ. Patch ({r}, {c}): you gave "
+        f"({gr}, {gc}), cosine similarity {float(cos[r * cols + c, gr * cols + gc]):.3f}; the most "
+        f"similar is ({wr}, {wc}), cosine similarity "
+        f"{float(cos[r * cols + c, wr * cols + wc]):.3f}."
     )
 
 

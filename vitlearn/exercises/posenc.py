@@ -29,7 +29,8 @@ def _codes(
     """The MAE codes (``layout="mae"``, ``denom="F"``, row-major), or one typical mistake.
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
-    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout`` names the channel blocks. ``order`` is the token order.
+    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout``
+    names the channel blocks. ``order`` is the token order.
     """
     f = dim // 4
     d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
@@ -123,7 +124,10 @@ def _check_one(fn: Callable[..., Any], grid: int | tuple[int, int], dim: int) ->
     if tuple(got.shape) != (n, dim):
         hint = ""
         if tuple(got.shape) == (rows, cols, dim):
-            hint = " You returned the (rows, cols, dim) grid: flatten it row by row to (rows*cols, dim)."
+            hint = (
+                " You returned the (rows, cols, dim) grid: flatten it row by row to "
+                "(rows*cols, dim)."
+            )
         elif tuple(got.shape) == (dim, n):
             hint = " It is transposed: one ROW per token, one column per channel."
         elif rows != cols and got.dim() == 2 and got.shape[0] in (rows * rows, cols * cols):
@@ -148,8 +152,8 @@ def _check_one(fn: Callable[..., Any], grid: int | tuple[int, int], dim: int) ->
     token, channel = divmod(int(err.argmax()), dim)
     raise Mistake(
         f"{what} has the right shape but wrong values: e.g. token {token} (row {token // cols}, "
-        f"column {token % cols}), channel {channel}: expected {float(expected[token, channel]):.4f}, "
-        f"got {float(got[token, channel]):.4f}."
+        f"column {token % cols}), channel {channel}: expected "
+        f"{float(expected[token, channel]):.4f}, got {float(got[token, channel]):.4f}."
     )
 
 
@@ -165,7 +169,10 @@ def check_sincos_2d(fn: Callable[..., Any]) -> bool:
     def checks() -> str:
         for grid, dim in _CASES:
             _check_one(fn, grid, dim)
-        return "Same as vitlearn.sincos_2d_pos_embed(grid_size, dim, convention='mae'), on square and non-square grids."
+        return (
+            "Same as vitlearn.sincos_2d_pos_embed(grid_size, dim, convention='mae'), on square and "
+            "non-square grids."
+        )
 
     return run_checks("check_sincos_2d", checks)
 
@@ -203,16 +210,16 @@ _NOT_A_REORDERING = (
 # (model, quantity, the student's wrong answer) -> why the right answer is right
 _WHY: dict[tuple[str, str, str], str] = {
     ("none", "attention", "same"): (
-        "It is not the same matrix. Row i of the weights belongs to the token at place i, and after "
-        "the shuffle another patch sits there. Each weight depends only on the contents of its two "
-        "tokens, which moved together, so you get the old matrix with its rows AND its columns "
-        "reordered by the shuffle: 'permuted' (equivariance)."
+        "It is not the same matrix. Row i of the weights belongs to the token at place i, and "
+        "after the shuffle another patch sits there. Each weight depends only on the contents of "
+        "its two tokens, which moved together, so you get the old matrix with its rows AND its "
+        "columns reordered by the shuffle: 'permuted' (equivariance)."
     ),
     ("none", "attention", "changed"): (
-        "No new numbers appear. The score of tokens i and j, q_i . k_j, depends only on what the two "
-        "tokens contain; the shuffle moved contents and nothing else, and each softmax row sees the "
-        "same scores in another order. The matrix is the old one with its rows and columns "
-        "reordered: 'permuted' (equivariance)."
+        "No new numbers appear. The score of tokens i and j, q_i . k_j, depends only on what the "
+        "two tokens contain; the shuffle moved contents and nothing else, and each softmax row "
+        "sees the same scores in another order. The matrix is the old one with its rows and "
+        "columns reordered: 'permuted' (equivariance)."
     ),
     ("none", "patch_outputs", "same"): (
         "The output at place i is not the one it was: place i now holds another patch, and each "
@@ -222,20 +229,20 @@ _WHY: dict[tuple[str, str, str], str] = {
     ("none", "patch_outputs", "changed"): (
         "Every layer either acts on each token alone (layer norm, MLP) or mixes the tokens by "
         "content (attention, whose weights are only reordered). So a patch's output depends on its "
-        "own content and on the SET of all tokens, and the shuffle changes neither: it comes out at "
-        "another place, 'permuted' (equivariance)."
+        "own content and on the SET of all tokens, and the shuffle changes neither: it comes out "
+        "at another place, 'permuted' (equivariance)."
     ),
     ("none", "class_output", "permuted"): (
         "The class token stays in first place and is a single vector: there is nothing in it to "
-        "reorder. Attention updates it with a weighted sum over all the tokens in which each weight "
-        "travels with its token, and a sum does not depend on the order of its terms: it is the "
-        "'same' (invariance). That is why such a model cannot answer differently for a jigsaw."
+        "reorder. Attention updates it with a weighted sum over all the tokens in which each "
+        "weight travels with its token, and a sum does not depend on the order of its terms: it is "
+        "the 'same' (invariance). That is why such a model cannot answer differently for a jigsaw."
     ),
     ("none", "class_output", "changed"): (
         "It does not change at all. The class token stays in first place, and attention updates it "
-        "with a weighted sum over all the tokens in which each weight travels with its token; a sum "
-        "does not depend on the order of its terms. So it is the 'same' (invariance): the model "
-        "cannot answer differently for a jigsaw."
+        "with a weighted sum over all the tokens in which each weight travels with its token; a "
+        "sum does not depend on the order of its terms. So it is the 'same' (invariance): the "
+        "model cannot answer differently for a jigsaw."
     ),
     ("learned", "attention", "same"): "New tokens give new scores: 'changed'.",
     ("learned", "attention", "permuted"): (
@@ -278,7 +285,7 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
     got = call_student(fn, call="predict_shuffle()")
     if not isinstance(got, dict):
         raise Mistake(
-            f"predict_shuffle() should return a dict {{'none': {{...}}, 'learned': {{...}}}}, but it "
+            "predict_shuffle() should return a dict {'none': {...}, 'learned': {...}}, but it "
             f"returned a {type(got).__name__}."
         )
     wrong = []
@@ -314,8 +321,8 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
         )
     return (
         "Without codes the shuffle only relabels the tokens: attention and patch outputs are "
-        "permuted (equivariance), the class token's output is the same (invariance). With a learned "
-        "table every number changes. The next cell measures it."
+        "permuted (equivariance), the class token's output is the same (invariance). With a "
+        "learned table every number changes. The next cell measures it."
     )
 
 

@@ -42,7 +42,8 @@ QUIZ: dict[int, QuizQuestion] = {
             "a": "Attention scores every pair of tokens, so its cost grows with the square of "
             "their number",
             "b": "A pixel has only 3 numbers, too few for a linear layer to map to D dimensions",
-            "c": "Patches keep more detail than the pixels they are made of, so the model sees more",
+            "c": "Patches keep more detail than the pixels they are made of, so the model sees "
+            "more",
             "d": "Cutting the image into patches makes the model invariant to where objects are",
         },
         "a",
@@ -214,7 +215,8 @@ def show_quiz() -> None:
 
 
 def quiz_feedback(answers: Any) -> tuple[list[str], bool]:
-    """Mark ``answers`` (``{question number: letter}``): the feedback lines, and whether all are right.
+    """Mark ``answers`` (``{question number: letter}``): the feedback lines, and whether all are
+    right.
 
     Never raises: answers it cannot read are reported in the lines.
     """

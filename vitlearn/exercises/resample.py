@@ -103,7 +103,8 @@ def _shape_mistake(
     elif tuple(got.shape) in ((1, dim, rows, cols), (1, rows, cols, dim)):
         hint = (
             " That is still an image: flatten it back to a sequence of rows*cols tokens "
-            "(permute to (1, rows, cols, D), then reshape to (1, rows*cols, D)) and add the prefix rows."
+            "(permute to (1, rows, cols, D), then reshape to (1, rows*cols, D)) and add the "
+            "prefix rows."
         )
     elif got.dim() == 3 and got.shape[1] == prefix + rows * cols + prefix:
         hint = " The prefix rows appear twice: concatenate them once, in front of the grid."
@@ -141,9 +142,9 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
         if any(_close(got, c) for c in _flattened_1d(table, prefix, new[0] * new[1])):
             raise Mistake(_FLATTENED)
         raise Mistake(
-            f"{call}: the first {prefix} row(s) (class token) changed. They have no position on the "
-            "grid, so they must not be interpolated: copy them unchanged and interpolate only the "
-            "rows after them."
+            f"{call}: the first {prefix} row(s) (class token) changed. They have no position on "
+            "the grid, so they must not be interpolated: copy them unchanged and interpolate only "
+            "the rows after them."
         )
 
     matches = [
@@ -174,9 +175,10 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
                 )
         if "recipe" not in kw and _close(got, _scrambled(table, prefix, side, new, kw)):
             raise Mistake(
-                f"{call}: you reshaped the (1, N, D) tokens straight into a (1, D, rows, cols) image. "
-                "reshape keeps the memory order, so that mixes channels and positions; reshape to "
-                "(1, rows, cols, D) first and move the channels with permute(0, 3, 1, 2)."
+                f"{call}: you reshaped the (1, N, D) tokens straight into a (1, D, rows, cols) "
+                "image. reshape keeps the memory order, so that mixes channels and positions; "
+                "reshape to (1, rows, cols, D) first and move the channels with "
+                "permute(0, 3, 1, 2)."
             )
     ref = resample_pos_embed(
         table, new, num_prefix_tokens=prefix, interpolation="bicubic", antialias=False
@@ -262,8 +264,9 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
                 )
             if got is None:
                 raise Mistake(
-                    f"{call} returned None: none of your comparisons matched. Resize with each recipe "
-                    f"to new_size = (rows, cols) = {target} and compare the whole table, class row included."
+                    f"{call} returned None: none of your comparisons matched. Resize with each "
+                    f"recipe to new_size = (rows, cols) = {target} and compare the whole table, "
+                    "class row included."
                 )
             if not isinstance(got, str):
                 raise Mistake(
@@ -280,16 +283,16 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
             spread = float(table[0, 1:].std())
             if gap < 0.25 * spread:
                 raise Mistake(
-                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ by "
-                    f"up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not equal. A "
-                    "tolerance that wide lets the wrong recipe through; the same call on the same "
-                    "table gives exactly the same numbers, so compare with torch.equal (or "
-                    "torch.allclose with its default tolerance)."
+                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ "
+                    f"by up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not "
+                    "equal. A tolerance that wide lets the wrong recipe through; the same call on "
+                    "the same table gives exactly the same numbers, so compare with torch.equal "
+                    "(or torch.allclose with its default tolerance)."
                 )
             raise Mistake(
-                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} apart): "
-                f"that table came from {recipe!r}. Resize the table with each recipe and keep the "
-                "one whose output equals the table you were given."
+                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} "
+                f"apart): that table came from {recipe!r}. Resize the table with each recipe and "
+                "keep the one whose output equals the table you were given."
             )
     return (
         "Every recipe recognised, enlarging, shrinking and non-square; "

@@ -8,8 +8,8 @@ similar codes, and so do patches of the same row or column. This module holds a 
 enough to train on a laptop CPU whose table has learned the grid too, by the two measures of
 :func:`vitlearn.posenc.grid_structure`, so the course can look at a learned table with structure
 in it without training one in class. (Its structure is of another kind than the paper's: its
-codes point from the centre of the grid towards their patch; ``vitlearn/trained/weights/course_vit.md``
-shows how it came about.)
+codes point from the centre of the grid towards their patch;
+``vitlearn/trained/weights/course_vit.md`` shows how it came about.)
 
 - :func:`load_course_vit` returns the shipped model (a :class:`vitlearn.TinyViT`, timm parameter
   names), in eval mode, with ``model.meta``: how it was made and how well it does.
@@ -24,7 +24,8 @@ red shape left of, right of, above or below the blue one, along the axis where t
 apart?), drawn at 56 x 56 pixels and cut into 4 x 4 pixel patches: a 14 x 14 grid of patches like
 ViT-B/16 at 224 pixels, one patch to a cell, so a difference of one patch decides the answer.
 Every training step draws new scenes, so the model never sees the same example twice. How the
-recipe was found, and what made the structure appear, is in ``vitlearn/trained/weights/course_vit.md``.
+recipe was found, and what made the structure appear, is in
+``vitlearn/trained/weights/course_vit.md``.
 
 The module is named for what it holds (shipped weights), as the package layout plans it; the
 weights live next to it in ``vitlearn/trained/weights/``.
@@ -152,8 +153,8 @@ def recipe_from_record(
 def build_course_vit(recipe: TrainRecipe | None = None) -> TinyViT:
     """A fresh, untrained course ViT for ``recipe`` (default :data:`COURSE_VIT_RECIPE`).
 
-    ``(B, 3, S, S) -> (B, 4)`` logits with ``S = recipe.img_size``: :func:`vitlearn.training.build_model`,
-    the one place the model is built, for training and for loading alike. Its initial weights
+    ``(B, 3, S, S) -> (B, 4)`` logits with ``S = recipe.img_size``:
+    :func:`vitlearn.training.build_model`, the one place the model is built, for training and for loading alike. Its initial weights
     depend on ``recipe.seed`` only; the global random state is left as it was. The table starts as
     timm's (truncated normal, std 0.02), not at TinyViT's std 1: the point of this model is that
     the grid structure comes from training, not from a start that already dominates the patch

@@ -61,7 +61,8 @@ class Explorer:
         return {}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Change the existing artists to show ``state`` (already validated); return what was drawn."""
+        """Change the existing artists to show ``state`` (already validated); return what was
+        drawn."""
         raise NotImplementedError
 
     # -- state -------------------------------------------------------------------------------

@@ -118,8 +118,9 @@ class AnyResolutionExplorer(Explorer):
                 check_tensor(table, f"codes[{name!r}][{hw}]", (2,), "(rows*cols, D)")
                 if table.shape[0] != grid[0] * grid[1]:
                     raise ValueError(
-                        f"codes[{name!r}][{hw}] must have {grid[0]}*{grid[1]} = {grid[0] * grid[1]} rows "
-                        f"(one per patch of the {grid[0]}x{grid[1]} grid), got shape {shape_str(table.shape)}"
+                        f"codes[{name!r}][{hw}] must have {grid[0]}*{grid[1]} = "
+                        f"{grid[0] * grid[1]} rows (one per patch of the {grid[0]}x{grid[1]} "
+                        f"grid), got shape {shape_str(table.shape)}"
                     )
                 sim = position_similarity(table.detach().float(), grid).numpy()
                 self._sim[name, hw] = sim

@@ -229,9 +229,9 @@ class SimilarityExplorer(Explorer):
     """Choose a kind of position code and a patch (row, col); see the similarity of its code to all.
 
     ``tables`` maps a name to a table of codes ``(num_prefix_tokens + rows*cols, D)`` (default:
-    :func:`default_tables`). Left: the ``(rows, cols)`` map of cosine similarities between the chosen
-    patch's code and every patch's code (one tile of the ViT paper's Figure 7, centre), the chosen
-    patch outlined. Right: the chosen code itself, channel by channel.
+    :func:`default_tables`). Left: the ``(rows, cols)`` map of cosine similarities between the
+    chosen patch's code and every patch's code (one tile of the ViT paper's Figure 7, centre), the
+    chosen patch outlined. Right: the chosen code itself, channel by channel.
     """
 
     def __init__(
@@ -333,8 +333,8 @@ def describe_sincos_channel(
 ) -> dict[str, Any]:
     """What channel ``channel`` of :func:`vitlearn.sincos_2d_pos_embed` holds, in ``convention``.
 
-    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's value
-    at the patch in column x, row y is ``func(axis * w_k)``.
+    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's
+    value at the patch in column x, row y is ``func(axis * w_k)``.
     """
     check_choice(convention, "convention", SINCOS_CONVENTIONS)
     f = dim // 4

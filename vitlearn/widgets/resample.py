@@ -43,7 +43,8 @@ METHODS: dict[
     "nearest": _method(interpolation="nearest"),
     "flattened 1-D (wrong)": lambda table, new, old, prefix: flattened_resample(table, new, prefix),
 }
-"""The methods of the explorer's menu: name -> ``f(table, new (rows, cols), old (rows, cols), prefix)``."""
+"""The methods of the explorer's menu: name ->
+``f(table, new (rows, cols), old (rows, cols), prefix)``."""
 
 
 def _default_table(grid: tuple[int, int], dim: int) -> torch.Tensor:
@@ -66,9 +67,10 @@ class ResampleExplorer(Explorer):
 
     ``pos_embed`` is ``(1, prefix + rows*cols, D)`` or ``(prefix + rows*cols, D)`` on the grid
     ``grid_size`` (default: square from the token count; default table: 2-D sin-cos codes on a
-    14 x 14 grid plus a class token). Panels, left to right: the similarity of patch ``(row, col)``'s
-    code to every code on the old grid; the same for the matching patch on the new grid (the cell
-    at the same relative position); channel ``channel`` of the old table; of the new table.
+    14 x 14 grid plus a class token). Panels, left to right: the similarity of patch
+    ``(row, col)``'s code to every code on the old grid; the same for the matching patch on the new
+    grid (the cell at the same relative position); channel ``channel`` of the old table; of the new
+    table.
     """
 
     def __init__(
@@ -135,7 +137,8 @@ class ResampleExplorer(Explorer):
         self.ax_sim_old.add_patch(self._box_old)
         self.ax_sim_new.add_patch(self._box_new)
         for ax in axes:
-            ax.set_axis_off()  # no ticks or spines: the axes limits can change without a full redraw
+            # no ticks or spines: the axes limits can change without a full redraw
+            ax.set_axis_off()
         self.state = self._validate(self.state)
         self._animate(
             self._sim_old,
@@ -185,7 +188,8 @@ class ResampleExplorer(Explorer):
         return {"size": state["size"], "method": method, "channel": channel, "row": r, "col": c}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Draw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old grid).
+        """Draw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old
+        grid).
 
         Returns the new grid ``size``, the patch on each grid, the similarity maps ``sim_old``
         (old rows, old cols) and ``sim_new`` (new rows, new cols), the channel images
