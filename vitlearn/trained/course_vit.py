@@ -154,8 +154,9 @@ def build_course_vit(recipe: TrainRecipe | None = None) -> TinyViT:
     """A fresh, untrained course ViT for ``recipe`` (default :data:`COURSE_VIT_RECIPE`).
 
     ``(B, 3, S, S) -> (B, 4)`` logits with ``S = recipe.img_size``:
-    :func:`vitlearn.training.build_model`, the one place the model is built, for training and for loading alike. Its initial weights
-    depend on ``recipe.seed`` only; the global random state is left as it was. The table starts as
+    :func:`vitlearn.training.build_model`, the one place the model is built, for training and for
+    loading alike. Its initial weights depend on ``recipe.seed`` only; the global random state is
+    left as it was. The table starts as
     timm's (truncated normal, std 0.02), not at TinyViT's std 1: the point of this model is that
     the grid structure comes from training, not from a start that already dominates the patch
     tokens.
