@@ -39,14 +39,16 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import flattened_resample, resample_pos_embed
+from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
     TrainRecipe,
+    build_model,
     evaluate,
     make_trained_tiny_vit,
+    train,
     train_tiny_vit,
 )
 
@@ -54,7 +56,8 @@ __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("exercises", "plot", "widgets")
 _REMOTE_NAMES = ("OfflineError", "load_pos_embed", "online")
-"""Names from :mod:`vitlearn.checkpoints.remote`, which opens network modules: loaded on first use."""
+"""Names from :mod:`vitlearn.checkpoints.remote`, which opens network modules: loaded on first
+use."""
 
 
 def __getattr__(name: str) -> Any:
@@ -84,6 +87,7 @@ __all__ = [
     "TinyViT",
     "TrainRecipe",
     "TrainedTinyViT",
+    "build_model",
     "ViTEmbedding",
     "conv_to_linear_weight",
     "crop_to_multiple",
@@ -119,6 +123,7 @@ __all__ = [
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "task_info",
+    "train",
     "train_course_vit",
     "train_tiny_vit",
     "unpatchify",

@@ -151,12 +151,17 @@ class PatchEmbed(nn.Module):
                 f"images must have in_chans = {self.in_chans} channels (B, C, H, W), got shape "
                 f"{shape_str(x.shape)} with {x.shape[1]} channels"
             )
-        patch_grid(tuple(x.shape[-2:]), self._patch_size)  # raises if H, W do not split into patches
+        patch_grid(
+            tuple(x.shape[-2:]), self._patch_size
+        )  # raises if H, W do not split into patches
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, N, D)``, N = rows * cols of the patch grid, raster order."""
-        x = self._check_images(x)
+        return self._project(self._check_images(x))
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` for images already checked by :meth:`_check_images`."""
         x = self.proj(x)  # (B, D, rows, cols): one output position per patch
         return x.flatten(2).transpose(1, 2)  # (B, rows*cols, D), row by row
 
@@ -167,8 +172,11 @@ class PatchEmbed(nn.Module):
         """
         w = self.proj.weight
         linear = nn.Linear(
-            self.patch_dim, self.embed_dim, bias=self.proj.bias is not None,
-            device=w.device, dtype=w.dtype,
+            self.patch_dim,
+            self.embed_dim,
+            bias=self.proj.bias is not None,
+            device=w.device,
+            dtype=w.dtype,
         )
         with torch.no_grad():
             linear.weight.copy_(conv_to_linear_weight(w))
@@ -197,15 +205,18 @@ class PatchEmbed(nn.Module):
         return embed
 
     def extra_repr(self) -> str:
-        return f"patch_size={self._patch_size}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
+        return (
+            f"patch_size={self._patch_size}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # The complete embedding layer of a ViT
 # --------------------------------------------------------------------------------------------
 
-POS_EMBED_KINDS: tuple[str, ...] = ("learned", "sincos", "factorized", "none")
-"""The position codes :class:`ViTEmbedding` adds to the tokens (see its ``pos_embed`` argument)."""
+POS_EMBED_KINDS: tuple[str, ...] = ("none", "learned", "sincos", "rope", "factorized")
+"""The kinds of position code of :class:`ViTEmbedding` and :class:`vitlearn.TinyViT` (see the
+``pos_embed`` argument): ``"rope"`` adds nothing here, positions enter attention instead."""
 
 
 class ViTEmbedding(nn.Module):
@@ -230,8 +241,10 @@ class ViTEmbedding(nn.Module):
        - ``"factorized"``: a learned code per row plus one per column
          (:class:`vitlearn.FactorizedPosEmbed`, parameters ``pos_embed_factorized.row_embed`` and
          ``.col_embed``; not a timm name); made for one grid, like ``"learned"``;
-       - ``"none"``: nothing (a subclass may add positions elsewhere, e.g. rotary codes inside
-         attention);
+       - ``"rope"``: nothing here either: the positions enter attention as rotations of queries
+         and keys (:class:`vitlearn.RotaryEmbedding2D`; :class:`vitlearn.TinyViT` applies them in
+         every block);
+       - ``"none"``: nothing; a model on top sees a *set* of patches;
     4. ``pos_drop`` (dropout) is applied.
 
     Parameter names and layout follow timm's ``VisionTransformer``, so the entries
@@ -282,17 +295,23 @@ class ViTEmbedding(nn.Module):
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if class_token else None
         self.reg_token = (
-            nn.Parameter(torch.zeros(1, self.num_reg_tokens, embed_dim)) if self.num_reg_tokens else None
+            nn.Parameter(torch.zeros(1, self.num_reg_tokens, embed_dim))
+            if self.num_reg_tokens
+            else None
         )
         if pos_embed == "learned":
-            self.pos_embed = nn.Parameter(torch.zeros(1, self._table_len(self.grid_size), embed_dim))
+            self.pos_embed = nn.Parameter(
+                torch.zeros(1, self._table_len(self.grid_size), embed_dim)
+            )
         else:
             self.register_parameter("pos_embed", None)
         self.pos_embed_factorized = (
             FactorizedPosEmbed(self.grid_size, embed_dim) if pos_embed == "factorized" else None
         )
         if pos_embed == "sincos":
-            check_multiple(embed_dim, "embed_dim", 4, "pos_embed='sincos': sin and cos of each axis")
+            check_multiple(
+                embed_dim, "embed_dim", 4, "pos_embed='sincos': sin and cos of each axis"
+            )
         self._sincos_cache: dict[tuple[int, int], torch.Tensor] = {}
         self.pos_drop = nn.Dropout(p=pos_drop_rate)
         self.reset_parameters()
@@ -311,7 +330,10 @@ class ViTEmbedding(nn.Module):
             if self.pos_embed is not None:
                 nn.init.trunc_normal_(self.pos_embed, std=self.pos_embed_std, a=-2.0, b=2.0)
             if self.pos_embed_factorized is not None:
-                for table in (self.pos_embed_factorized.row_embed, self.pos_embed_factorized.col_embed):
+                for table in (
+                    self.pos_embed_factorized.row_embed,
+                    self.pos_embed_factorized.col_embed,
+                ):
                     nn.init.trunc_normal_(table, std=self.pos_embed_std, a=-2.0, b=2.0)
 
     @property
@@ -349,7 +371,11 @@ class ViTEmbedding(nn.Module):
         rows, cols = as_pair(grid_size, "grid_size")
         want = (1, self._table_len((rows, cols)), self.embed_dim)
         if not isinstance(pos_embed, torch.Tensor) or tuple(pos_embed.shape) != want:
-            got = shape_str(pos_embed.shape) if isinstance(pos_embed, torch.Tensor) else type(pos_embed).__name__
+            got = (
+                shape_str(pos_embed.shape)
+                if isinstance(pos_embed, torch.Tensor)
+                else type(pos_embed).__name__
+            )
             prefix = 0 if self.no_embed_class else self.num_prefix_tokens
             raise ValueError(
                 f"pos_embed for a {rows}x{cols} grid must have shape {shape_str(want)} "
@@ -359,7 +385,8 @@ class ViTEmbedding(nn.Module):
         self.grid_size = (rows, cols)
 
     def set_patch_embed(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
-        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch embedding.
+        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch
+        embedding.
 
         The patch size becomes ``(ph', pw')``; the old bias is kept when ``bias`` is None. A learned
         or factorized table stays as it is: give it the new grid too (:meth:`set_pos_embed`).
@@ -390,10 +417,15 @@ class ViTEmbedding(nn.Module):
         return self._sincos_cache[grid]
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """The embedding and the grid it used: ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
-        x = self.patch_embed._check_images(x)
-        grid = self.patch_embed.grid_shape(tuple(x.shape[-2:]))
-        tokens = self.patch_embed(x)  # (B, N, D), row by row
+        """The embedding and the grid it used:
+        ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
+        return self._embed(self.patch_embed._check_images(x))
+
+    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """:meth:`embed` for images already checked by ``patch_embed._check_images``."""
+        (ph, pw), (h, w) = self.patch_size, x.shape[-2:]
+        grid = (h // ph, w // pw)
+        tokens = self.patch_embed._project(x)  # (B, N, D), row by row
         kind = self.pos_embed_kind
         if kind in ("learned", "factorized") and grid != self.grid_size:
             (r, c), (h, w) = self.grid_size, self.img_size

@@ -18,9 +18,10 @@ Position codes (``pos_embed=``):
 - ``"rope"``: 2-D rotary embedding of queries and keys inside attention
   (:class:`vitlearn.RotaryEmbedding2D`, configured by ``rope_kwargs``); works for any grid;
   nothing is added.
-- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
-  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
-  grid, like ``"learned"``.
+- ``"factorized"``: a learned code per row plus one per column
+  (:class:`vitlearn.FactorizedPosEmbed`, parameters
+  ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one grid, like
+  ``"learned"``.
 
 The training recipe lives in :mod:`vitlearn.training`.
 """
@@ -34,15 +35,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_tensor
+from ._checks import check_choice, check_int, check_number
 from .data import SCENE_MEAN, SCENE_STD
-from .embedding import POS_EMBED_KINDS as _EMBEDDING_KINDS
-from .embedding import ViTEmbedding
+from .embedding import POS_EMBED_KINDS, ViTEmbedding
 from .posenc import RotaryEmbedding2D
 
-__all__ = ["POOL_KINDS", "POS_EMBED_KINDS", "Attention", "Block", "Mlp", "TinyViT", "save_timm_state_dict"]
+__all__ = [
+    "POOL_KINDS",
+    "Attention",
+    "Block",
+    "Mlp",
+    "TinyViT",
+    "save_timm_state_dict",
+]
 
-POS_EMBED_KINDS: tuple[str, ...] = ("none", "learned", "sincos", "rope", "factorized")
 POOL_KINDS: tuple[str, ...] = ("token", "avg")
 """``global_pool`` as timm names it: read the class token, or average the patch tokens."""
 
@@ -83,7 +89,9 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, heads, T, head_dim)
         if rope is not None:  # rotate queries and keys in one call: (2, B, heads, T, head_dim)
-            q, k = rope(torch.stack([q, k]), grid_size, num_prefix_tokens=num_prefix_tokens).unbind(0)
+            q, k = rope(torch.stack([q, k]), grid_size, num_prefix_tokens=num_prefix_tokens).unbind(
+                0
+            )
         scores = (q * self.scale) @ k.transpose(-2, -1)  # (B, heads, T, T)
         return scores.softmax(dim=-1), v
 
@@ -102,7 +110,8 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
-    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width ``mlp_ratio * D``."""
+    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width
+    ``mlp_ratio * D``."""
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
@@ -220,6 +229,10 @@ class TinyViT(ViTEmbedding):
                     f"= {embed_dim} // {num_heads}"
                 )
         check_choice(global_pool, "global_pool", POOL_KINDS)
+        check_int(num_classes, "num_classes")
+        check_int(embed_dim, "embed_dim")
+        check_int(depth, "depth")
+        check_number(mlp_ratio, "mlp_ratio", above=0.0)
         check_int(num_heads, "num_heads")
         if embed_dim % num_heads:
             raise ValueError(
@@ -227,11 +240,13 @@ class TinyViT(ViTEmbedding):
                 f"(each head gets embed_dim / num_heads channels)"
             )
         super().__init__(
-            img_size, patch_size, in_chans, embed_dim,
-            pos_embed=pos_embed if pos_embed in _EMBEDDING_KINDS else "none",
+            img_size,
+            patch_size,
+            in_chans,
+            embed_dim,
+            pos_embed=pos_embed,
             pos_embed_std=pos_embed_std,
         )
-        self.pos_embed_kind = pos_embed
         if (input_mean is None) != (input_std is None):
             raise ValueError("give both input_mean and input_std, or neither")
         if input_mean is not None:
@@ -241,8 +256,14 @@ class TinyViT(ViTEmbedding):
                     f"got {len(input_mean)} and {len(input_std)}"
                 )
             as_image = {"dtype": torch.float32}
-            self.register_buffer("input_mean", torch.tensor(input_mean, **as_image).view(1, -1, 1, 1), persistent=False)
-            self.register_buffer("input_std", torch.tensor(input_std, **as_image).view(1, -1, 1, 1), persistent=False)
+            self.register_buffer(
+                "input_mean",
+                torch.tensor(input_mean, **as_image).view(1, -1, 1, 1),
+                persistent=False,
+            )
+            self.register_buffer(
+                "input_std", torch.tensor(input_std, **as_image).view(1, -1, 1, 1), persistent=False
+            )
         else:
             self.input_mean = None
             self.input_std = None
@@ -251,7 +272,9 @@ class TinyViT(ViTEmbedding):
         self.num_heads = num_heads
         # no parameters and no state-dict entries: built for whatever grid comes in
         self.rope = (
-            RotaryEmbedding2D(embed_dim // num_heads, **(rope_kwargs or {})) if pos_embed == "rope" else None
+            RotaryEmbedding2D(embed_dim // num_heads, **(rope_kwargs or {}))
+            if pos_embed == "rope"
+            else None
         )
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         final = nn.LayerNorm(embed_dim, eps=1e-6)
@@ -269,11 +292,12 @@ class TinyViT(ViTEmbedding):
 
     # -- forward -------------------------------------------------------------------------------
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """Standardise the pixels, then :meth:`ViTEmbedding.embed`: ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
-        check_tensor(x, "x", (4,), "(B, C, H, W)")
+        """Standardise the pixels, then :meth:`ViTEmbedding.embed`:
+        ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
+        x = self.patch_embed._check_images(x)  # the one check of the input, at the boundary
         if self.input_mean is not None:
             x = (x - self.input_mean) / self.input_std  # pixels standardised per channel
-        return super().embed(x)
+        return self._embed(x)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, 1 + N, D)``: all tokens after the blocks (and ``norm``)."""
