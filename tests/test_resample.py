@@ -327,7 +327,9 @@ def test_interpolation_matrix_scale_factor_matches_dinov2_recipe():
 def test_interpolation_matrix_errors():
     with pytest.raises(ValueError, match="unknown interpolation 'area'"):
         interpolation_matrix(4, 5, "area")
-    with pytest.raises(ValueError, match="at least 1, got old=0, new=5"):
+    with pytest.raises(ValueError, match="old must be a positive int, got 0"):
         interpolation_matrix(0, 5)
+    with pytest.raises(ValueError, match="new must be a positive int, got 0"):
+        interpolation_matrix(4, 0)
     with pytest.raises(ValueError, match="antialias=True works only"):
         interpolation_matrix(4, 5, "nearest", antialias=True)

@@ -134,9 +134,7 @@ def naflex_resize(
     antialias=True)`` does; Hugging Face's processor uses PIL's bilinear filter). Returns the
     resized image, same layout and dtype (float), and the :class:`NaflexSize`.
     """
-    check_tensor(image, "image", (3, 4), "(C, H, W) or (B, C, H, W)")
-    if not image.is_floating_point():
-        raise TypeError(f"image must be a floating-point tensor, got dtype {image.dtype}")
+    check_tensor(image, "image", (3, 4), "(C, H, W) or (B, C, H, W)", floating=True)
     h, w = int(image.shape[-2]), int(image.shape[-1])
     size = naflex_size(h, w, patch_size, max_patches)
     batch = image if image.dim() == 4 else image[None]

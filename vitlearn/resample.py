@@ -22,7 +22,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_choice, check_int, check_tensor, shape_str, token_grid
+from ._checks import (
+    as_pair,
+    check_choice,
+    check_int,
+    check_number,
+    check_tensor,
+    shape_str,
+    token_grid,
+)
 
 __all__ = [
     "INTERPOLATIONS",
@@ -151,15 +159,17 @@ def resample_pos_embed(
     torch.Size([1, 577, 8])
     """
     check_tensor(
-        pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)"
+        pos_embed,
+        "pos_embed",
+        (2, 3),
+        "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)",
+        floating=True,
     )
     if pos_embed.dim() == 3 and pos_embed.shape[0] != 1:
         raise ValueError(
             f"pos_embed must have a leading dimension of 1, (1, prefix + rows*cols, D), got "
             f"{shape_str(pos_embed.shape)}"
         )
-    if not pos_embed.is_floating_point():
-        raise TypeError(f"pos_embed must be a floating-point tensor, got dtype {pos_embed.dtype}")
     new_rows, new_cols = as_pair(new_size, "new_size")
     old_rows, old_cols = token_grid(
         pos_embed.shape[-2],
@@ -287,8 +297,9 @@ def interpolation_matrix(
     check_choice(
         interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic")
     )
-    if old < 1 or new < 1:
-        raise ValueError(f"old and new sizes must be at least 1, got old={old}, new={new}")
+    old, new = check_int(old, "old"), check_int(new, "new")
+    if scale_factor is not None:
+        scale_factor = check_number(scale_factor, "scale_factor", above=0.0)
     if antialias and interpolation not in ("bilinear", "bicubic"):
         raise ValueError(
             f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}"
