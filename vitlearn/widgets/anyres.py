@@ -46,7 +46,8 @@ def default_codes(
     """Codes that need no trained model, at every size: 2-D sin-cos recomputed for the grid, and
     rotary codes ``[cos | sin]`` of the angles on patch indices (the course's default temperature,
     10000) and on DINOv3's box (its base, 100)."""
-    index = RotaryEmbedding2D(dim // heads)
+    patch_size = check_int(patch_size, "patch_size")
+    index = RotaryEmbedding2D(dim // check_int(heads, "heads"))
     box = RotaryEmbedding2D(dim // heads, 100.0, normalize_coords="separate")
     out: dict[str, dict[tuple[int, int], torch.Tensor]] = {
         "sin-cos, recomputed": {},
