@@ -628,6 +628,7 @@ def plot_attention_shuffle(
 
     a = check_tensor(weights, "weights", (2,), "(T, T)").detach().float()
     b = check_tensor(weights_shuffled, "weights_shuffled", (2,), "(T, T)").detach().float()
+    check_tensor(perm, "perm", (1,), "(T,)")
     if a.shape != b.shape or a.shape[0] != a.shape[1] or perm.shape != (a.shape[0],):
         raise ValueError(
             f"weights and weights_shuffled must be the same (T, T) and perm (T,), got "
