@@ -18,23 +18,15 @@ import torch
 from matplotlib.figure import Figure
 
 from .._checks import as_pair, check_choice, check_int, check_tensor, shape_str
+from ..anyres import TEST_SIZES
 from ..plot import similarity_mosaic
 from ..posenc import RotaryEmbedding2D, position_similarity, sincos_2d_pos_embed
 from ._base import Explorer
 
 __all__ = ["DEFAULT_SIZES", "AnyResolutionExplorer", "default_codes"]
 
-DEFAULT_SIZES: tuple[tuple[int, int], ...] = (
-    (32, 32),
-    (40, 40),
-    (48, 48),
-    (56, 56),
-    (64, 64),
-    (48, 64),
-    (40, 72),
-)
-"""Test sizes ``(H, W)`` in pixels: the training size, four larger squares up to 2x, a 3:4 and a
-(nearly) 16:9 grid at 8 px patches."""
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = TEST_SIZES
+"""The explorer's sizes: :data:`vitlearn.anyres.TEST_SIZES`, notebook 09's test sizes."""
 
 
 def default_codes(
