@@ -107,10 +107,10 @@ def test_jigsaw_explorer_defaults():
 
 
 def test_notebook_04s_explorers_have_no_dead_control():
-    """The corner test of test_widgets_base, on the explorers as notebook 04 builds them: the
-    similarity explorer on the course ViT's 14 x 14 grid (its table trained and at step 0, and the
-    formula-made kinds), and the frequency explorer."""
-    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner as check
+    """The explorer contract (tests/explorer_contract.py), on the explorers as notebook 04 builds
+    them: the similarity explorer on the course ViT's 14 x 14 grid (its table trained and at step
+    0, and the formula-made kinds), and the frequency explorer."""
+    from explorer_contract import assert_every_control_changes_the_picture as check
 
     from vitlearn import (
         FactorizedPosEmbed,
