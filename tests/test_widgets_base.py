@@ -23,16 +23,17 @@ EXPLORERS = sorted(
     key=lambda c: c.__name__,
 )
 
-# for each explorer: (a value that is wrong, the error it must raise), and a good change
+# for each explorer: (a value that is wrong, the error it must raise, a fragment of its message),
+# and a good change
 BAD = {
-    "AnyResolutionExplorer": ({"size": (50, 50)}, ValueError),
-    "FrequencyExplorer": ({"channel": 64}, ValueError),
-    "JigsawExplorer": ({"seed": -1}, ValueError),
-    "PatchExplorer": ({"patch_size": 5}, ValueError),
-    "PatchSizeExplorer": ({"patch_size": 99}, ValueError),
-    "ReconstructionExplorer": ({"dim": 0}, ValueError),
-    "ResampleExplorer": ({"method": "cubic"}, ValueError),
-    "SimilarityExplorer": ({"row": 99}, ValueError),
+    "AnyResolutionExplorer": ({"size": (50, 50)}, ValueError, "size (50, 50) was not measured"),
+    "FrequencyExplorer": ({"channel": 64}, ValueError, "channel must be in 0..63, got 64"),
+    "JigsawExplorer": ({"seed": -1}, ValueError, "seed must be in 0..30, got -1"),
+    "PatchExplorer": ({"patch_size": 5}, ValueError, "patch_size 5 does not divide the image"),
+    "PatchSizeExplorer": ({"patch_size": 99}, ValueError, "patch_size 99 is not one of"),
+    "ReconstructionExplorer": ({"dim": 0}, ValueError, "dim must be in 1..384, got 0"),
+    "ResampleExplorer": ({"method": "cubic"}, ValueError, "unknown method 'cubic'"),
+    "SimilarityExplorer": ({"row": 99}, ValueError, "(row, col) = (99, 3) is outside the 8x8"),
 }
 GOOD = {
     "AnyResolutionExplorer": {"scheme": "RoPE, DINOv3 box", "size": (48, 64)},
@@ -58,9 +59,10 @@ def test_every_explorer_is_listed() -> None:
 def test_bad_values_and_unknown_controls_leave_the_state_as_it_was(explorer: Explorer) -> None:
     name = type(explorer).__name__
     before = dict(explorer.state)
-    values, error = BAD[name]
-    with pytest.raises(error):
+    values, error, fragment = BAD[name]
+    with pytest.raises(error) as e:
         explorer.update(**values)
+    assert fragment in str(e.value), str(e.value)
     assert explorer.state == before
     with pytest.raises(TypeError, match="unknown control"):
         explorer.update(colour="red")
