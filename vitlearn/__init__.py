@@ -39,8 +39,9 @@ from .posenc import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
-from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .resample import flattened_resample, resample_pos_embed
+from .segmentation import add_decomposed_rel_pos, get_abs_pos, get_rel_pos, window_partition
+from .trained import load_course_vit, load_course_vit_record, train_course_vit
 from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
@@ -85,11 +86,14 @@ __all__ = [
     "TrainRecipe",
     "TrainedTinyViT",
     "ViTEmbedding",
+    "add_decomposed_rel_pos",
     "conv_to_linear_weight",
     "crop_to_multiple",
     "evaluate",
     "exercises",
     "flattened_resample",
+    "get_abs_pos",
+    "get_rel_pos",
     "grid_shape",
     "grid_structure",
     "linear_to_conv_weight",
@@ -123,4 +127,5 @@ __all__ = [
     "train_tiny_vit",
     "unpatchify",
     "widgets",
+    "window_partition",
 ]
