@@ -50,6 +50,13 @@ from .training import (
     make_trained_tiny_vit,
     train_tiny_vit,
 )
+from .video import (
+    TubeletEmbed,
+    sincos_spacetime_pos_embed,
+    spacetime_pos_embed,
+    tubeletify,
+    videomae_pos_embed,
+)
 
 __version__ = "0.1.0"
 
@@ -85,6 +92,7 @@ __all__ = [
     "TinyViT",
     "TrainRecipe",
     "TrainedTinyViT",
+    "TubeletEmbed",
     "ViTEmbedding",
     "add_decomposed_rel_pos",
     "conv_to_linear_weight",
@@ -122,10 +130,14 @@ __all__ = [
     "shuffle_patches",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
+    "sincos_spacetime_pos_embed",
+    "spacetime_pos_embed",
     "task_info",
     "train_course_vit",
     "train_tiny_vit",
+    "tubeletify",
     "unpatchify",
+    "videomae_pos_embed",
     "widgets",
     "window_partition",
 ]
