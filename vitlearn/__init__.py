@@ -57,6 +57,7 @@ from .video import (
     tubeletify,
     videomae_pos_embed,
 )
+from .vlm import PatchMerger, merge_order, mrope_position_ids, smart_resize, vision_rope_ids
 
 __version__ = "0.1.0"
 
@@ -86,6 +87,7 @@ __all__ = [
     "LearnedPosEmbed",
     "OfflineError",
     "PatchEmbed",
+    "PatchMerger",
     "RelativePositionBias",
     "RotaryEmbedding2D",
     "Scenes",
@@ -113,6 +115,8 @@ __all__ = [
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
+    "merge_order",
+    "mrope_position_ids",
     "naflex_resize",
     "naflex_size",
     "online",
@@ -131,6 +135,7 @@ __all__ = [
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
     "sincos_spacetime_pos_embed",
+    "smart_resize",
     "spacetime_pos_embed",
     "task_info",
     "train_course_vit",
@@ -138,6 +143,7 @@ __all__ = [
     "tubeletify",
     "unpatchify",
     "videomae_pos_embed",
+    "vision_rope_ids",
     "widgets",
     "window_partition",
 ]
