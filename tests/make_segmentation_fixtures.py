@@ -104,7 +104,13 @@ def build(sources: Path) -> dict:
         rel_h = torch.randn(lh, DIM, generator=gen)
         rel_w = torch.randn(lw, DIM, generator=gen)
         out = sam["add_decomposed_rel_pos"](attn.clone(), q, rel_h, rel_w, qs, ks)
-        for key, value in (("attn", attn), ("q", q), ("rel_pos_h", rel_h), ("rel_pos_w", rel_w), ("out", out)):
+        for key, value in (
+            ("attn", attn),
+            ("q", q),
+            ("rel_pos_h", rel_h),
+            ("rel_pos_w", rel_w),
+            ("out", out),
+        ):
             arrays[f"{name}/{key}"] = value.numpy()
         meta.append({"name": name, "kind": "decomposed", "q_size": qs, "k_size": ks})
 

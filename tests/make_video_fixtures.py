@@ -27,7 +27,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "reference"))  # cpu_kernels
 DEFAULT_OUT = HERE / "fixtures" / "video_videomae.npz"
 
-SINCOS_CASES = [(8, 6), (64, 12), (98, 16)]  # (n_position, d_hid): VideoMAE's tables are T'*h*w long
+SINCOS_CASES = [
+    (8, 6),
+    (64, 12),
+    (98, 16),
+]  # (n_position, d_hid): VideoMAE's tables are T'*h*w long
 TUBELET_CASES = [
     # name, image size, patch, frames, tubelet, channels, hidden
     ("t2_p4", 8, 4, 4, 2, 3, 10),
@@ -56,8 +60,12 @@ def build() -> dict:
         meta.append({"name": name, "kind": "sincos", "num_tokens": n, "dim": d})
     for name, image, patch, frames, tubelet, chans, hidden in TUBELET_CASES:
         config = VideoMAEConfig(
-            image_size=image, patch_size=patch, num_channels=chans, num_frames=frames,
-            tubelet_size=tubelet, hidden_size=hidden,
+            image_size=image,
+            patch_size=patch,
+            num_channels=chans,
+            num_frames=frames,
+            tubelet_size=tubelet,
+            hidden_size=hidden,
         )
         embed = VideoMAEPatchEmbeddings(config)
         with torch.no_grad():

@@ -69,7 +69,10 @@ SMART_RESIZE_CASES = [
 ROPE_INDEX_CASES = [
     ("text_image_text", [("text", 3), ("image", (1, 4, 6)), ("text", 2)]),
     ("image_first", [("image", (1, 6, 4)), ("text", 4)]),
-    ("two_images", [("text", 2), ("image", (1, 2, 8)), ("text", 1), ("image", (1, 4, 4)), ("text", 3)]),
+    (
+        "two_images",
+        [("text", 2), ("image", (1, 2, 8)), ("text", 1), ("image", (1, 4, 4)), ("text", 3)],
+    ),
     ("clip_short", [("text", 2), ("video", (3, 6, 8)), ("text", 2)]),  # t = 3 <= max(3, 4)
     ("clip_long", [("text", 2), ("video", (5, 4, 4)), ("text", 2)]),  # t = 5 > max(2, 2)
 ]
@@ -82,7 +85,11 @@ QWEN3_POS_CASES = [
     ("6_to_2x2", 6, (1, 2, 2)),
     ("6_to_6x6", 6, (1, 6, 6)),  # the same size: the table itself, reordered
     ("5_to_4x4_t2", 5, (2, 4, 4)),  # two time steps: the same codes twice
-    ("48_to_24x32", 48, (1, 24, 32)),  # Qwen3-VL's 48 x 48 table on a 768 x 1024 image (32 px/token)
+    (
+        "48_to_24x32",
+        48,
+        (1, 24, 32),
+    ),  # Qwen3-VL's 48 x 48 table on a 768 x 1024 image (32 px/token)
 ]
 DIM = 3
 
@@ -126,14 +133,19 @@ def build() -> dict:
     import transformers
     from transformers.models.qwen2_vl.configuration_qwen2_vl import Qwen2VLTextConfig
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
-    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as hf_smart_resize
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import (
+        smart_resize as hf_smart_resize,
+    )
     from transformers.models.qwen2_vl.modeling_qwen2_vl import (
         PatchMerger,
         Qwen2VLModel,
         Qwen2VLRotaryEmbedding,
     )
     from transformers.models.qwen3_vl.configuration_qwen3_vl import Qwen3VLTextConfig
-    from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLModel, Qwen3VLTextRotaryEmbedding
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import (
+        Qwen3VLModel,
+        Qwen3VLTextRotaryEmbedding,
+    )
     from transformers.vision_utils import (
         get_vision_interpolation_indices_and_weights,
         get_vision_position_ids,
@@ -151,15 +163,23 @@ def build() -> dict:
 
     for h, w, factor, low, high in SMART_RESIZE_CASES:
         hf_kwargs = {} if low is None else {"min_pixels": low, "max_pixels": high}
-        meta.append({
-            "name": f"smart_resize_{h}x{w}_f{factor}_{'defaults' if low is None else 'limits'}",
-            "kind": "smart_resize", "height": h, "width": w, "factor": factor,
-            "min_pixels": low, "max_pixels": high,
-            "transformers": outcome(hf_smart_resize, h, w, factor=factor, **hf_kwargs) if low else None,
-            "qwen_vl_utils": outcome(qwen_utils.smart_resize, h, w, factor, low, high),
-            "qwen_vl_utils_min": qwen_utils.IMAGE_MIN_TOKEN_NUM * factor**2,
-            "qwen_vl_utils_max": qwen_utils.IMAGE_MAX_TOKEN_NUM * factor**2,
-        })
+        meta.append(
+            {
+                "name": f"smart_resize_{h}x{w}_f{factor}_{'defaults' if low is None else 'limits'}",
+                "kind": "smart_resize",
+                "height": h,
+                "width": w,
+                "factor": factor,
+                "min_pixels": low,
+                "max_pixels": high,
+                "transformers": outcome(hf_smart_resize, h, w, factor=factor, **hf_kwargs)
+                if low
+                else None,
+                "qwen_vl_utils": outcome(qwen_utils.smart_resize, h, w, factor, low, high),
+                "qwen_vl_utils_min": qwen_utils.IMAGE_MIN_TOKEN_NUM * factor**2,
+                "qwen_vl_utils_max": qwen_utils.IMAGE_MAX_TOKEN_NUM * factor**2,
+            }
+        )
 
     for name, segments in ROPE_INDEX_CASES:
         for label, cls in (("qwen2_vl", Qwen2VLModel), ("qwen3_vl", Qwen3VLModel)):
@@ -167,8 +187,14 @@ def build() -> dict:
                 continue  # Qwen3-VL cuts clips into frames between timestamps: another sequence
             key = f"rope_index/{label}/{name}"
             arrays[key] = _rope_index(cls, segments).numpy()
-            meta.append({"name": key, "kind": "rope_index", "model": label,
-                         "segments": [[k, s] for k, s in segments]})
+            meta.append(
+                {
+                    "name": key,
+                    "kind": "rope_index",
+                    "model": label,
+                    "segments": [[k, s] for k, s in segments],
+                }
+            )
 
     for name, grids in VISION_ID_GRIDS:
         key = f"vision_ids/{name}"
@@ -180,7 +206,10 @@ def build() -> dict:
         table = torch.randn(side * side, DIM, generator=gen)
         embedding = torch.nn.Embedding.from_pretrained(table)
         indices, weights = get_vision_interpolation_indices_and_weights(
-            torch.tensor([grid]), num_grid_per_side=side, mode="bilinear", align_corners=True,
+            torch.tensor([grid]),
+            num_grid_per_side=side,
+            mode="bilinear",
+            align_corners=True,
             spatial_merge_size=2,
         )
         out = (embedding(indices) * weights[:, :, None]).sum(1)  # as Qwen3VLVisionModel.forward
@@ -190,15 +219,30 @@ def build() -> dict:
 
     position_ids = _rope_index(Qwen2VLModel, ROPE_INDEX_CASES[0][1])[:, None]  # (3, 1, L)
     rotaries = {
-        "qwen2_vl_chunked": Qwen2VLRotaryEmbedding(Qwen2VLTextConfig(
-            hidden_size=32, num_attention_heads=2,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
-        )),
-        "qwen3_vl_interleaved": Qwen3VLTextRotaryEmbedding(Qwen3VLTextConfig(
-            hidden_size=64, num_attention_heads=2, head_dim=32,
-            rope_parameters={"rope_type": "default", "rope_theta": 5e5, "mrope_section": [6, 5, 5],
-                             "mrope_interleaved": True},
-        )),
+        "qwen2_vl_chunked": Qwen2VLRotaryEmbedding(
+            Qwen2VLTextConfig(
+                hidden_size=32,
+                num_attention_heads=2,
+                rope_parameters={
+                    "rope_type": "default",
+                    "rope_theta": 10000.0,
+                    "mrope_section": [2, 3, 3],
+                },
+            )
+        ),
+        "qwen3_vl_interleaved": Qwen3VLTextRotaryEmbedding(
+            Qwen3VLTextConfig(
+                hidden_size=64,
+                num_attention_heads=2,
+                head_dim=32,
+                rope_parameters={
+                    "rope_type": "default",
+                    "rope_theta": 5e5,
+                    "mrope_section": [6, 5, 5],
+                    "mrope_interleaved": True,
+                },
+            )
+        ),
     }
     for name, rotary in rotaries.items():
         cos, sin = rotary(torch.zeros(1), position_ids)
@@ -207,8 +251,14 @@ def build() -> dict:
         arrays[f"{key}/inv_freq"] = rotary.inv_freq.numpy()
         arrays[f"{key}/cos"] = cos[0].numpy()
         arrays[f"{key}/sin"] = sin[0].numpy()
-        meta.append({"name": key, "kind": "rotary", "mrope_section": list(rotary.mrope_section),
-                     "interleaved": name.endswith("interleaved")})
+        meta.append(
+            {
+                "name": key,
+                "kind": "rotary",
+                "mrope_section": list(rotary.mrope_section),
+                "interleaved": name.endswith("interleaved"),
+            }
+        )
 
     merger = PatchMerger(dim=6, context_dim=4, spatial_merge_size=2)
     with torch.no_grad():
@@ -220,7 +270,9 @@ def build() -> dict:
         arrays[f"merger/state/{key}"] = value.numpy()
     arrays["merger/x"] = x.numpy()
     arrays["merger/out"] = out.numpy()
-    meta.append({"name": "merger", "kind": "merger", "context_dim": 4, "out_dim": 6, "grid": [4, 6]})
+    meta.append(
+        {"name": "merger", "kind": "merger", "context_dim": 4, "out_dim": 6, "grid": [4, 6]}
+    )
 
     image = torch.randn(1, 3, 8, 12, generator=gen)
     patches, grid_h, grid_w = Qwen2VLImageProcessor().patchify(
@@ -228,16 +280,28 @@ def build() -> dict:
     )
     arrays["patchify/image"] = image.numpy()
     arrays["patchify/patches"] = patches[0].numpy()
-    meta.append({"name": "patchify", "kind": "patchify", "patch_size": 2, "merge_size": 2,
-                 "temporal_patch_size": 2, "grid": [grid_h, grid_w]})
+    meta.append(
+        {
+            "name": "patchify",
+            "kind": "patchify",
+            "patch_size": 2,
+            "merge_size": 2,
+            "temporal_patch_size": 2,
+            "grid": [grid_h, grid_w],
+        }
+    )
 
     arrays["cases"] = np.array(json.dumps(meta))
-    arrays["versions"] = np.array(json.dumps({
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "qwen-vl-utils": getattr(qwen_vl_utils, "__version__", None)
-        or __import__("importlib.metadata").metadata.version("qwen-vl-utils"),
-    }))
+    arrays["versions"] = np.array(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "qwen-vl-utils": getattr(qwen_vl_utils, "__version__", None)
+                or __import__("importlib.metadata").metadata.version("qwen-vl-utils"),
+            }
+        )
+    )
     return arrays
 
 

@@ -97,7 +97,9 @@ def mrope(segments):
             ids = (torch.arange(size) + start).expand(3, size)
         else:
             t, h, w = size
-            grid = torch.meshgrid(torch.arange(t), torch.arange(h // 2), torch.arange(w // 2), indexing="ij")
+            grid = torch.meshgrid(
+                torch.arange(t), torch.arange(h // 2), torch.arange(w // 2), indexing="ij"
+            )
             ids = torch.stack(grid).reshape(3, -1) + start
         parts.append(ids)
         start = int(ids.max()) + 1
@@ -125,7 +127,9 @@ def _ids_with(**change):
                 if change.get("one_d"):
                     ids = (torch.arange(n) + start).expand(3, n)
                 else:
-                    tt, rr, cc = torch.meshgrid(torch.arange(t), torch.arange(h // m), torch.arange(w // m), indexing="ij")
+                    tt, rr, cc = torch.meshgrid(
+                        torch.arange(t), torch.arange(h // m), torch.arange(w // m), indexing="ij"
+                    )
                     if change.get("swap"):
                         rr, cc = cc, rr
                     base = 0 if change.get("no_offset") else start

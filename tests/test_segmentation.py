@@ -40,9 +40,15 @@ def test_get_rel_pos_matches_sam(case):
 
 def test_the_fixtures_cover_resizing_and_unequal_sizes():
     rel = _cases("rel_pos")
-    resized = [c for c in rel if DATA[c["name"] + "/table"].shape[0] != 2 * max(c["q_size"], c["k_size"]) - 1]
+    resized = [
+        c
+        for c in rel
+        if DATA[c["name"] + "/table"].shape[0] != 2 * max(c["q_size"], c["k_size"]) - 1
+    ]
     assert len(resized) >= 3 and any(c["q_size"] != c["k_size"] for c in resized)
-    assert any(c["q_size"] < c["k_size"] for c in rel) and any(c["q_size"] > c["k_size"] for c in rel)
+    assert any(c["q_size"] < c["k_size"] for c in rel) and any(
+        c["q_size"] > c["k_size"] for c in rel
+    )
 
 
 def test_get_rel_pos_by_hand():
@@ -52,7 +58,9 @@ def test_get_rel_pos_by_hand():
     assert torch.equal(out, torch.tensor([[0.0, -1, -2], [1, 0, -1], [2, 1, 0]]))
     # 2 queries, 4 keys: the queries are stretched to the keys' scale (query 1 sits at 2)
     wide = torch.arange(-3.0, 4.0)[:, None]
-    assert torch.equal(get_rel_pos(2, 4, wide)[..., 0], torch.tensor([[0.0, -1, -2, -3], [2, 1, 0, -1]]))
+    assert torch.equal(
+        get_rel_pos(2, 4, wide)[..., 0], torch.tensor([[0.0, -1, -2, -3], [2, 1, 0, -1]])
+    )
 
 
 def test_get_rel_pos_resizes_linearly_when_the_table_is_short():
@@ -67,8 +75,12 @@ def test_get_rel_pos_resizes_linearly_when_the_table_is_short():
 def test_add_decomposed_rel_pos_matches_sam(case):
     n = case["name"]
     out = add_decomposed_rel_pos(
-        _t(n + "/attn"), _t(n + "/q"), _t(n + "/rel_pos_h"), _t(n + "/rel_pos_w"),
-        tuple(case["q_size"]), tuple(case["k_size"]),
+        _t(n + "/attn"),
+        _t(n + "/q"),
+        _t(n + "/rel_pos_h"),
+        _t(n + "/rel_pos_w"),
+        tuple(case["q_size"]),
+        tuple(case["k_size"]),
     )
     np.testing.assert_allclose(out.numpy(), DATA[n + "/out"], rtol=0, atol=1e-5)
 
@@ -87,7 +99,9 @@ def test_decomposed_equals_a_full_2d_table():
             full[i, j] = q[0, i] @ (rel_h[dy + h - 1] + rel_w[dx + w - 1])
     assert torch.allclose(out[0], full, atol=1e-5)
     attn = torch.randn(1, h * w, h * w, generator=g)
-    assert torch.allclose(add_decomposed_rel_pos(attn, q, rel_h, rel_w, (h, w), (h, w)), attn + full, atol=1e-5)
+    assert torch.allclose(
+        add_decomposed_rel_pos(attn, q, rel_h, rel_w, (h, w), (h, w)), attn + full, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("case", _cases("window"), ids=lambda c: c["name"])
@@ -132,21 +146,83 @@ def test_get_abs_pos_at_the_same_size_only_reshapes():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: get_rel_pos(0, 3, torch.zeros(5, 2)), ValueError, "q_size must be a positive int, got 0"),
+        (
+            lambda: get_rel_pos(0, 3, torch.zeros(5, 2)),
+            ValueError,
+            "q_size must be a positive int, got 0",
+        ),
         (lambda: get_rel_pos(3, 2.0, torch.zeros(5, 2)), TypeError, "k_size must be an int"),
-        (lambda: get_rel_pos(3, 3, torch.zeros(5)), ValueError, r"rel_pos must be a 2-D table \(L, C\)"),
-        (lambda: get_rel_pos(3, 3, torch.zeros(5, 2, dtype=torch.long)), TypeError, "floating-point"),
-        (lambda: get_abs_pos(torch.zeros(1, 1 + 12, 4), True, (4, 4)), ValueError, "12 grid tokens, not a square"),
-        (lambda: get_abs_pos(torch.zeros(1, 17, 4), 1, (4, 4)), TypeError, "has_cls_token must be a bool"),
-        (lambda: get_abs_pos(torch.zeros(17, 4), True, 4), ValueError, r"abs_pos must be \(1, \[1 \+\] n\*n, C\)"),
-        (lambda: add_decomposed_rel_pos(torch.zeros(1, 12, 12), torch.zeros(1, 10, 4), torch.zeros(5, 4),
-                                        torch.zeros(7, 4), (3, 4), (3, 4)), ValueError, "has 10 queries"),
-        (lambda: add_decomposed_rel_pos(torch.zeros(1, 12, 6), torch.zeros(1, 12, 4), torch.zeros(5, 4),
-                                        torch.zeros(7, 4), (3, 4), (3, 4)), ValueError, r"attn must be \(B, qh\*qw, kh\*kw\)"),
-        (lambda: add_decomposed_rel_pos(torch.zeros(1, 12, 12), torch.zeros(1, 12, 4), torch.zeros(5, 3),
-                                        torch.zeros(7, 4), (3, 4), (3, 4)), ValueError, "rel_pos_h of shape"),
-        (lambda: window_partition(torch.zeros(4, 4, 2), 2), ValueError, r"x must be a token grid \(B, H, W, C\)"),
-        (lambda: window_unpartition(torch.zeros(3, 2, 2, 1), 2, (4, 4), (4, 4)), ValueError, "do not tile"),
+        (
+            lambda: get_rel_pos(3, 3, torch.zeros(5)),
+            ValueError,
+            r"rel_pos must be a 2-D table \(L, C\)",
+        ),
+        (
+            lambda: get_rel_pos(3, 3, torch.zeros(5, 2, dtype=torch.long)),
+            TypeError,
+            "floating-point",
+        ),
+        (
+            lambda: get_abs_pos(torch.zeros(1, 1 + 12, 4), True, (4, 4)),
+            ValueError,
+            "12 grid tokens, not a square",
+        ),
+        (
+            lambda: get_abs_pos(torch.zeros(1, 17, 4), 1, (4, 4)),
+            TypeError,
+            "has_cls_token must be a bool",
+        ),
+        (
+            lambda: get_abs_pos(torch.zeros(17, 4), True, 4),
+            ValueError,
+            r"abs_pos must be \(1, \[1 \+\] n\*n, C\)",
+        ),
+        (
+            lambda: add_decomposed_rel_pos(
+                torch.zeros(1, 12, 12),
+                torch.zeros(1, 10, 4),
+                torch.zeros(5, 4),
+                torch.zeros(7, 4),
+                (3, 4),
+                (3, 4),
+            ),
+            ValueError,
+            "has 10 queries",
+        ),
+        (
+            lambda: add_decomposed_rel_pos(
+                torch.zeros(1, 12, 6),
+                torch.zeros(1, 12, 4),
+                torch.zeros(5, 4),
+                torch.zeros(7, 4),
+                (3, 4),
+                (3, 4),
+            ),
+            ValueError,
+            r"attn must be \(B, qh\*qw, kh\*kw\)",
+        ),
+        (
+            lambda: add_decomposed_rel_pos(
+                torch.zeros(1, 12, 12),
+                torch.zeros(1, 12, 4),
+                torch.zeros(5, 3),
+                torch.zeros(7, 4),
+                (3, 4),
+                (3, 4),
+            ),
+            ValueError,
+            "rel_pos_h of shape",
+        ),
+        (
+            lambda: window_partition(torch.zeros(4, 4, 2), 2),
+            ValueError,
+            r"x must be a token grid \(B, H, W, C\)",
+        ),
+        (
+            lambda: window_unpartition(torch.zeros(3, 2, 2, 1), 2, (4, 4), (4, 4)),
+            ValueError,
+            "do not tile",
+        ),
     ],
 )
 def test_bad_input_is_named(call, error, message):
