@@ -36,6 +36,8 @@ DIVIDES = [
     ("TinyViT", lambda: TinyViT(img_size=(30, 32), patch_size=8)),
     ("TinyViT forward", lambda: TinyViT(pos_embed="none")(torch.zeros(1, 3, 30, 32))),
     ("resize_patchwise", lambda: resize_patchwise(torch.zeros(1, 3, 30, 32), 8, 4)),
+    ("tubeletify", lambda: vitlearn.tubeletify(torch.zeros(1, 3, 2, 30, 32), 2, 8)),
+    ("TubeletEmbed", lambda: vitlearn.TubeletEmbed(2, 8)(torch.zeros(1, 3, 2, 30, 32))),
 ]
 
 
@@ -73,6 +75,10 @@ def test_a_grid_that_is_not_square_is_never_guessed(name: str) -> None:
         lambda: vitlearn.make_scenes(10.0),
         lambda: vitlearn.sincos_1d_pos_embed(4.5, 8),
         lambda: ViTEmbedding(8, 4, 3, 8, reg_tokens=None),
+        lambda: vitlearn.get_rel_pos(3.0, 3, torch.zeros(5, 2)),
+        lambda: vitlearn.smart_resize(100.0, 100),
+        lambda: vitlearn.TubeletEmbed(2.0),
+        lambda: vitlearn.merge_order(4, 4, spatial_merge_size=2.0),
     ],
 )
 def test_a_number_of_the_wrong_type_is_a_type_error(call) -> None:
@@ -90,6 +96,10 @@ def test_a_number_of_the_wrong_type_is_a_type_error(call) -> None:
         lambda: vitlearn.sincos_1d_pos_embed(0, 8),
         lambda: vitlearn.LearnedPosEmbed(0, 8),
         lambda: ViTEmbedding(8, 4, 3, 8, reg_tokens=-1),
+        lambda: vitlearn.get_rel_pos(0, 3, torch.zeros(5, 2)),
+        lambda: vitlearn.smart_resize(0, 100),
+        lambda: vitlearn.TubeletEmbed(0),
+        lambda: vitlearn.mrope_position_ids([("text", 0)]),
     ],
 )
 def test_a_number_out_of_range_is_a_value_error(call) -> None:
