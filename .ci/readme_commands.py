@@ -30,7 +30,7 @@ def readme_command(section: str, readme: Path = README) -> str:
     heading = re.search(rf"^## {re.escape(section)}\s*$", text, flags=re.M)
     if heading is None:
         raise ValueError(f"{readme}: no '## {section}' heading")
-    body = text[heading.end():]
+    body = text[heading.end() :]
     end = re.search(r"^## ", body, flags=re.M)
     body = body[: end.start()] if end else body
     block = re.search(r"^```bash\n(.*?)^```", body, flags=re.M | re.S)

@@ -52,10 +52,14 @@ def run(seed: int) -> dict[str, dict[tuple[int, int], float]]:
     images = None
     for name, (kind, kw) in SCHEMES.items():
         steps = 100 if kind == "none" else DEFAULT_RECIPE.steps
-        trained = make_trained_tiny_vit(kind, rope_kwargs=kw, seed=seed, steps=steps, progress=False)
+        trained = make_trained_tiny_vit(
+            kind, rope_kwargs=kw, seed=seed, steps=steps, progress=False
+        )
         if images is None:
             images = {s: render_scenes(trained.test_scenes, s) for s in SIZES}
-        acc[name] = {s: evaluate(at_size(trained.model, s), images[s], trained.test_labels) for s in SIZES}
+        acc[name] = {
+            s: evaluate(at_size(trained.model, s), images[s], trained.test_labels) for s in SIZES
+        }
     return acc
 
 
@@ -66,7 +70,9 @@ def main() -> None:
     away = [s for s in SIZES if s != TRAIN_SIZE]
     for seed in args.seeds:
         acc = run(seed)
-        print(f"{f'seed {seed}':>26}" + "".join(f"{f'{h}x{w}':>7}" for h, w in SIZES) + "   mean away")
+        print(
+            f"{f'seed {seed}':>26}" + "".join(f"{f'{h}x{w}':>7}" for h, w in SIZES) + "   mean away"
+        )
         for name, row in acc.items():
             mean = float(np.mean([row[s] for s in away]))
             print(f"  {name:>24}" + "".join(f"{row[s]:>7.3f}" for s in SIZES) + f"{mean:>12.3f}")

@@ -52,7 +52,9 @@ def table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], mark
         lines.append("|" + "|".join("---" for _ in header) + "|")
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
+    ]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [title, fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
@@ -75,7 +77,10 @@ def time_notebooks(markdown: bool) -> tuple[str, bool]:
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(
-            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
         )
         t0 = time.perf_counter()
         status = ""
@@ -88,7 +93,9 @@ def time_notebooks(markdown: bool) -> tuple[str, bool]:
         total += seconds
         rows.append([path.name, f"{seconds:.1f}", status or verdict(seconds, NOTEBOOK_BUDGET_S)])
         print(f"  {path.name}: {seconds:.1f} s {status}", file=sys.stderr)
-    rows.append(["**total**" if markdown else "TOTAL", f"{total:.1f}", verdict(total, COURSE_BUDGET_S)])
+    rows.append(
+        ["**total**" if markdown else "TOTAL", f"{total:.1f}", verdict(total, COURSE_BUDGET_S)]
+    )
     title = (
         f"Notebooks: fresh kernel each, nbclient (budget < {NOTEBOOK_BUDGET_S:.0f} s each, "
         f"< {COURSE_BUDGET_S:.0f} s in all)"
@@ -184,14 +191,22 @@ def time_explorers(markdown: bool, changes: int) -> tuple[str, bool]:
                 sizes.append(len(png))
         except Exception as e:
             ok = False
-            rows.append([name, "-", "-", "-", "-", "-", "-", f"ERROR {type(e).__name__}: {e}"[:100]])
+            rows.append(
+                [name, "-", "-", "-", "-", "-", "-", f"ERROR {type(e).__name__}: {e}"[:100]]
+            )
             continue
         (um, up), (rm, rp), (tm, tp) = _stats(update_ms), _stats(render_ms), _stats(total_ms)
-        rows.append([
-            name, len(total_ms), f"{um:.1f} / {up:.1f}", f"{rm:.1f} / {rp:.1f}",
-            f"{tm:.1f} / {tp:.1f}", f"{statistics.median(sizes) / 1024:.0f} KiB",
-            verdict(tm, CALLBACK_BUDGET_MS),
-        ])
+        rows.append(
+            [
+                name,
+                len(total_ms),
+                f"{um:.1f} / {up:.1f}",
+                f"{rm:.1f} / {rp:.1f}",
+                f"{tm:.1f} / {tp:.1f}",
+                f"{statistics.median(sizes) / 1024:.0f} KiB",
+                verdict(tm, CALLBACK_BUDGET_MS),
+            ]
+        )
     title = (
         "Explorers, ms per control change, median / 95th percentile: update(**values), "
         f"render_png(), both (budget: median of both < {CALLBACK_BUDGET_MS:.0f} ms)"
@@ -211,7 +226,9 @@ def _block_seconds(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
-def interleaved(a: Callable[[], Any], b: Callable[[], Any], rounds: int = 15) -> tuple[float, float]:
+def interleaved(
+    a: Callable[[], Any], b: Callable[[], Any], rounds: int = 15
+) -> tuple[float, float]:
     """Median seconds per call of ``a`` and of ``b``, timed A B B A ... in blocks of calls.
 
     A warm-up runs both first; a block repeats a call until it lasts about 20 ms, so the timer's
@@ -241,13 +258,23 @@ def time_functions(markdown: bool) -> str:
     torch.manual_seed(0)
     rows: list[list[str]] = []
 
-    def compare(what: str, ours: Callable[[], Any], bare: Callable[[], Any] | None, bare_what: str) -> None:
+    def compare(
+        what: str, ours: Callable[[], Any], bare: Callable[[], Any] | None, bare_what: str
+    ) -> None:
         if bare is None:
             t_ours, _ = interleaved(ours, ours, rounds=5)
             rows.append([what, f"{t_ours * 1e6:.0f}", "-", "-", "-"])
             return
         t_ours, t_bare = interleaved(ours, bare)
-        rows.append([what, f"{t_ours * 1e6:.0f}", bare_what, f"{t_bare * 1e6:.0f}", f"{t_ours / t_bare:.2f}x"])
+        rows.append(
+            [
+                what,
+                f"{t_ours * 1e6:.0f}",
+                bare_what,
+                f"{t_bare * 1e6:.0f}",
+                f"{t_ours / t_bare:.2f}x",
+            ]
+        )
 
     # patchify: (8, 3, 224, 224) -> (8, 196, 768)
     x, p = torch.rand(8, 3, 224, 224), 16
@@ -261,10 +288,18 @@ def time_functions(markdown: bool) -> str:
         return F.unfold(x, p, stride=p).transpose(1, 2).contiguous()
 
     assert torch.equal(vitlearn.patchify(x, p), bare_reshape())
-    compare("patchify (8,3,224,224) P=16", lambda: vitlearn.patchify(x, p), bare_reshape,
-            "reshape/permute/contiguous")
-    compare("patchify (8,3,224,224) P=16", lambda: vitlearn.patchify(x, p), bare_unfold,
-            "F.unfold + transpose")
+    compare(
+        "patchify (8,3,224,224) P=16",
+        lambda: vitlearn.patchify(x, p),
+        bare_reshape,
+        "reshape/permute/contiguous",
+    )
+    compare(
+        "patchify (8,3,224,224) P=16",
+        lambda: vitlearn.patchify(x, p),
+        bare_unfold,
+        "F.unfold + transpose",
+    )
 
     # resample_pos_embed: (1, 1+14*14, 768) -> (1, 1+24*24, 768), bicubic + antialias (timm's)
     table_ = torch.randn(1, 1 + 14 * 14, 768)
@@ -275,8 +310,12 @@ def time_functions(markdown: bool) -> str:
         img = F.interpolate(img, size=(24, 24), mode="bicubic", antialias=True, align_corners=False)
         return torch.cat([cls, img.permute(0, 2, 3, 1).reshape(1, 24 * 24, 768)], dim=1)
 
-    compare("resample_pos_embed 14x14 -> 24x24, D=768",
-            lambda: vitlearn.resample_pos_embed(table_, 24), bare_interp, "F.interpolate bicubic")
+    compare(
+        "resample_pos_embed 14x14 -> 24x24, D=768",
+        lambda: vitlearn.resample_pos_embed(table_, 24),
+        bare_interp,
+        "F.interpolate bicubic",
+    )
 
     # resample_patch_embed: (768, 3, 16, 16) -> (768, 3, 8, 8) and -> 32x32 (PI-resize)
     kernel = torch.randn(768, 3, 16, 16)
@@ -289,8 +328,12 @@ def time_functions(markdown: bool) -> str:
         )
 
     for grid, dim in ((14, 768), (32, 768)):
-        compare(f"sincos_2d_pos_embed {grid}x{grid}, D={dim}",
-                lambda g=grid, d=dim: vitlearn.sincos_2d_pos_embed(g, d), None, "")
+        compare(
+            f"sincos_2d_pos_embed {grid}x{grid}, D={dim}",
+            lambda g=grid, d=dim: vitlearn.sincos_2d_pos_embed(g, d),
+            None,
+            "",
+        )
 
     title = (
         f"Functions (median microseconds per call, timed interleaved, torch {torch.__version__}, "
@@ -302,11 +345,17 @@ def time_functions(markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-notebooks", action="store_true", help="skip executing the notebooks")
+    parser.add_argument(
+        "--skip-notebooks", action="store_true", help="skip executing the notebooks"
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (README)")
     parser.add_argument("--changes", type=int, default=40, help="control changes per explorer")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads for the function timings (default: torch's own)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads for the function timings (default: torch's own)",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     sys.path.insert(0, str(ROOT))

@@ -27,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 TEACHER = "teacher"
 """The teacher's account on this machine: a JupyterHub admin (sees every server, can stop them)."""
 STUDENTS_GROUP = "students"
-"""The Unix group of the students' accounts: every member may log in (``usermod -aG students NAME``)."""
+"""The Unix group of the students' accounts: every member may log in
+(``usermod -aG students NAME``)."""
 
 c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.admin_users = {TEACHER}
@@ -38,7 +39,7 @@ c.LocalAuthenticator.allowed_groups = {STUDENTS_GROUP}
 # --- where: every address of this machine, port 8000 (JupyterHub's default) -----------------------
 c.JupyterHub.bind_url = "http://:8000"
 
-# --- what each student gets ------------------------------------------------------------------------
+# --- what each student gets -----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "localprocess"
 # The single-user server comes from the environment this hub runs from, where the course is
 # installed, whatever PATH the student's account has; that environment's bin folder comes first
@@ -50,7 +51,7 @@ c.Spawner.environment = {"PATH": f"{_BIN}{os.pathsep}{os.environ.get('PATH', '/u
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 
-# --- the proxy: configurable-http-proxy from `npm ci --prefix hub`, else from PATH -----------------
+# --- the proxy: configurable-http-proxy from `npm ci --prefix hub`, else from PATH ----------------
 _local_proxy = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
 if _local_proxy.exists():
     c.ConfigurableHTTPProxy.command = [str(_local_proxy)]

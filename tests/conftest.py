@@ -43,14 +43,25 @@ def course_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _git("init", "--quiet", "--initial-branch=main", cwd=repo)
     _git("add", "--all", cwd=repo)
     _git(
-        "-c", "user.name=vitlearn-tests", "-c", "user.email=tests@vitlearn.invalid",
-        "commit", "--quiet", "--no-verify", "-m", "snapshot of the working tree", cwd=repo,
+        "-c",
+        "user.name=vitlearn-tests",
+        "-c",
+        "user.email=tests@vitlearn.invalid",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        "snapshot of the working tree",
+        cwd=repo,
     )
     return repo
 
 
-CHROMIUM_CANDIDATES = [os.environ.get("VITLEARN_CHROMIUM", ""), "/usr/lib/chromium/chromium",
-                       "/usr/bin/chromium"]
+CHROMIUM_CANDIDATES = [
+    os.environ.get("VITLEARN_CHROMIUM", ""),
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+]
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root in CI
     "--disable-background-networking",

@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     print(
-        f"wrote {args.out} ({args.out.stat().st_size} bytes, {len(json.loads(str(arrays['cases'])))} cases)"
+        f"wrote {args.out} ({args.out.stat().st_size} bytes, "
+        f"{len(json.loads(str(arrays['cases'])))} cases)"
     )
 
 

@@ -89,7 +89,12 @@ def test_naflex_size_equals_an_independent_oracle(h, w, p, budget):
 
 
 @settings(max_examples=300, deadline=None)
-@given(h=sides, w=sides, p=st.sampled_from([14, 16]), budget=st.sampled_from([64, 128, 256, 576, 784, 1024]))
+@given(
+    h=sides,
+    w=sides,
+    p=st.sampled_from([14, 16]),
+    budget=st.sampled_from([64, 128, 256, 576, 784, 1024]),
+)
 def test_naflex_size_agrees_with_siglip2s_search(h, w, p, budget):
     """SigLIP 2's bisection stops within 1e-5 of the largest scale; it can only differ from the
     exact answer when two candidate scales lie within 1e-5 of each other, or when the image would
@@ -151,7 +156,9 @@ def test_naflex_resize_image_and_table():
     table = torch.randn(1, 16 * 16, 12, generator=torch.Generator().manual_seed(0))
     ours = resample_pos_embed(table, size.grid, num_prefix_tokens=0, **NAFLEX_POS_EMBED_RESIZE)
     image_of_table = table[0].reshape(16, 16, 12).permute(2, 0, 1)[None]
-    hf = F.interpolate(image_of_table, size=size.grid, mode="bilinear", align_corners=False, antialias=True)
+    hf = F.interpolate(
+        image_of_table, size=size.grid, mode="bilinear", align_corners=False, antialias=True
+    )
     torch.testing.assert_close(ours[0], hf[0].reshape(12, -1).T, rtol=0, atol=1e-6)
 
 
@@ -184,8 +191,14 @@ def test_position_codes_of_every_kind(kind):
 
 
 def test_position_codes_of_rope_ignore_the_augmentation_and_keep_the_mode():
-    model = TinyViT(img_size=32, patch_size=8, embed_dim=16, num_heads=2, pos_embed="rope",
-                    rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0}).train()
+    model = TinyViT(
+        img_size=32,
+        patch_size=8,
+        embed_dim=16,
+        num_heads=2,
+        pos_embed="rope",
+        rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0},
+    ).train()
     first = position_codes(model, (4, 4))
     assert torch.equal(first, position_codes(model, (4, 4))) and model.rope.training
     with pytest.raises(TypeError, match="model must be a vitlearn.TinyViT"):

@@ -35,10 +35,16 @@ def hf_state(side=4, prefix="vit."):
     gen = torch.Generator().manual_seed(1)
     return {
         f"{prefix}embeddings.cls_token": torch.randn(1, 1, D, generator=gen),
-        f"{prefix}embeddings.position_embeddings": torch.randn(1, 1 + side * side, D, generator=gen),
-        f"{prefix}embeddings.patch_embeddings.projection.weight": torch.randn(D, 3, 4, 4, generator=gen),
+        f"{prefix}embeddings.position_embeddings": torch.randn(
+            1, 1 + side * side, D, generator=gen
+        ),
+        f"{prefix}embeddings.patch_embeddings.projection.weight": torch.randn(
+            D, 3, 4, 4, generator=gen
+        ),
         f"{prefix}embeddings.patch_embeddings.projection.bias": torch.randn(D, generator=gen),
-        f"{prefix}encoder.layer.0.attention.attention.query.weight": torch.randn(D, D, generator=gen),
+        f"{prefix}encoder.layer.0.attention.attention.query.weight": torch.randn(
+            D, D, generator=gen
+        ),
         "classifier.weight": torch.randn(3, D, generator=gen),
     }
 
@@ -87,7 +93,9 @@ def test_timm_table_without_class_row(tmp_path: Path):
     torch.save(sd, src)
     assert run_cli(src, dst, "--new-size", 3, 3) == 0
     out = torch.load(dst, weights_only=True)
-    assert torch.equal(out["pos_embed"], resample_pos_embed(sd["pos_embed"], 3, num_prefix_tokens=0))
+    assert torch.equal(
+        out["pos_embed"], resample_pos_embed(sd["pos_embed"], 3, num_prefix_tokens=0)
+    )
 
 
 def test_image_size_uses_patch_kernel(tmp_path: Path, capsys):
@@ -120,7 +128,9 @@ def test_safetensors_round_trip(tmp_path: Path):
     key = "vit.embeddings.position_embeddings"
     src, dst = tmp_path / "model.safetensors", tmp_path / "out.safetensors"
     save_file(sd, str(src), metadata={"format": "pt"})
-    assert run_cli(src, dst, "--new-size", 2, 3, "--interpolation", "bilinear", "--no-antialias") == 0
+    assert (
+        run_cli(src, dst, "--new-size", 2, 3, "--interpolation", "bilinear", "--no-antialias") == 0
+    )
     out = load_file(str(dst))
     ref = resample_pos_embed(sd[key], (2, 3), interpolation="bilinear", antialias=False)
     assert torch.equal(out[key], ref)
@@ -133,7 +143,10 @@ def test_non_square_table_needs_old_size(tmp_path: Path, capsys):
     torch.save(sd, src)
     assert run_cli(src, dst, "--new-size", 6, 8) == 1
     err = capsys.readouterr().err
-    assert "(prefix: cls_token) has 13 tokens; minus num_prefix_tokens=1 that is 12 grid tokens, not a square number" in err
+    assert (
+        "(prefix: cls_token) has 13 tokens; minus num_prefix_tokens=1 that is 12 grid tokens, "
+        "not a square number" in err
+    )
     assert "--old-size ROWS COLS" in err
     assert "--old-size" in err and len(err.strip().splitlines()) == 1
     assert not dst.exists()
@@ -142,7 +155,10 @@ def test_non_square_table_needs_old_size(tmp_path: Path, capsys):
     assert torch.equal(out, resample_pos_embed(sd["pos_embed"], (6, 8), old_size=(3, 4)))
     assert run_cli(src, dst, "--new-size", 6, 8, "--old-size", 2, 5) == 1
     err = capsys.readouterr().err
-    assert "a 2x5 grid means 10 grid tokens" in err and "has 13 tokens, minus num_prefix_tokens=1 = 12" in err
+    assert (
+        "a 2x5 grid means 10 grid tokens" in err
+        and "has 13 tokens, minus num_prefix_tokens=1 = 12" in err
+    )
 
 
 def test_refuses_to_overwrite_input(tmp_path: Path, capsys):
@@ -158,9 +174,14 @@ def test_refuses_to_overwrite_input(tmp_path: Path, capsys):
 def test_conflicting_recipe_is_one_line(tmp_path: Path, capsys):
     src = tmp_path / "in.pt"
     torch.save(timm_state(), src)
-    assert run_cli(src, tmp_path / "o.pt", "--new-size", 6, 6, "--recipe", "timm", "--no-antialias") == 1
+    assert (
+        run_cli(src, tmp_path / "o.pt", "--new-size", 6, 6, "--recipe", "timm", "--no-antialias")
+        == 1
+    )
     err = capsys.readouterr().err.strip()
-    assert err.endswith("recipe='timm' uses antialias=True, but antialias=False was also passed: drop one of them")
+    assert err.endswith(
+        "recipe='timm' uses antialias=True, but antialias=False was also passed: drop one of them"
+    )
     assert len(err.splitlines()) == 1
 
 
@@ -173,7 +194,11 @@ class NotAllowed:
     [
         ("missing.pt", None, "no such file"),
         ("garbage.pt", b"this is not a checkpoint", "not a readable torch checkpoint"),
-        ("garbage.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{bad json", "not a readable safetensors file"),
+        (
+            "garbage.safetensors",
+            b"\x08\x00\x00\x00\x00\x00\x00\x00{bad json",
+            "not a readable safetensors file",
+        ),
         ("list.pt", "list", "expected a state dict"),
         ("pickle.pt", "object", "weights_only=True"),
         ("no_table.pt", "no_table", "no position table found"),
@@ -202,8 +227,20 @@ def test_subprocess_python_m_vitlearn(tmp_path: Path):
     torch.save(timm_state(), src)
     root = Path(__file__).resolve().parents[1]
     ok = subprocess.run(
-        [sys.executable, "-m", "vitlearn", "resample-checkpoint", str(src), str(dst), "--new-size", "6", "6"],
-        capture_output=True, text=True, cwd=root,
+        [
+            sys.executable,
+            "-m",
+            "vitlearn",
+            "resample-checkpoint",
+            str(src),
+            str(dst),
+            "--new-size",
+            "6",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
     )
     assert ok.returncode == 0, ok.stderr
     assert "grid 4x4 -> 6x6" in ok.stdout

@@ -1,4 +1,5 @@
-"""find_pos_embed's ``format``: whose naming a checkpoint uses, on a small state dict of each naming.
+"""find_pos_embed's ``format``: whose naming a checkpoint uses, on a small state dict of each
+naming.
 
 Each state dict holds the entries the rule in ``vitlearn.checkpoints._naming`` looks at, with the
 shapes the libraries give them (timm, Hugging Face transformers, MAE, DINOv2), scaled down.
@@ -30,7 +31,8 @@ def timm_sd(prefix: int = 1, side: int = 4) -> dict[str, torch.Tensor]:
 
 
 def mae_table(side: int = 4) -> torch.Tensor:
-    """MAE's fixed code: a zero class row, then 2-D sin-cos (get_2d_sincos_pos_embed, cls_token=True)."""
+    """MAE's fixed code: a zero class row, then 2-D sin-cos (get_2d_sincos_pos_embed,
+    cls_token=True)."""
     return torch.cat([torch.zeros(1, D), sincos_2d_pos_embed(side, D)])[None]
 
 
@@ -60,7 +62,12 @@ def hf_sd(prefix: str, *extra: str) -> dict[str, torch.Tensor]:
 
 def test_timm_naming() -> None:
     info = find_pos_embed(timm_sd())
-    assert (info.format, info.key, info.num_prefix_tokens, info.grid_size) == ("timm", "pos_embed", 1, (4, 4))
+    assert (info.format, info.key, info.num_prefix_tokens, info.grid_size) == (
+        "timm",
+        "pos_embed",
+        1,
+        (4, 4),
+    )
     assert info.patch_size == (4, 4)
 
 
@@ -119,7 +126,12 @@ def test_mae_encoder_only_checkpoint_is_known_by_its_zero_class_row() -> None:
 
 def test_dinov2_checkpoint() -> None:
     info = find_pos_embed(dinov2_sd())
-    assert (info.format, info.num_prefix_tokens, info.grid_size, info.patch_size) == ("dinov2", 1, (4, 4), (14, 14))
+    assert (info.format, info.num_prefix_tokens, info.grid_size, info.patch_size) == (
+        "dinov2",
+        1,
+        (4, 4),
+        (14, 14),
+    )
 
 
 def test_dinov2_registers_have_no_rows() -> None:
@@ -135,7 +147,10 @@ def test_dinov2_without_mask_token_still_known_by_its_registers() -> None:
 
 
 def test_a_table_found_only_through_key_is_unknown_naming() -> None:
-    sd = {"class_token": randn(1, 1, D), "encoder.pos_embedding": randn(1, 17, D)}  # torchvision's names
+    sd = {
+        "class_token": randn(1, 1, D),
+        "encoder.pos_embedding": randn(1, 17, D),
+    }  # torchvision's names
     info = find_pos_embed(sd, key="encoder.pos_embedding", num_prefix_tokens=1)
     assert (info.format, info.grid_size) == ("unknown", (4, 4))
 

@@ -20,7 +20,9 @@ CI_RUN = ROOT / ".ci" / "run"
 
 
 def _load_readme_commands():
-    spec = importlib.util.spec_from_file_location("readme_commands", ROOT / ".ci" / "readme_commands.py")
+    spec = importlib.util.spec_from_file_location(
+        "readme_commands", ROOT / ".ci" / "readme_commands.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,7 +93,8 @@ def test_ci_course_stage_runs_the_readme_install_in_its_own_venv() -> None:
 
 
 def test_ci_runs_every_stage_in_a_fresh_venv() -> None:
-    """Every stage's commands go through a venv that .ci/run built; none use the machine's python."""
+    """Every stage's commands go through a venv that .ci/run built; none use the machine's
+    python."""
     text = CI_RUN.read_text(encoding="utf-8")
     main = text.split("main() {", 1)[1].split("\n}", 1)[0]
     stages = re.findall(r"^\s*stage (\S+) (\S+)", main, flags=re.M)
@@ -123,7 +126,13 @@ def test_every_written_floor_is_the_tested_one() -> None:
     for name, version in floors.items():
         assert Version(version) == Version(lows[name]), (name, version, lows[name])
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    course_only = {"safetensors", "sphinx", "myst-nb", "sphinx-book-theme", "sphinx-mathjax-offline"}
+    course_only = {
+        "safetensors",
+        "sphinx",
+        "myst-nb",
+        "sphinx-book-theme",
+        "sphinx-mathjax-offline",
+    }
     for name in floors:
         if name not in course_only:  # lines of the course's runtime, not needs of the package
             assert f'"{name}>={lows[name]}' in pyproject, name

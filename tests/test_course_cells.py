@@ -40,7 +40,8 @@ def test_cell0_has_this_notebooks_badge(path: Path) -> None:
     badge = _course.badge_markdown(f"notebooks/{path.name}")
     assert cell.source.count(badge) == 1, (
         f"{path.name}: cell 0 must contain exactly once the line\n{badge}\n"
-        f"(vitlearn.editions.course.badge_markdown('notebooks/{path.name}')); cell 0 is:\n{cell.source}"
+        f"(vitlearn.editions.course.badge_markdown('notebooks/{path.name}')); "
+        f"cell 0 is:\n{cell.source}"
     )
     colab_links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", cell.source)
     assert colab_links == [_course.colab_url(f"notebooks/{path.name}")], (
@@ -130,7 +131,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _colab_like(tmp_path: Path, course_clone: Path, **extra: str) -> tuple[str, dict[str, str], Path]:
+def _colab_like(
+    tmp_path: Path, course_clone: Path, **extra: str
+) -> tuple[str, dict[str, str], Path]:
     """A fresh venv, a ``google.colab`` stand-in and the environment the setup cell runs in."""
     stub = tmp_path / "stub"
     (stub / "google" / "colab").mkdir(parents=True)  # no google/__init__.py: stays a namespace
@@ -146,7 +149,9 @@ def _colab_like(tmp_path: Path, course_clone: Path, **extra: str) -> tuple[str, 
     python = str(venv / "bin" / "python")
     new_site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     (Path(new_site) / "outer-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     home = tmp_path / "content" / "vitlearn"
@@ -189,7 +194,8 @@ def test_setup_cell_in_colab_installs_the_clone(course_clone: Path, tmp_path: Pa
 
 
 def test_setup_cell_recovers_from_an_interrupted_setup(course_clone: Path, tmp_path: Path) -> None:
-    """A runtime stopped during the clone leaves a folder without the marker: the cell starts over."""
+    """A runtime stopped during the clone leaves a folder without the marker: the cell starts
+    over."""
     python, env, home = _colab_like(tmp_path, course_clone)
     (home / ".git").mkdir(parents=True)
     (home / "half-copied.txt").write_text("the clone was interrupted here")
@@ -207,8 +213,17 @@ def test_setup_cell_installs_the_version_it_names(course_clone: Path, tmp_path: 
         _git_out("checkout", "--quiet", "-b", "setup-test", cwd=course_clone)
         (course_clone / "VERSION-SETUP-TEST").write_text(tag)
         _git_out("add", "VERSION-SETUP-TEST", cwd=course_clone)
-        _git_out("-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-m", tag,
-                 cwd=course_clone)
+        _git_out(
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "commit",
+            "--quiet",
+            "-m",
+            tag,
+            cwd=course_clone,
+        )
         _git_out("tag", tag, cwd=course_clone)
         _git_out("checkout", "--quiet", "main", cwd=course_clone)
     python, env, home = _colab_like(tmp_path, course_clone, VITLEARN_BRANCH=tag)
@@ -223,7 +238,9 @@ def test_setup_cell_installs_the_version_it_names(course_clone: Path, tmp_path: 
 
 
 def _git_out(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_setup_cell_outside_colab_does_nothing(tmp_path: Path) -> None:
@@ -236,7 +253,8 @@ def test_setup_cell_outside_colab_does_nothing(tmp_path: Path) -> None:
         " 'new_modules': sorted(set(sys.modules) - before[1])}))\n"
     )
     env = _clean_env(
-        VITLEARN_REPO=str(tmp_path / "nowhere"), VITLEARN_HOME=str(home),
+        VITLEARN_REPO=str(tmp_path / "nowhere"),
+        VITLEARN_HOME=str(home),
         SETUP_SOURCE=_course.SETUP_CELL,
     )
     out = json.loads(_run([sys.executable, "-c", probe], env, cwd=tmp_path))
@@ -252,7 +270,7 @@ def _requirements(path: Path) -> dict[str, str]:
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
             name = re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]
-            reqs[name.lower()] = line[len(name):].strip()
+            reqs[name.lower()] = line[len(name) :].strip()
     return reqs
 
 
@@ -267,7 +285,9 @@ def test_binder_installs_the_course_runtime() -> None:
     assert set(course) == set(theirs)
     for name, spec in course.items():
         if name != "torch":
-            assert theirs[name] == spec, f"binder has {name}{theirs[name]}, requirements.txt {name}{spec}"
+            assert theirs[name] == spec, (
+                f"binder has {name}{theirs[name]}, requirements.txt {name}{spec}"
+            )
     pinned = theirs["torch"].removeprefix("==").replace("*", "0")
     assert pinned in SpecifierSet(course["torch"]), (theirs["torch"], course["torch"])
     assert "download.pytorch.org/whl/cpu" in (binder / "requirements.txt").read_text()

@@ -1,5 +1,6 @@
-"""The course ViT shipped in vitlearn/trained/weights: it loads offline, classifies fresh scenes, its learned
-position table has the 2-D structure, its record tells the truth, and its training script runs."""
+"""The course ViT shipped in vitlearn/trained/weights: it loads offline, classifies fresh scenes,
+its learned position table has the 2-D structure, its record tells the truth, and its training
+script runs."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from vitlearn.trained.course_vit import (
 )
 
 WEIGHTS_DIR = Path(vitlearn.__file__).parent / "trained" / "weights"
-FRESH_SEED = 7  # below the training seeds (100_000 + step), and neither the validation (1) nor the test (2) seed
+# below the training seeds (100_000 + step), and neither the validation (1) nor the test (2) seed
+FRESH_SEED = 7
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,18 @@ def test_loads_without_the_network(monkeypatch):
 
 def test_meta_and_shapes(model):
     meta = model.meta
-    for key in ("task", "image_size", "patch_size", "test_accuracy", "command", "config", "seeds", "versions",
-                "train_seconds", "cells"):
+    for key in (
+        "task",
+        "image_size",
+        "patch_size",
+        "test_accuracy",
+        "command",
+        "config",
+        "seeds",
+        "versions",
+        "train_seconds",
+        "cells",
+    ):
         assert key in meta, key
     assert meta["command"].startswith("python -m vitlearn train-course-vit")
     assert set(meta["versions"]) >= {"torch", "numpy", "python"}
@@ -83,7 +95,13 @@ def test_weights_are_small_plain_tensors_in_timm_names():
     assert sum(p.stat().st_size for p in files) < 2 * 1024 * 1024  # all the package data
     state = torch.load(WEIGHTS_DIR / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
-    assert {"pos_embed", "cls_token", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight", "head.weight"} <= set(state)
+    assert {
+        "pos_embed",
+        "cls_token",
+        "patch_embed.proj.weight",
+        "blocks.0.attn.qkv.weight",
+        "head.weight",
+    } <= set(state)
     history = torch.load(WEIGHTS_DIR / HISTORY_FILE, map_location="cpu", weights_only=True)
     assert set(history) == {"steps", "tables"}
 
@@ -119,11 +137,18 @@ def test_the_table_started_as_timm_starts_it(model):
 def test_record_history_and_tables(model, record):
     h = record["history"]
     assert h["step"][0] == 0 and h["step"][-1] == record["config"]["steps"] and len(h["step"]) >= 6
-    assert len(h["val_accuracy"]) == len(h["spearman"]) == len(h["neighbour_fraction"]) == len(h["step"])
+    assert (
+        len(h["val_accuracy"])
+        == len(h["spearman"])
+        == len(h["neighbour_fraction"])
+        == len(h["step"])
+    )
     assert 3 <= len(record["table_steps"]) <= 4 and set(record["table_steps"]) <= set(h["step"])
     tables = record["tables"]
     assert tables.shape == (len(record["table_steps"]), *model.pos_embed.shape[1:])
-    assert torch.equal(tables[-1], model.pos_embed.detach()[0])  # the last snapshot is the shipped table
+    assert torch.equal(
+        tables[-1], model.pos_embed.detach()[0]
+    )  # the last snapshot is the shipped table
     start = build_course_vit(record["config"]).pos_embed.detach()[0]
     assert torch.equal(tables[0], start)  # the first is the untrained table
     for step, table in zip(record["table_steps"], tables, strict=True):
@@ -133,7 +158,10 @@ def test_record_history_and_tables(model, record):
 
 def test_experiments_table_matches_its_notes(record):
     rows = record["experiments"]
-    assert rows and all({"command", "test_accuracy", "spearman", "neighbour_fraction", "minutes"} <= set(r) for r in rows)
+    assert rows and all(
+        {"command", "test_accuracy", "spearman", "neighbour_fraction", "minutes"} <= set(r)
+        for r in rows
+    )
     shipped = [r for r in rows if r.get("shipped")]
     assert len(shipped) == 1 and shipped[0]["command"] == record["command"]
     assert shipped[0]["test_accuracy"] == pytest.approx(record["test_accuracy"], abs=5e-4)
@@ -143,24 +171,51 @@ def test_experiments_table_matches_its_notes(record):
 
 def test_cli_parses_every_recipe_option():
     args = build_parser().parse_args(
-        ["train-course-vit", "--out", "somewhere", "--steps", "3", "--embed-dim", "16", "--task", "relation",
-         "--lr", "0.002", "--no-decay-pos-embed", "--input-std", "0.2", "0.3", "0.4", "--threads", "2"]
+        [
+            "train-course-vit",
+            "--out",
+            "somewhere",
+            "--steps",
+            "3",
+            "--embed-dim",
+            "16",
+            "--task",
+            "relation",
+            "--lr",
+            "0.002",
+            "--no-decay-pos-embed",
+            "--input-std",
+            "0.2",
+            "0.3",
+            "0.4",
+            "--threads",
+            "2",
+        ]
     )
-    assert args.out == Path("somewhere") and args.steps == 3 and args.embed_dim == 16 and args.lr == 0.002
+    assert (
+        args.out == Path("somewhere")
+        and args.steps == 3
+        and args.embed_dim == 16
+        and args.lr == 0.002
+    )
     assert args.input_std == [0.2, 0.3, 0.4] and args.decay_pos_embed is False and args.threads == 2
     assert args.cells == COURSE_VIT_RECIPE["cells"] and args.n_train is None
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train-course-vit", "--task", "colour"])
 
 
-TINY = dict(image_size=16, patch_size=4, cells=2, embed_dim=8, depth=1, num_heads=1, batch_size=8, warmup=1)
+TINY = dict(
+    image_size=16, patch_size=4, cells=2, embed_dim=8, depth=1, num_heads=1, batch_size=8, warmup=1
+)
 
 
 def test_a_short_training_run_writes_what_load_reads(tmp_path):
     before_threads = torch.get_num_threads()
     before_rng = torch.random.get_rng_state()
     rec = train_course_vit(tmp_path, steps=3, n_val=8, n_test=8, progress=False, **TINY)
-    assert torch.get_num_threads() == before_threads and torch.equal(torch.random.get_rng_state(), before_rng)
+    assert torch.get_num_threads() == before_threads and torch.equal(
+        torch.random.get_rng_state(), before_rng
+    )
     assert rec["history"]["step"][0] == 0 and rec["history"]["step"][-1] == 3
     saved = json.loads((tmp_path / RECORD_FILE).read_text())
     assert saved["command"] == rec["command"] and "--steps 3" in rec["command"]
@@ -176,8 +231,24 @@ def test_a_short_training_run_writes_what_load_reads(tmp_path):
 
 def test_cli_trains_and_reports(tmp_path, capsys):
     opts = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
-    assert main(["train-course-vit", "--out", str(tmp_path), "--steps", "2", "--quiet", "--n-val", "8",
-                 "--n-test", "8", *opts]) == 0
+    assert (
+        main(
+            [
+                "train-course-vit",
+                "--out",
+                str(tmp_path),
+                "--steps",
+                "2",
+                "--quiet",
+                "--n-val",
+                "8",
+                "--n-test",
+                "8",
+                *opts,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "test accuracy" in out and str(tmp_path) in out
     assert (tmp_path / WEIGHTS_FILE).is_file()

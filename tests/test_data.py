@@ -1,4 +1,5 @@
-"""The synthetic scenes: deterministic, balanced, resolution-free, and position-only for "relation"."""
+"""The synthetic scenes: deterministic, balanced, resolution-free, and position-only for
+"relation"."""
 
 import numpy as np
 import pytest
@@ -136,12 +137,16 @@ def test_cells_keep_each_shape_inside_its_cell_and_the_labels_right(task, g):
         expected = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
     else:
         assert np.all(dy != 0) and np.all(dx != 0)
-        expected = np.select([(dy < 0) & (dx < 0), (dy < 0) & (dx > 0), (dy > 0) & (dx < 0)], [0, 1, 2], 3)
+        expected = np.select(
+            [(dy < 0) & (dx < 0), (dy < 0) & (dx > 0), (dy > 0) & (dx < 0)], [0, 1, 2], 3
+        )
         names = task_info("quadrant").class_names
         assert names[0] == "red above-left of blue" and names[3] == "red below-right of blue"
     assert np.array_equal(expected, scenes.labels)
     # shapes keep their size relative to a cell: radius 0.34 to 0.42 of a cell side
-    assert scenes.radii.min() >= 0.085 * 4 / g - 1e-12 and scenes.radii.max() <= 0.105 * 4 / g + 1e-12
+    assert (
+        scenes.radii.min() >= 0.085 * 4 / g - 1e-12 and scenes.radii.max() <= 0.105 * 4 / g + 1e-12
+    )
     assert set(np.unique(cell)) == set(range(g))  # every row and column of cells is used
 
 
@@ -168,5 +173,7 @@ def test_relation_cells_errors():
         make_scenes(4, cells=1)
     with pytest.raises(ValueError, match="cells must be an int >= 2"):
         make_scenes(4, cells=7.0)
-    with pytest.raises(ValueError, match="cells=7 applies to the tasks with cells; 'shape' has none"):
+    with pytest.raises(
+        ValueError, match="cells=7 applies to the tasks with cells; 'shape' has none"
+    ):
         make_scenes(4, task="shape", cells=7)

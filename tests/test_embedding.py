@@ -30,7 +30,7 @@ def reference_patchify(x: torch.Tensor, ph: int, pw: int) -> torch.Tensor:
     out = []
     for r in range(h // ph):
         for q in range(w // pw):
-            patch = x[:, :, r * ph:(r + 1) * ph, q * pw:(q + 1) * pw]  # (B, C, ph, pw)
+            patch = x[:, :, r * ph : (r + 1) * ph, q * pw : (q + 1) * pw]  # (B, C, ph, pw)
             out.append(patch.permute(0, 2, 3, 1).reshape(b, -1))
     return torch.stack(out, dim=1)
 
@@ -84,8 +84,13 @@ def test_linear_to_conv_weight_errors() -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(
-    d=sizes, c=st.integers(1, 4), ph=st.integers(1, 4), pw=st.integers(1, 4),
-    rows=st.integers(1, 3), cols=st.integers(1, 3), seed=st.integers(0, 2**16),
+    d=sizes,
+    c=st.integers(1, 4),
+    ph=st.integers(1, 4),
+    pw=st.integers(1, 4),
+    rows=st.integers(1, 3),
+    cols=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
 )
 def test_patch_embed_equals_linear_after_patchify(
     d: int, c: int, ph: int, pw: int, rows: int, cols: int, seed: int
@@ -192,9 +197,7 @@ def _from_timm_kwargs(kw: dict) -> ViTEmbedding:
 @pytest.mark.parametrize("case", sorted(META["cases"]))
 def test_vit_embedding_matches_timm(case: str) -> None:
     info = META["cases"][case]
-    state = {
-        k: torch.from_numpy(ARRAYS[f"{case}/state/{k}"]) for k in info["state_keys"]
-    }
+    state = {k: torch.from_numpy(ARRAYS[f"{case}/state/{k}"]) for k in info["state_keys"]}
     emb = _from_timm_kwargs(info["timm_kwargs"]).eval()
     # same parameter names and shapes as timm, nothing missing or extra
     ours = emb.state_dict()
@@ -238,8 +241,13 @@ def test_vit_embedding_pos_embed_options() -> None:
     # factorized: a row code plus a column code, for the grid it was built for
     fact = ViTEmbedding((8, 12), 4, 3, 8, pos_embed="factorized").eval()
     x = torch.rand(1, 3, 8, 12)
-    torch.testing.assert_close(fact(x)[:, 1:], fact.patch_embed(x) + fact.pos_embed_factorized.table())
-    assert set(fact.state_dict()) >= {"pos_embed_factorized.row_embed", "pos_embed_factorized.col_embed"}
+    torch.testing.assert_close(
+        fact(x)[:, 1:], fact.patch_embed(x) + fact.pos_embed_factorized.table()
+    )
+    assert set(fact.state_dict()) >= {
+        "pos_embed_factorized.row_embed",
+        "pos_embed_factorized.col_embed",
+    }
     none = ViTEmbedding(8, 4, 3, 8, pos_embed="none", class_token=False)
     assert set(none.state_dict()) == {"patch_embed.proj.weight", "patch_embed.proj.bias"}
     assert none(torch.zeros(1, 3, 8, 8)).shape == (1, 4, 8)
@@ -271,7 +279,10 @@ def test_vit_embedding_new_grid_and_patch_size() -> None:
 
 def test_vit_embedding_errors() -> None:
     emb = ViTEmbedding(8, 4, 3, 8)
-    with pytest.raises(ValueError, match=r"made for a 2x2 grid .*\(H, W\) = \(8, 8\).*\(1, 3, 12, 12\).*resample_pos_embed"):
+    with pytest.raises(
+        ValueError,
+        match=r"made for a 2x2 grid .*\(H, W\) = \(8, 8\).*\(1, 3, 12, 12\).*resample_pos_embed",
+    ):
         emb(torch.zeros(1, 3, 12, 12))
     with pytest.raises(ValueError, match="unknown pos_embed 'rope'"):
         ViTEmbedding(8, 4, 3, 8, pos_embed="rope")

@@ -1,8 +1,8 @@
 """The exercises as they sit in the notebooks: structure, and each checker against its own cells.
 
 Every exercise is three consecutive code cells: the stub (tagged ``exercise``) that defines a
-function and raises ``NotImplementedError``; the solution (tagged ``solution``) that defines the same
-function, solved; the check (tagged ``check``), exactly one line ``exercises.check_xxx(name)``.
+function and raises ``NotImplementedError``; the solution (tagged ``solution``) that defines the
+same function, solved; the check (tagged ``check``), exactly one line ``exercises.check_xxx(name)``.
 Notebooks 01 onwards have one to three exercises each (00 may have none).
 
 For each exercise the test runs, in one fresh namespace, the notebook's imports cell (cell 2, run
@@ -145,7 +145,8 @@ def structure_problems(nb) -> list[str]:
 
 
 def find_exercises(path: Path) -> list[Exercise]:
-    """The well-formed exercise triples of one notebook (the malformed ones fail the structure test)."""
+    """The well-formed exercise triples of one notebook (the malformed ones fail the structure
+    test)."""
     nb, _ = _read(path)
     if nb is None or len(nb.cells) < 3:
         return []
@@ -204,7 +205,8 @@ def notebook_namespace(monkeypatch):
 
 
 def _run(ex: Exercise, answer: str, which: str, capsys) -> tuple[object, str]:
-    """Exec cell 2 and ``answer`` in a fresh namespace, then evaluate the check: (result, printed)."""
+    """Exec cell 2 and ``answer`` in a fresh namespace, then evaluate the check: (result,
+    printed)."""
     ns: dict = {"__name__": "__main__"}
     exec(compile(ex.imports, f"<{ex.notebook.name} cell 2>", "exec"), ns)
     exec(compile(answer, f"<{ex.notebook.name} cell {ex.cell} {which}>", "exec"), ns)
@@ -230,7 +232,7 @@ def test_checker_says_not_done_yet_for_the_stub(ex, capsys, notebook_namespace):
     assert "✓" not in printed
 
 
-# --- the structure checker itself, on made-up cells ------------------------------------------------
+# --- the structure checker itself, on made-up cells -----------------------------------------------
 
 
 def _nb(*cells):

@@ -1,4 +1,5 @@
-"""check_naflex_size accepts right answers (exact or by bisection) and names each typical mistake."""
+"""check_naflex_size accepts right answers (exact or by bisection) and names each typical
+mistake."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def bisection(height, width, patch_size, max_patches):
     """SigLIP 2's way: bisect on the scale."""
 
     def sides(s):
-        return tuple(max(patch_size, math.ceil(v * s / patch_size) * patch_size) for v in (height, width))
+        return tuple(
+            max(patch_size, math.ceil(v * s / patch_size) * patch_size) for v in (height, width)
+        )
 
     lo, hi = 1e-6, 100.0
     while hi - lo >= 1e-5:
@@ -59,12 +62,16 @@ def not_multiple(height, width, patch_size, max_patches):
 
 def one_shot_ceil(height, width, patch_size, max_patches):
     s = math.sqrt(max_patches * patch_size**2 / (height * width))
-    return math.ceil(height * s / patch_size) * patch_size, math.ceil(width * s / patch_size) * patch_size
+    return math.ceil(height * s / patch_size) * patch_size, math.ceil(
+        width * s / patch_size
+    ) * patch_size
 
 
 def one_shot_floor(height, width, patch_size, max_patches):
     s = math.sqrt(max_patches * patch_size**2 / (height * width))
-    return math.floor(height * s / patch_size) * patch_size, math.floor(width * s / patch_size) * patch_size
+    return math.floor(height * s / patch_size) * patch_size, math.floor(
+        width * s / patch_size
+    ) * patch_size
 
 
 def search_floor(height, width, patch_size, max_patches):
@@ -125,7 +132,11 @@ def test_the_stub_is_not_done_yet(capsys):
         (swapped, "height and width are swapped"),
         (grid_not_pixels, "which is the patch grid (rows, cols)"),
         (not_multiple, "is not a multiple of the patch size 16"),
-        (one_shot_ceil, "over the budget of 64; expected (96, 144) (a 6 x 9 grid, 54 patches). That is the scale sqrt"),
+        (
+            one_shot_ceil,
+            "over the budget of 64; expected (96, 144) (a 6 x 9 grid, 54 patches). "
+            "That is the scale sqrt",
+        ),
         (one_shot_floor, "a side of 0 pixels has no patch at all"),
         (search_floor, "it looks like each side was rounded down"),
         (no_minimum, "a side of 0 pixels"),

@@ -18,7 +18,7 @@ def _any_stub(*args):
     raise NotImplementedError
 
 
-# ---- predicted conversions (notebook 02) ----------------------------------------------------------
+# ---- predicted conversions (notebook 02) ---------------------------------------------------------
 
 NOTEBOOK_02 = Path(__file__).resolve().parents[1] / "notebooks" / "02_patch_embedding.ipynb"
 RIGHT = {"a": False, "b": True, "c": False, "d": True, "e": False}
@@ -97,10 +97,12 @@ def test_conversions_names_mistake(name: str, capsys) -> None:
 
 
 def test_notebook_02_shows_the_checkers_conversions() -> None:
-    """The one-liners the student reads (exercise text) and runs (the reveal cell) are the checker's."""
+    """The one-liners the student reads (exercise text) and runs (the reveal cell) are the
+    checker's."""
     nb = nbformat.read(NOTEBOOK_02, as_version=4)
     i = next(
-        i for i, c in enumerate(nb.cells)
+        i
+        for i, c in enumerate(nb.cells)
         if "exercise" in c.metadata.get("tags", []) and "def predict_conversions(" in c.source
     )
     text, reveal = nb.cells[i - 1].source, nb.cells[i + 3].source
@@ -161,19 +163,34 @@ def test_layer_shapes_accepts_the_answer_in_any_reasonable_spelling(capsys) -> N
 LAYER_MISTAKES = {
     # (changed cases, a phrase of the message)
     "no class token": ({"a": (576, (1, 576, 768), (768, 3, 16, 16))}, "not the class token"),
-    "table without its class row": ({"a": (577, (1, 576, 768), (768, 3, 16, 16))}, "no row for the class token"),
+    "table without its class row": (
+        {"a": (577, (1, 576, 768), (768, 3, 16, 16))},
+        "no row for the class token",
+    ),
     "old patch size": ({"b": (785, (1, 785, 768), (768, 3, 32, 32))}, "OLD patch size 16"),
     "old image size": ({"a": (197, (1, 197, 768), (768, 3, 16, 16))}, "OLD image size 224 x 224"),
     "square grid": ({"c": (1601, (1, 1601, 768), (768, 3, 8, 8))}, "treats the image as square"),
     "one side": ({"a": (25, (1, 577, 768), (768, 3, 16, 16))}, "counts one side of the grid"),
     "pixels": ({"a": (384 * 384, (1, 577, 768), (768, 3, 16, 16))}, "counts pixels"),
     "table as a grid": ({"c": (1121, (1, 28, 40, 768), (768, 3, 8, 8))}, "is the grid shape"),
-    "table not resampled": ({"c": (1121, (1, 197, 768), (768, 3, 8, 8))}, "must be resampled to 28 x 40"),
+    "table not resampled": (
+        {"c": (1121, (1, 197, 768), (768, 3, 8, 8))},
+        "must be resampled to 28 x 40",
+    ),
     "D follows P": ({"b": (197, (1, 197, 768), (3072, 3, 32, 32))}, "changes the width D"),
-    "D in the table": ({"c": (1121, (1, 1121, 192), (768, 3, 8, 8))}, "the width of a token, D = 768"),
+    "D in the table": (
+        {"c": (1121, (1, 1121, 192), (768, 3, 8, 8))},
+        "the width of a token, D = 768",
+    ),
     "kernel not resized": ({"b": (197, (1, 197, 768), (768, 3, 16, 16))}, "PI-resize"),
-    "kernel grows with the image": ({"a": (577, (1, 577, 768), (768, 3, 24, 24))}, "not of the image"),
-    "channels last": ({"c": (1121, (1, 1121, 768), (768, 8, 8, 3))}, "not the convolution's layout"),
+    "kernel grows with the image": (
+        {"a": (577, (1, 577, 768), (768, 3, 24, 24))},
+        "not of the image",
+    ),
+    "channels last": (
+        {"c": (1121, (1, 1121, 768), (768, 8, 8, 3))},
+        "not the convolution's layout",
+    ),
     "linear form": ({"b": (197, (1, 197, 768), (768, 3072))}, "its Linear form"),
 }
 
@@ -188,7 +205,9 @@ def test_layer_shapes_names_each_mistake(name, capsys) -> None:
 
 
 def test_layer_shapes_lists_every_wrong_case(capsys) -> None:
-    wrong = _predict(a=(576, (1, 576, 768), (768, 3, 16, 16)), c=(785, (1, 785, 768), (768, 3, 8, 8)))
+    wrong = _predict(
+        a=(576, (1, 576, 768), (768, 3, 16, 16)), c=(785, (1, 785, 768), (768, 3, 8, 8))
+    )
     assert exercises.check_layer_shapes(wrong) is False
     out = capsys.readouterr().out
     assert "1 of 3 cases right" in out and "a) 384 x 384" in out and "c) 224 x 320" in out

@@ -10,7 +10,16 @@ from vitlearn.exercises import check_most_similar_patch, check_parameter_count
 def right_count(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes):
     d, n, h = embed_dim, (img_size // patch_size) ** 2, int(embed_dim * mlp_ratio)
     block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d)
-    return d * in_chans * patch_size**2 + d + d + (1 + n) * d + depth * block + 2 * d + d * num_classes + num_classes
+    return (
+        d * in_chans * patch_size**2
+        + d
+        + d
+        + (1 + n) * d
+        + depth * block
+        + 2 * d
+        + d * num_classes
+        + num_classes
+    )
 
 
 def test_parameter_count_accepts_the_solution(capsys):
@@ -25,10 +34,14 @@ def test_parameter_count_names_each_mistake(capsys):
     d = lambda k: k["embed_dim"]  # noqa: E731
     mistakes = {
         "the class token's row": minus(lambda **k: d(k)),
-        "the learned position table": minus(lambda **k: (1 + (k["img_size"] // k["patch_size"]) ** 2) * d(k)),
+        "the learned position table": minus(
+            lambda **k: (1 + (k["img_size"] // k["patch_size"]) ** 2) * d(k)
+        ),
         "the final LayerNorm": minus(lambda **k: 2 * d(k)),
         "the classification head": minus(lambda **k: d(k) * k["num_classes"] + k["num_classes"]),
-        "multiply by depth": lambda **k: right_count(**{**k, "depth": 1}) if k["depth"] > 1 else right_count(**k),
+        "multiply by depth": lambda **k: (
+            right_count(**{**k, "depth": 1}) if k["depth"] > 1 else right_count(**k)
+        ),
         "over by": lambda **k: right_count(**k) + 1,
         "should return an int": lambda **k: "many",
     }
@@ -183,5 +196,5 @@ def test_most_similar_the_slips_are_told_apart():
         answers |= {name: fn(table, (rows, cols), prefix) for name, fn in slips.items()}
         names = list(answers)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 assert not torch.equal(answers[a], answers[b]), (rows, cols, prefix, a, b)

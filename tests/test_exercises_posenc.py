@@ -124,10 +124,18 @@ def test_the_answer_key_is_the_notebooks():
 
 def test_shuffle_accepts_the_answers_in_several_wordings(capsys):
     assert exercises.check_shuffle_prediction(answers()) is True
-    assert exercises.check_shuffle_prediction(
-        answers(none__attention="Shuffled", none__patch_outputs=" reordered ", none__class_output="UNCHANGED",
-                learned__attention="different", learned__class_output="Changed")
-    ) is True
+    assert (
+        exercises.check_shuffle_prediction(
+            answers(
+                none__attention="Shuffled",
+                none__patch_outputs=" reordered ",
+                none__class_output="UNCHANGED",
+                learned__attention="different",
+                learned__class_output="Changed",
+            )
+        )
+        is True
+    )
     out = capsys.readouterr().out
     assert out.count("✓") == 2 and "equivariance" in out and "invariance" in out
 
@@ -166,7 +174,11 @@ def test_shuffle_explains_each_wrong_answer(change, phrase, capsys):
 
 
 def test_shuffle_gives_the_shared_reason_once(capsys):
-    fn = answers(learned__attention="permuted", learned__patch_outputs="permuted", learned__class_output="same")
+    fn = answers(
+        learned__attention="permuted",
+        learned__patch_outputs="permuted",
+        learned__class_output="same",
+    )
     assert exercises.check_shuffle_prediction(fn) is False
     out = capsys.readouterr().out
     assert "3 of 6 answers" in out and out.count("the code of place i stays at place i") == 1, out
@@ -178,7 +190,10 @@ def test_shuffle_gives_the_shared_reason_once(capsys):
         (lambda: ["permuted", "permuted", "same"], "should return a dict"),
         (lambda: {"none": RIGHT["none"]}, "['learned'] should be a dict"),
         (lambda: {"none": "permuted", "learned": RIGHT["learned"]}, "it is a str"),
-        (lambda: {"none": {"attention": "permuted"}, "learned": RIGHT["learned"]}, "no answer for ['patch_outputs', 'class_output']"),
+        (
+            lambda: {"none": {"attention": "permuted"}, "learned": RIGHT["learned"]},
+            "no answer for ['patch_outputs', 'class_output']",
+        ),
         (answers(none__attention="maybe"), "'maybe' is not one of"),
         (answers(learned__class_output=None), "None is not one of"),
         (lambda: 1 / 0, "ZeroDivisionError"),

@@ -70,7 +70,9 @@ def test_quiz_widget_writes_its_feedback_into_an_html_widget():
     button.click()
     lines, ok = quiz_feedback({n: r.value for n, r in zip(QUIZ, radios, strict=True)})
     assert not ok and feedback.value.count("<br>") == len(lines) - 1
-    assert "✗ 1: not" in feedback.value and f"{len(QUIZ) - 1} / {len(QUIZ)} right." in feedback.value
+    assert (
+        "✗ 1: not" in feedback.value and f"{len(QUIZ) - 1} / {len(QUIZ)} right." in feedback.value
+    )
 
 
 def test_every_answer_is_an_option():
@@ -116,7 +118,11 @@ def test_every_quiz_question_points_at_sections_that_exist():
 def test_the_course_map_of_notebook_08_points_at_sections_that_exist():
     (path,) = NOTEBOOKS.glob("08_*.ipynb")
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    table = next("".join(c["source"]) for c in cells if "| Question | Answer | Proof |" in "".join(c["source"]))
+    table = next(
+        "".join(c["source"])
+        for c in cells
+        if "| Question | Answer | Proof |" in "".join(c["source"])
+    )
     refs = MAP_REFERENCE.findall(table)
     assert len(refs) >= 8, refs
     for number, section, title in refs:
@@ -130,7 +136,11 @@ def test_the_quiz_covers_the_course_and_spreads_its_answers():
     for n, q in QUIZ.items():
         assert len(q.options) == 4 and len(set(q.options.values())) == 4, n
     # the right answer is not given away by being the longest option
-    longest = [n for n, q in QUIZ.items() if max(len(t) for k, t in q.options.items() if k != q.answer) < len(q.options[q.answer])]
+    longest = [
+        n
+        for n, q in QUIZ.items()
+        if max(len(t) for k, t in q.options.items() if k != q.answer) < len(q.options[q.answer])
+    ]
     assert len(longest) <= len(QUIZ) // 3, longest
 
 
@@ -147,7 +157,10 @@ def test_the_numbers_in_the_explanations():
     assert 448 // 32 == 224 // 16 == 14 and 32 * 32 * 3 == 3072 and 448 // 16 == 28
     # 8: offsets along one axis of a 4 x 4 and an 8 x 8 grid of patch indices
     rope = RotaryEmbedding2D(8)
-    reach = {g: int(rope.coordinates((g, g))[:, 1].max() - rope.coordinates((g, g))[:, 1].min()) for g in (4, 8)}
+    reach = {
+        g: int(rope.coordinates((g, g))[:, 1].max() - rope.coordinates((g, g))[:, 1].min())
+        for g in (4, 8)
+    }
     assert reach == {4: 3, 8: 7} and reach[8] - reach[4] == 4
     # 9: DINOv3's box: patch i of n at 2 (i + 0.5) / n - 1, inside (-1, 1) for any grid
     box = RotaryEmbedding2D(8, normalize_coords="separate")
@@ -156,7 +169,9 @@ def test_the_numbers_in_the_explanations():
         assert float(x.min()) == 1 / g - 1 and float(x.max()) == 1 - 1 / g
     # 10: NaFlex of a 256 x 128 photo, 16 px patches, 64 patches
     size = naflex_size(256, 128, 16, 64)
-    assert size.grid == (10, 5) and (size.height, size.width) == (160, 80) and size.num_patches == 50
+    assert (
+        size.grid == (10, 5) and (size.height, size.width) == (160, 80) and size.num_patches == 50
+    )
     assert 11 * math.ceil(128 * 11 / 256) == 66 > 64  # one more row is over budget
     s = math.sqrt(64 / ((256 // 16) * (128 // 16)))  # the one-shot square-root scale
     assert math.ceil(256 * s / 16) * math.ceil(128 * s / 16) == 72 > 64

@@ -154,8 +154,13 @@ def test_interpolated_class_token(capsys):
 
 
 def test_dropped_class_token(capsys):
-    _rejects(drops_class, capsys, "returned shape (1, 36, 6), expected (1, 37, 6)", "prefix row(s)",
-             "are missing")
+    _rejects(
+        drops_class,
+        capsys,
+        "returned shape (1, 36, 6), expected (1, 37, 6)",
+        "prefix row(s)",
+        "are missing",
+    )
 
 
 def test_class_token_at_the_end(capsys):
@@ -163,7 +168,9 @@ def test_class_token_at_the_end(capsys):
 
 
 def test_swapped_height_and_width(capsys):
-    _rejects(swapped, capsys, "height and width are swapped", "new_size=(3, 6)", "3 rows of 6 tokens")
+    _rejects(
+        swapped, capsys, "height and width are swapped", "new_size=(3, 6)", "3 rows of 6 tokens"
+    )
 
 
 def test_transposed_flattening(capsys):
@@ -187,8 +194,12 @@ def test_modifies_input(capsys):
 
 
 def test_other_method_gets_numbers(capsys):
-    _rejects(nearest, capsys, "differs from a 2-D bicubic (or bilinear) interpolation by up to",
-             "worst at token")
+    _rejects(
+        nearest,
+        capsys,
+        "differs from a 2-D bicubic (or bilinear) interpolation by up to",
+        "worst at token",
+    )
 
 
 def test_crash_is_reported_not_raised(capsys):
@@ -223,7 +234,10 @@ def which_recipe_allclose_mae_first(pos_embed, resized, new_size):
 
 def which_recipe_closest(pos_embed, resized, new_size):
     """A variant: the recipe with the smallest largest difference."""
-    gaps = {n: (resample_pos_embed(pos_embed, new_size, recipe=n) - resized).abs().max() for n in RECIPES}
+    gaps = {
+        n: (resample_pos_embed(pos_embed, new_size, recipe=n) - resized).abs().max()
+        for n in RECIPES
+    }
     return min(gaps, key=gaps.get)
 
 
@@ -244,13 +258,18 @@ def test_which_recipe_stub_is_not_done_yet(capsys):
 def test_which_recipe_names_each_mistake(capsys):
     def loose(pos_embed, resized, new_size):
         for name in RECIPES:
-            if torch.allclose(resample_pos_embed(pos_embed, new_size, recipe=name), resized, atol=0.2):
+            if torch.allclose(
+                resample_pos_embed(pos_embed, new_size, recipe=name), resized, atol=0.2
+            ):
                 return name
         return None
 
     def swapped(pos_embed, resized, new_size):
-        return which_recipe_equal(pos_embed, resized, tuple(new_size)[::-1]) if new_size[0] != new_size[1] \
+        return (
+            which_recipe_equal(pos_embed, resized, tuple(new_size)[::-1])
+            if new_size[0] != new_size[1]
             else which_recipe_equal(pos_embed, resized, new_size)
+        )
 
     def changes_its_input(pos_embed, resized, new_size):
         resized[0, 0] = 0.0

@@ -51,7 +51,9 @@ def hf_sd() -> dict[str, torch.Tensor]:
     return {
         "vit.embeddings.cls_token": torch.randn(1, 1, D, generator=gen),
         "vit.embeddings.position_embeddings": torch.randn(1, 1 + SIDE * SIDE, D, generator=gen),
-        "vit.embeddings.patch_embeddings.projection.weight": torch.randn(D, 3, 16, 16, generator=gen),
+        "vit.embeddings.patch_embeddings.projection.weight": torch.randn(
+            D, 3, 16, 16, generator=gen
+        ),
         "vit.encoder.layer.0.intermediate.dense.weight": filler(gen),
     }
 
@@ -87,7 +89,13 @@ def _st(sd):
 _TIMM, _HF, _MAE, _DINO = timm_sd(), hf_sd(), mae_sd(), dinov2_sd()
 KINDS = {
     "timm.pth": (_pth(_TIMM), _TIMM, "pos_embed", "timm", 1),
-    "timm_wrapped.pth": (_pth({"model": _TIMM, "epoch": 7, "args": {"lr": 0.1}}), _TIMM, "pos_embed", "timm", 1),
+    "timm_wrapped.pth": (
+        _pth({"model": _TIMM, "epoch": 7, "args": {"lr": 0.1}}),
+        _TIMM,
+        "pos_embed",
+        "timm",
+        1,
+    ),
     "timm.safetensors": (_st(_TIMM), _TIMM, "pos_embed", "timm", 1),
     "hf.bin": (_pth(_HF), _HF, "vit.embeddings.position_embeddings", "hf", 1),
     "hf.safetensors": (_st(_HF), _HF, "vit.embeddings.position_embeddings", "hf", 1),
@@ -232,7 +240,9 @@ def test_a_2d_table_in_half_precision_comes_back_as_float32_1_t_d(tmp_path: Path
 def test_find_pos_embed_arguments_pass_through(tmp_path: Path) -> None:
     sd = {"cls_token": torch.zeros(1, 1, 8), "pos_embed": torch.randn(1, 1 + 12, 8)}  # 3 x 4
     torch.save(sd, tmp_path / "wide.pt")
-    with pytest.raises(ValueError, match="12 grid tokens, not a square number: give the grid as old_size"):
+    with pytest.raises(
+        ValueError, match="12 grid tokens, not a square number: give the grid as old_size"
+    ):
         load_pos_embed(tmp_path / "wide.pt")
     assert load_pos_embed(tmp_path / "wide.pt", old_size=(3, 4))[1]["grid_size"] == (3, 4)
 
@@ -249,7 +259,12 @@ def test_url_of_each_kind_then_the_cache_without_the_server(
     server.ranges = ranges
     table, info = load_pos_embed(server.url(name), progress=False)
     assert torch.equal(table, sd[key])
-    assert (info["key"], info["format"], info["num_prefix_tokens"], info["grid_size"]) == (key, fmt, prefix, (SIDE, SIDE))
+    assert (info["key"], info["format"], info["num_prefix_tokens"], info["grid_size"]) == (
+        key,
+        fmt,
+        prefix,
+        (SIDE, SIDE),
+    )
     assert info["url"] == server.url(name) and info["downloaded_bytes"] == server.bytes_sent
     size = path.stat().st_size
     if ranges:  # only the header (or the zip's directory and pickle) and the table came
@@ -258,7 +273,9 @@ def test_url_of_each_kind_then_the_cache_without_the_server(
     else:  # one request, the whole file, kept as it came
         assert len(server.requests) == 1 and server.bytes_sent == size
         assert Path(info["file"]).read_bytes() == path.read_bytes()
-    assert Path(info["file"]).parent == cache and not [n for n in cached_files(cache) if n.startswith(".")]
+    assert Path(info["file"]).parent == cache and not [
+        n for n in cached_files(cache) if n.startswith(".")
+    ]
 
     server.stop()  # the second call needs no network
     again, info2 = load_pos_embed(server.url(name), progress=False)
@@ -292,7 +309,9 @@ def test_ranges_fetch_the_header_and_the_table_bytes_only(server: Server) -> Non
 def test_ranges_on_a_torch_zip_fetch_directory_pickle_and_table(server: Server) -> None:
     gen = _gen()
     table = torch.randn(1, 197, 768, generator=gen)
-    sd = {f"blocks.{i}.weight": torch.randn(256, 1024, generator=gen) for i in range(8)}  # 8 MB first
+    sd = {
+        f"blocks.{i}.weight": torch.randn(256, 1024, generator=gen) for i in range(8)
+    }  # 8 MB first
     sd |= {"cls_token": torch.zeros(1, 1, 768), "pos_embed": table}
     torch.save({"model": sd}, server.root / "model.pth")
     got, info = load_pos_embed(server.url("model.pth"), progress=False)
@@ -323,7 +342,9 @@ def test_hf_hub_style_redirect_then_ranges_go_to_the_final_address(server: Serve
     got, info = load_pos_embed(url, progress=False)
     assert torch.equal(got, table)
     assert [(r[1], r[2] is not None) for r in server.requests] == [
-        ("/timm/vit/resolve/main/model.safetensors", True), ("/cdn.safetensors", True), ("/cdn.safetensors", True),
+        ("/timm/vit/resolve/main/model.safetensors", True),
+        ("/cdn.safetensors", True),
+        ("/cdn.safetensors", True),
     ]
     assert Path(info["file"]).name.endswith("-timm--vit--model.safetensors.table.safetensors")
 
@@ -334,7 +355,9 @@ def test_without_ranges_the_whole_file_comes_with_a_progress_bar(server: Server,
     load_pos_embed(server.url("model.safetensors"))
     out = capsys.readouterr().out
     assert "downloading " in out and "[####################]" in out
-    assert load_pos_embed(server.url("model.safetensors"), progress=False)[1]["downloaded_bytes"] == 0
+    assert (
+        load_pos_embed(server.url("model.safetensors"), progress=False)[1]["downloaded_bytes"] == 0
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -342,7 +365,9 @@ def test_ranges_say_what_they_fetched(server: Server, capsys) -> None:
     _vit_b_safetensors(server.root / "model.safetensors", filler_mb=4)
     load_pos_embed(server.url("model.safetensors"))
     out = capsys.readouterr().out.strip()
-    assert out.startswith("pos_embed (1, 197, 768): fetched 671 kB of a 4.8 MB file (2 requests)"), out
+    assert out.startswith(
+        "pos_embed (1, 197, 768): fetched 671 kB of a 4.8 MB file (2 requests)"
+    ), out
 
 
 def test_a_file_in_the_old_torch_format_is_downloaded_whole(server: Server, capsys) -> None:
@@ -351,7 +376,9 @@ def test_a_file_in_the_old_torch_format_is_downloaded_whole(server: Server, caps
     table, info = load_pos_embed(server.url("old.pth"))
     assert torch.equal(table, sd["pos_embed"])
     out = capsys.readouterr().out
-    assert "cannot be read alone" in out and "neither a safetensors file nor a torch.save zip" in out
+    assert (
+        "cannot be read alone" in out and "neither a safetensors file nor a torch.save zip" in out
+    )
     size = (server.root / "old.pth").stat().st_size
     assert info["downloaded_bytes"] == server.bytes_sent == BLOCK + size
 
@@ -364,7 +391,9 @@ def test_a_pickle_with_other_classes_is_downloaded_whole_and_refused_as_torch_re
     server: Server,
 ) -> None:
     torch.save({"model": timm_sd(), "extra": Opaque()}, server.root / "pickled.pth")
-    with pytest.raises(ValueError, match="downloaded, but .*weights_only=True.*the file was not kept"):
+    with pytest.raises(
+        ValueError, match="downloaded, but .*weights_only=True.*the file was not kept"
+    ):
         load_pos_embed(server.url("pickled.pth"), progress=False)
 
 
@@ -409,7 +438,9 @@ def _assert_offline_message(e: pytest.ExceptionInfo, url: str) -> None:
     text = str(e.value)
     assert len(text.splitlines()) == 1, text
     assert text.startswith(f"could not reach {url} ("), text
-    assert "To work offline, download" in text and "pass its path" in text and "VITLEARN_CACHE" in text
+    assert (
+        "To work offline, download" in text and "pass its path" in text and "VITLEARN_CACHE" in text
+    )
 
 
 def test_a_closed_port_fails_at_once_with_the_offline_message() -> None:
@@ -434,7 +465,9 @@ def test_a_server_that_never_answers_fails_within_the_timeout() -> None:
     _assert_offline_message(e, url)
 
 
-def test_a_name_lookup_that_hangs_is_given_up_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_lookup_that_hangs_is_given_up_after_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     real = socket.getaddrinfo
 
     def slow(*args, **kwargs):
@@ -456,7 +489,9 @@ def test_a_host_whose_addresses_are_all_black_holed_fails_within_the_timeout(
 ) -> None:
     # A name with four addresses that drop every packet: each connection attempt waits out the
     # socket's timeout, and urllib tries the addresses one after the other (4 x 1 s here).
-    addresses = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"192.0.2.{i}", 80)) for i in range(1, 5)]
+    addresses = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"192.0.2.{i}", 80)) for i in range(1, 5)
+    ]
     monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: addresses)
 
     def black_hole(sock: socket.socket, address: object) -> None:
@@ -493,13 +528,17 @@ def test_a_truncated_range_is_offline_and_keeps_nothing(server: Server, cache: P
 
 def test_a_download_that_is_not_a_checkpoint_is_not_kept(server: Server, cache: Path) -> None:
     (server.root / "page.pth").write_bytes(b"<html>Sign in to download</html>")
-    with pytest.raises(ValueError, match=r"page.pth: downloaded, but .*not a readable torch checkpoint.*not kept"):
+    with pytest.raises(
+        ValueError, match=r"page.pth: downloaded, but .*not a readable torch checkpoint.*not kept"
+    ):
         load_pos_embed(server.url("page.pth"), progress=False)
     assert cached_files(cache) == []
 
 
 def test_not_found_is_an_http_error_not_offline(server: Server) -> None:
-    with pytest.raises(HTTPStatusError, match=r"missing.pth: not found on the server \(HTTP 404") as e:
+    with pytest.raises(
+        HTTPStatusError, match=r"missing.pth: not found on the server \(HTTP 404"
+    ) as e:
         load_pos_embed(server.url("missing.pth"), progress=False)
     assert e.value.code == 404 and not isinstance(e.value, OfflineError)
 
@@ -507,7 +546,11 @@ def test_not_found_is_an_http_error_not_offline(server: Server) -> None:
 @pytest.mark.parametrize(
     "source,error,message",
     [
-        ("vit_base_patch16_224.augreg_in2k", ValueError, "did you mean 'vit_base_patch16_224.augreg_in21k'"),
+        (
+            "vit_base_patch16_224.augreg_in2k",
+            ValueError,
+            "did you mean 'vit_base_patch16_224.augreg_in21k'",
+        ),
         ("no_such_model", ValueError, "is not a file, an http(s) URL or a catalogue name"),
         ("missing/model.pth", FileNotFoundError, "no such file"),
         ("model.safetensors", FileNotFoundError, "no such file"),
@@ -527,26 +570,44 @@ def test_bad_timeout() -> None:
 # ---- the catalogue -------------------------------------------------------------------------------
 
 
-def test_a_catalogue_name_resolves_to_its_url(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_catalogue_name_resolves_to_its_url(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sd = dinov2_sd(side=37, dim=384)  # the shape the entry promises: 37 x 37 + 1 rows of 384
     torch.save(sd, server.root / "dinov2_vits14_pretrain.pth")
     entry = remote.CATALOGUE["dinov2_vits14"]
     monkeypatch.setitem(
-        remote.CATALOGUE, "dinov2_vits14",
-        remote.Checkpoint(server.url("dinov2_vits14_pretrain.pth"), entry.format, entry.licence, entry.about, entry.shape),
+        remote.CATALOGUE,
+        "dinov2_vits14",
+        remote.Checkpoint(
+            server.url("dinov2_vits14_pretrain.pth"),
+            entry.format,
+            entry.licence,
+            entry.about,
+            entry.shape,
+        ),
     )
     table, info = load_pos_embed("dinov2_vits14", progress=False)
     assert torch.equal(table, sd["pos_embed"]) and info["grid_size"] == (37, 37)
-    assert (info["name"], info["licence"], info["format"]) == ("dinov2_vits14", "Apache-2.0", "dinov2")
+    assert (info["name"], info["licence"], info["format"]) == (
+        "dinov2_vits14",
+        "Apache-2.0",
+        "dinov2",
+    )
     assert info["url"] == server.url("dinov2_vits14_pretrain.pth") and server.requests
 
 
-def test_a_catalogue_entry_whose_file_changed_is_a_clear_error(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_catalogue_entry_whose_file_changed_is_a_clear_error(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(server, "timm.safetensors")  # (1, 197, 64), not the promised (1, 197, 768)
     entry = remote.CATALOGUE["vit_base_patch16_224.augreg_in21k"]
     monkeypatch.setitem(
-        remote.CATALOGUE, "vit_base_patch16_224.augreg_in21k",
-        remote.Checkpoint(server.url("timm.safetensors"), entry.format, entry.licence, entry.about, entry.shape),
+        remote.CATALOGUE,
+        "vit_base_patch16_224.augreg_in21k",
+        remote.Checkpoint(
+            server.url("timm.safetensors"), entry.format, entry.licence, entry.about, entry.shape
+        ),
     )
     with pytest.raises(ValueError) as e:
         load_pos_embed("vit_base_patch16_224.augreg_in21k", progress=False)
@@ -558,7 +619,11 @@ def test_a_catalogue_entry_whose_file_changed_is_a_clear_error(server: Server, m
 
 def test_the_catalogue_is_documented_and_consistent() -> None:
     doc = load_pos_embed.__doc__
-    assert {"vit_base_patch16_224.augreg_in21k", "deit_small_patch16_224.fb_in1k", "dinov2_vits14"} <= set(remote.CATALOGUE)
+    assert {
+        "vit_base_patch16_224.augreg_in21k",
+        "deit_small_patch16_224.fb_in1k",
+        "dinov2_vits14",
+    } <= set(remote.CATALOGUE)
     for name, entry in remote.CATALOGUE.items():
         assert entry.url.startswith("https://") and entry.format in ("timm", "hf", "dinov2")
         row = re.search(rf"``{re.escape(name)}``\s+(\S+)\s+(\(1, \d+, \d+\))\s+(\w+)", doc)
@@ -569,11 +634,13 @@ def test_the_catalogue_is_documented_and_consistent() -> None:
         assert side * side == entry.shape[1] - 1
 
 
-# ---- online() --------------------------------------------------------------------------------------
+# ---- online() ------------------------------------------------------------------------------------
 
 
 def test_online(server: Server) -> None:
-    assert online(server.url("anything"), timeout=2) is True  # a 404 is an answer: the network is there
+    assert (
+        online(server.url("anything"), timeout=2) is True
+    )  # a 404 is an answer: the network is there
     assert online(f"http://127.0.0.1:{free_port()}/", timeout=2) is False
     start = time.monotonic()
     with socket.socket() as silent:

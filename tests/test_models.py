@@ -17,8 +17,14 @@ from vitlearn.models import POS_EMBED_KINDS, Attention, Block
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_vit_timm.pt"
 TIMM_KEYS_TOKEN = {
-    "cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias",
-    "norm.weight", "norm.bias", "head.weight", "head.bias",
+    "cls_token",
+    "pos_embed",
+    "patch_embed.proj.weight",
+    "patch_embed.proj.bias",
+    "norm.weight",
+    "norm.bias",
+    "head.weight",
+    "head.bias",
 } | {
     f"blocks.{i}.{name}.{wb}"
     for i in range(2)
@@ -36,7 +42,9 @@ def shuffle_patches(x: torch.Tensor, p: int, perm: torch.Tensor) -> torch.Tensor
     """Move the P x P patches of ``x`` (B, C, H, W) to the raster positions ``perm``."""
     b, c, h, w = x.shape
     rows, cols = h // p, w // p
-    tiles = x.reshape(b, c, rows, p, cols, p).permute(0, 1, 2, 4, 3, 5).reshape(b, c, rows * cols, p, p)
+    tiles = (
+        x.reshape(b, c, rows, p, cols, p).permute(0, 1, 2, 4, 3, 5).reshape(b, c, rows * cols, p, p)
+    )
     tiles = tiles[:, :, perm]
     return tiles.reshape(b, c, rows, cols, p, p).permute(0, 1, 2, 4, 3, 5).reshape(b, c, h, w)
 
@@ -44,7 +52,10 @@ def shuffle_patches(x: torch.Tensor, p: int, perm: torch.Tensor) -> torch.Tensor
 def test_state_dict_has_timm_names():
     assert set(small().state_dict()) == TIMM_KEYS_TOKEN
     mean_keys = set(small(global_pool="avg").state_dict())
-    assert mean_keys == (TIMM_KEYS_TOKEN - {"norm.weight", "norm.bias"}) | {"fc_norm.weight", "fc_norm.bias"}
+    assert mean_keys == (TIMM_KEYS_TOKEN - {"norm.weight", "norm.bias"}) | {
+        "fc_norm.weight",
+        "fc_norm.bias",
+    }
     for kind in ("none", "sincos", "rope"):
         assert set(small(pos_embed=kind).state_dict()) == TIMM_KEYS_TOKEN - {"pos_embed"}
     m = small()
@@ -61,7 +72,9 @@ def test_loads_timm_weights_and_computes_what_timm_computes(timm_pool):
     assert set(model.state_dict()) == set(ref["state_dict"])
     model.load_state_dict(ref["state_dict"], strict=True)
     with torch.no_grad():
-        torch.testing.assert_close(model.forward_features(fixture["input"]), ref["features"], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            model.forward_features(fixture["input"]), ref["features"], atol=1e-5, rtol=1e-5
+        )
         torch.testing.assert_close(model(fixture["input"]), ref["logits"], atol=1e-5, rtol=1e-5)
 
 
@@ -84,10 +97,14 @@ def test_grid_free_codes_accept_other_sizes(kind):
 @pytest.mark.parametrize("kind", ["learned", "factorized"])
 def test_table_codes_refuse_another_grid_and_say_how_to_fix_it(kind):
     m = small(pos_embed=kind)
-    with pytest.raises(ValueError, match=r"made for a 4x4 grid .* \(1, 3, 24, 24\) give a 6x6 grid") as e:
+    with pytest.raises(
+        ValueError, match=r"made for a 4x4 grid .* \(1, 3, 24, 24\) give a 6x6 grid"
+    ) as e:
         m(torch.rand(1, 3, 24, 24))
     if kind == "learned":
-        assert "vitlearn.resample_pos_embed" in str(e.value) and ".set_pos_embed(new_table, (6, 6))" in str(e.value)
+        assert "vitlearn.resample_pos_embed" in str(
+            e.value
+        ) and ".set_pos_embed(new_table, (6, 6))" in str(e.value)
     else:
         assert "build the model for that size" in str(e.value)
 
@@ -154,8 +171,18 @@ def _tiny_run(seed: int, progress: bool = False):
     x, y = make_position_task(64, 16, seed=0)
     torch.manual_seed(123)  # the model's own start; train_tiny_vit draws the batches itself
     m = small(num_classes=4)
-    h = train_tiny_vit(m, x, y, steps=6, batch_size=16, seed=seed, progress=progress,
-                       eval_images=x[:20], eval_labels=y[:20], eval_every=3)
+    h = train_tiny_vit(
+        m,
+        x,
+        y,
+        steps=6,
+        batch_size=16,
+        seed=seed,
+        progress=progress,
+        eval_images=x[:20],
+        eval_labels=y[:20],
+        eval_every=3,
+    )
     return m, h
 
 
@@ -238,8 +265,15 @@ def test_recipe_is_a_frozen_dataclass_and_unknown_changes_are_named():
 
 
 def test_rope_kwargs_reach_the_rotary_embedding():
-    m = small(pos_embed="rope", rope_kwargs={"temperature": 100.0, "normalize_coords": "separate",
-                                             "rescale_coords": 2.0, "seed": 5})
+    m = small(
+        pos_embed="rope",
+        rope_kwargs={
+            "temperature": 100.0,
+            "normalize_coords": "separate",
+            "rescale_coords": 2.0,
+            "seed": 5,
+        },
+    )
     assert m.rope.head_dim == 8 and m.rope.temperature == 100.0
     assert (m.rope.normalize_coords, m.rope.rescale_coords, m.rope.seed) == ("separate", 2.0, 5)
     assert small(pos_embed="rope").rope.normalize_coords is None  # default: patch indices
@@ -247,9 +281,16 @@ def test_rope_kwargs_reach_the_rotary_embedding():
 
 
 def test_rope_kwargs_errors():
-    with pytest.raises(ValueError, match="rope_kwargs configure the rotary embedding of pos_embed='rope', but pos_embed='learned'"):
+    with pytest.raises(
+        ValueError,
+        match="rope_kwargs configure the rotary embedding of pos_embed='rope', "
+        "but pos_embed='learned'",
+    ):
         small(rope_kwargs={"temperature": 100.0})
-    with pytest.raises(ValueError, match=r"rope_kwargs may not set head_dim: it is embed_dim // num_heads = 16 // 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"rope_kwargs may not set head_dim: it is embed_dim // num_heads = 16 // 2",
+    ):
         small(pos_embed="rope", rope_kwargs={"head_dim": 4})
     with pytest.raises(TypeError, match="rope_kwargs must be a mapping"):
         small(pos_embed="rope", rope_kwargs=[("temperature", 100.0)])
@@ -288,13 +329,26 @@ def test_train_on_non_square_images_with_rope_kwargs():
     from vitlearn import make_trained_tiny_vit
 
     run = make_trained_tiny_vit(
-        "rope", img_size=(16, 24), patch_size=8, n_train=32, n_test=16, steps=2, batch_size=8,
-        progress=False, rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0},
+        "rope",
+        img_size=(16, 24),
+        patch_size=8,
+        n_train=32,
+        n_test=16,
+        steps=2,
+        batch_size=8,
+        progress=False,
+        rope_kwargs={"normalize_coords": "separate", "rescale_coords": 2.0},
     )
     assert run.model.grid_size == (2, 3) and run.test_images.shape == (16, 3, 16, 24)
     assert run.model.rope.rescale_coords == 2.0 and not run.model.training
     learned = make_trained_tiny_vit(
-        "learned", img_size=[16, 24], patch_size=8, n_train=32, n_test=16, steps=1, batch_size=8,
+        "learned",
+        img_size=[16, 24],
+        patch_size=8,
+        n_train=32,
+        n_test=16,
+        steps=1,
+        batch_size=8,
         progress=False,
     )
     assert learned.model.pos_embed.shape == (1, 1 + 6, 32)

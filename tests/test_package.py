@@ -1,4 +1,5 @@
-"""Package-wide promises: one error per kind of mistake, cheap imports, the student's state untouched."""
+"""Package-wide promises: one error per kind of mistake, cheap imports, the student's state
+untouched."""
 
 from __future__ import annotations
 
@@ -53,8 +54,14 @@ def test_an_image_that_does_not_split_into_patches_is_one_error_everywhere(name:
 NOT_SQUARE = [
     ("resample_pos_embed", lambda t: resample_pos_embed(t, 4)),
     ("position_similarity", lambda t: position_similarity(t, None, 1)),
-    ("ResampleExplorer", lambda t: __import__("vitlearn.widgets", fromlist=["x"]).ResampleExplorer(t)),
-    ("resample_checkpoint", lambda t: vitlearn.resample_checkpoint({"cls_token": t[:, :1], "pos_embed": t}, 4)),
+    (
+        "ResampleExplorer",
+        lambda t: __import__("vitlearn.widgets", fromlist=["x"]).ResampleExplorer(t),
+    ),
+    (
+        "resample_checkpoint",
+        lambda t: vitlearn.resample_checkpoint({"cls_token": t[:, :1], "pos_embed": t}, 4),
+    ),
 ]
 
 
@@ -173,10 +180,19 @@ def _library_calls():
         ("JigsawExplorer", lambda: lambda: widgets.JigsawExplorer().update(seed=2)),
         ("ResampleExplorer", lambda: lambda: widgets.ResampleExplorer().update(size=9)),
         ("PatchSizeExplorer", lambda: lambda: widgets.PatchSizeExplorer().update(patch_size=6)),
-        ("shuffle_patches", lambda: lambda: vitlearn.shuffle_patches(torch.zeros(3, 8, 8), 4, seed=3)),
+        (
+            "shuffle_patches",
+            lambda: lambda: vitlearn.shuffle_patches(torch.zeros(3, 8, 8), 4, seed=3),
+        ),
         ("train_tiny_vit", _prepare_training),
-        ("make_trained_tiny_vit", lambda: lambda: vitlearn.make_trained_tiny_vit(
-            "rope", n_train=16, n_test=8, steps=1, batch_size=4, progress=False)),
+        (
+            "make_trained_tiny_vit",
+            lambda: (
+                lambda: vitlearn.make_trained_tiny_vit(
+                    "rope", n_train=16, n_test=8, steps=1, batch_size=4, progress=False
+                )
+            ),
+        ),
     ]
 
 
@@ -188,7 +204,9 @@ def test_library_calls_leave_the_students_state_alone(name: str) -> None:
     expected = torch.randn(4)
     torch.manual_seed(11)
     call()
-    assert torch.equal(torch.randn(4), expected), f"{name} changed what the next torch.randn returns"
+    assert torch.equal(torch.randn(4), expected), (
+        f"{name} changed what the next torch.randn returns"
+    )
     assert torch.get_num_threads() == threads, f"{name} changed the thread count"
 
 

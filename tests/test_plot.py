@@ -22,18 +22,27 @@ def test_embedding_pipeline_titles_are_the_tensors_shapes() -> None:
     emb = ViTEmbedding((32, 48), 16, 3, 8).eval()
     fig = plot.plot_embedding_pipeline(emb, torch.rand(3, 32, 48))
     assert _titles(fig) == [
-        "image (3, 32, 48)", "patches (6, 768)", "tokens (6, 8)", "[CLS] + tokens (7, 8)",
-        "pos_embed (7, 8)", "sum (7, 8)",
+        "image (3, 32, 48)",
+        "patches (6, 768)",
+        "tokens (6, 8)",
+        "[CLS] + tokens (7, 8)",
+        "pos_embed (7, 8)",
+        "sum (7, 8)",
     ]
     with pytest.raises(ValueError, match="needs a class token and a learned table"):
-        plot.plot_embedding_pipeline(ViTEmbedding(32, 16, 3, 8, pos_embed="sincos"), torch.rand(3, 32, 32))
+        plot.plot_embedding_pipeline(
+            ViTEmbedding(32, 16, 3, 8, pos_embed="sincos"), torch.rand(3, 32, 32)
+        )
 
 
 def test_resample_steps_draw_resample_pos_embed() -> None:
     table = torch.randn(1, 1 + 16, 8)
     fig = plot.plot_resample_steps(table, (5, 6), channel=2, recipe="hf")
     assert _titles(fig) == [
-        "table (1, 17, 8)", "channel 2 on the 4x4 grid", "interpolated to 5x6", "new table (1, 31, 8)",
+        "table (1, 17, 8)",
+        "channel 2 on the 4x4 grid",
+        "interpolated to 5x6",
+        "new table (1, 31, 8)",
     ]
     want = vitlearn.resample_pos_embed(table, (5, 6), recipe="hf")[0, 1:, 2].reshape(5, 6)
     torch.testing.assert_close(torch.as_tensor(fig.axes[2].images[0].get_array()), want)
@@ -42,7 +51,9 @@ def test_resample_steps_draw_resample_pos_embed() -> None:
 
 
 def test_rope_rotation_depends_on_the_offset_only() -> None:
-    fig = plot.plot_rope_rotation(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), [(0, 2), (5, 7), (0, 3)])
+    fig = plot.plot_rope_rotation(
+        torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), [(0, 2), (5, 7), (0, 3)]
+    )
     a, b, c = _titles(fig)
     assert a.split(":", 1)[1] == b.split(":", 1)[1]  # same offset, same angle and dot product
     assert a.split(":", 1)[1] != c.split(":", 1)[1]

@@ -54,8 +54,14 @@ def test_conventions_are_permutations_or_frequency_changes_of_each_other():
     mae = sincos_2d_pos_embed((rows, cols), dim)
     timm = sincos_2d_pos_embed((rows, cols), dim, convention="timm")
     # mae: [sin x | cos x | sin y | cos y]; timm: [sin y | sin x | cos y | cos x]
-    perm = torch.cat([torch.arange(2 * f, 3 * f), torch.arange(0, f),
-                      torch.arange(3 * f, 4 * f), torch.arange(f, 2 * f)])
+    perm = torch.cat(
+        [
+            torch.arange(2 * f, 3 * f),
+            torch.arange(0, f),
+            torch.arange(3 * f, 4 * f),
+            torch.arange(f, 2 * f),
+        ]
+    )
     assert torch.equal(mae[:, perm], timm)
     bv = sincos_2d_pos_embed((rows, cols), dim, convention="big_vision")
     assert torch.equal(mae[:, 0], bv[:, 0])  # k = 0: frequency 1 in both
@@ -108,7 +114,7 @@ def test_rope_score_depends_only_on_offset(rows, cols, quarter, prefix, seed):
     assert qs.shape == (2, n, head_dim)
     # prefix tokens untouched
     assert torch.equal(qs[:, :prefix], q.repeat(2, prefix, 1))
-    scores = (qs[0, prefix:].double() @ ks[0, prefix:].double().T)  # (N, N)
+    scores = qs[0, prefix:].double() @ ks[0, prefix:].double().T  # (N, N)
     ys, xs = torch.arange(rows * cols) // cols, torch.arange(rows * cols) % cols
     by_offset: dict[tuple[int, int], float] = {}
     for i in range(rows * cols):
@@ -204,7 +210,9 @@ def test_position_similarity_values_and_shape():
 
 
 def test_position_similarity_errors():
-    with pytest.raises(ValueError, match=r"a 3x5 grid means 15 grid tokens, but the table \(16, 8\) has 16 tokens"):
+    with pytest.raises(
+        ValueError, match=r"a 3x5 grid means 15 grid tokens, but the table \(16, 8\) has 16 tokens"
+    ):
         position_similarity(torch.zeros(16, 8), (3, 5))
     with pytest.raises(ValueError, match=r"\(2, 15, 8\)"):
         position_similarity(torch.zeros(2, 15, 8), (3, 5))
@@ -233,13 +241,18 @@ def test_plot_position_similarity_draws_every_tile():
 # -- RotaryEmbedding2D: coordinates (indices or DINOv3's box) and training-time augmentation ------
 
 
-def _rope_angles_before_options(head_dim: int, temperature: float, rows: int, cols: int) -> torch.Tensor:
-    """RotaryEmbedding2D.angles as it was before the coordinate options (commit 6cf495e), restated."""
+def _rope_angles_before_options(
+    head_dim: int, temperature: float, rows: int, cols: int
+) -> torch.Tensor:
+    """RotaryEmbedding2D.angles as it was before the coordinate options (commit 6cf495e),
+    restated."""
     f = head_dim // 4
     k = torch.arange(f, dtype=torch.float64)
     omega = (float(temperature) ** (-k / f)).float().double()  # stored as a float32 buffer
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )
     return torch.cat([x.reshape(-1, 1) * omega, y.reshape(-1, 1) * omega], dim=1).float()
 
@@ -262,23 +275,32 @@ def _rope_forward_before_options(x, theta, prefix):
     prefix=st.integers(0, 2),
     training=st.booleans(),
 )
-def test_rope_with_options_off_is_bit_identical_to_before(rows, cols, quarter, temperature, prefix, training):
+def test_rope_with_options_off_is_bit_identical_to_before(
+    rows, cols, quarter, temperature, prefix, training
+):
     head_dim = 4 * quarter
     rope = RotaryEmbedding2D(head_dim, temperature).train(training)
     old = _rope_angles_before_options(head_dim, temperature, rows, cols)
     assert torch.equal(rope.angles((rows, cols)), old)
-    x = torch.randn(2, 3, prefix + rows * cols, head_dim, generator=torch.Generator().manual_seed(rows))
-    assert torch.equal(rope(x, (rows, cols), num_prefix_tokens=prefix), _rope_forward_before_options(x, old, prefix))
+    x = torch.randn(
+        2, 3, prefix + rows * cols, head_dim, generator=torch.Generator().manual_seed(rows)
+    )
+    assert torch.equal(
+        rope(x, (rows, cols), num_prefix_tokens=prefix),
+        _rope_forward_before_options(x, old, prefix),
+    )
     # augmentations only act in training mode: in eval mode they change nothing
-    augmented = RotaryEmbedding2D(head_dim, temperature, shift_coords=0.5, jitter_coords=1.5,
-                                  rescale_coords=2.0).eval()
+    augmented = RotaryEmbedding2D(
+        head_dim, temperature, shift_coords=0.5, jitter_coords=1.5, rescale_coords=2.0
+    ).eval()
     assert torch.equal(augmented.angles((rows, cols)), old)
 
 
 def test_rope_normalized_coords_follow_dinov3():
-    """DINOv3's RopePositionEmbedding (facebookresearch/dinov3, dinov3/layers/rope_position_encoding.py),
-    restated: patch centres arange(0.5, n) / n, moved to [-1, 1]; periods base ** (2k / (D/2)),
-    k < D/4; angle 2 pi coord / period; its layout is [y | x] where ours is [x | y]."""
+    """DINOv3's RopePositionEmbedding (facebookresearch/dinov3,
+    dinov3/layers/rope_position_encoding.py), restated: patch centres arange(0.5, n) / n, moved to
+    [-1, 1]; periods base ** (2k / (D/2)), k < D/4; angle 2 pi coord / period; its layout is [y | x]
+    where ours is [x | y]."""
     head_dim, base, rows, cols = 16, 100.0, 3, 5
     rope = RotaryEmbedding2D(head_dim, base, normalize_coords="separate")
     k = torch.arange(head_dim // 4, dtype=torch.float64)
@@ -288,18 +310,30 @@ def test_rope_normalized_coords_follow_dinov3():
     y, x = torch.meshgrid(ch, cw, indexing="ij")
     ay = 2 * torch.pi * y.reshape(-1, 1) / periods
     ax = 2 * torch.pi * x.reshape(-1, 1) / periods
-    torch.testing.assert_close(rope.angles((rows, cols)), torch.cat([ax, ay], 1).float(), rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(
+        rope.angles((rows, cols)), torch.cat([ax, ay], 1).float(), rtol=1e-6, atol=1e-5
+    )
     coords = rope.coordinates((rows, cols))
     assert coords.shape == (15, 2) and coords.dtype == torch.float64
-    assert float(coords[:, 0].min()) == pytest.approx(-2 / 3) and float(coords[:, 1].max()) == pytest.approx(0.8)
+    assert float(coords[:, 0].min()) == pytest.approx(-2 / 3) and float(
+        coords[:, 1].max()
+    ) == pytest.approx(0.8)
     # "max" keeps the aspect ratio (both axes divided by the longer side); "min" by the shorter
     wide = RotaryEmbedding2D(8, normalize_coords="max").coordinates((2, 4))
-    assert wide[:, 0].unique().tolist() == [-0.75, -0.25] and wide[:, 1].unique().tolist() == [-0.75, -0.25, 0.25, 0.75]
+    assert wide[:, 0].unique().tolist() == [-0.75, -0.25] and wide[:, 1].unique().tolist() == [
+        -0.75,
+        -0.25,
+        0.25,
+        0.75,
+    ]
     narrow = RotaryEmbedding2D(8, normalize_coords="min").coordinates((2, 4))
     assert narrow[:, 1].unique().tolist() == [-0.5, 0.5, 1.5, 2.5]
     # index coordinates on a twice larger grid extend the offsets; the box refines them
     idx = RotaryEmbedding2D(8)
-    assert float(idx.coordinates((8, 8))[:, 1].max()) == 2 * float(idx.coordinates((4, 4))[:, 1].max()) + 1
+    assert (
+        float(idx.coordinates((8, 8))[:, 1].max())
+        == 2 * float(idx.coordinates((4, 4))[:, 1].max()) + 1
+    )
     assert rope.coordinates((8, 8)).abs().max() < 1
 
 
@@ -355,8 +389,12 @@ def test_rope_score_still_depends_only_on_offset_under_one_draw():
     qs = rope(q.repeat(12, 1), (3, 4), angles=angles).double()
     ks = rope(k.repeat(12, 1), (3, 4), angles=angles).double()
     scores = (qs @ ks.T).reshape(3, 4, 3, 4)
-    torch.testing.assert_close(scores[0, 0, 1, 2], scores[1, 1, 2, 3], rtol=1e-5, atol=1e-5)  # offset (1, 2)
-    torch.testing.assert_close(scores[2, 3, 1, 1], scores[1, 2, 0, 0], rtol=1e-5, atol=1e-5)  # (-1, -2)
+    torch.testing.assert_close(
+        scores[0, 0, 1, 2], scores[1, 1, 2, 3], rtol=1e-5, atol=1e-5
+    )  # offset (1, 2)
+    torch.testing.assert_close(
+        scores[2, 3, 1, 1], scores[1, 2, 0, 0], rtol=1e-5, atol=1e-5
+    )  # (-1, -2)
 
 
 @pytest.mark.parametrize(
@@ -367,7 +405,11 @@ def test_rope_score_still_depends_only_on_offset_under_one_draw():
         ({"shift_coords": -0.1}, ValueError, "shift_coords must be at least 0"),
         ({"rescale_coords": "2"}, TypeError, "rescale_coords must be a number, got str '2'"),
         ({"rescale_coords": float("inf")}, ValueError, "rescale_coords must be a finite number"),
-        ({"normalize_coords": "box"}, ValueError, "unknown normalize_coords 'box'; known: 'separate', 'max', 'min'"),
+        (
+            {"normalize_coords": "box"},
+            ValueError,
+            "unknown normalize_coords 'box'; known: 'separate', 'max', 'min'",
+        ),
         ({"temperature": 0}, ValueError, "temperature must be greater than 0"),
         ({"seed": 1.5}, TypeError, "seed must be an int"),
     ],
@@ -379,7 +421,10 @@ def test_rope_option_errors(kwargs, error, match):
 
 def test_rope_given_angles_must_fit_the_grid():
     rope = RotaryEmbedding2D(8)
-    with pytest.raises(ValueError, match=r"angles must have shape \(12, 4\) for a 3x4 grid and head_dim=8, got \(16, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"angles must have shape \(12, 4\) for a 3x4 grid and head_dim=8, got \(16, 4\)",
+    ):
         rope(torch.zeros(1, 12, 8), (3, 4), angles=rope.angles((4, 4)))
     assert "rescale_coords=2.0" in repr(RotaryEmbedding2D(8, rescale_coords=2))
     assert repr(RotaryEmbedding2D(8)) == "RotaryEmbedding2D(head_dim=8, temperature=10000)"

@@ -21,7 +21,13 @@ def brute_force_ranks(x: list[float]) -> list[float]:
 
 
 def test_average_ranks_share_ties():
-    assert _average_ranks(torch.tensor([3.0, 1.0, 3.0, 2.0, 3.0])).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]
+    assert _average_ranks(torch.tensor([3.0, 1.0, 3.0, 2.0, 3.0])).tolist() == [
+        4.0,
+        1.0,
+        4.0,
+        2.0,
+        4.0,
+    ]
     assert _average_ranks(torch.tensor([0.5, 0.5])).tolist() == [1.5, 1.5]
 
 
@@ -88,13 +94,17 @@ def test_a_1x3_grid_by_hand():
     assert out["spearman"] == pytest.approx(-1.0)  # distance 1 pairs are the most similar
     # the ends: neighbour 0.707 > median of (0.707, 0) = 0.354; the middle: 0.707 is not > 0.707
     assert out["neighbours_above_median"].tolist() == [[True, False, True]]
-    assert out["median"][0].tolist() == pytest.approx([0.5**0.5 / 2, 0.5**0.5, 0.5**0.5 / 2], abs=1e-6)
+    assert out["median"][0].tolist() == pytest.approx(
+        [0.5**0.5 / 2, 0.5**0.5, 0.5**0.5 / 2], abs=1e-6
+    )
 
 
 def test_prefix_rows_and_numpy_input_change_nothing():
     codes = sincos_2d_pos_embed((5, 7), 32)
     plain = grid_structure(codes, (5, 7))
-    prefixed = grid_structure(np.concatenate([np.ones((2, 32), np.float32), codes.numpy()]), (5, 7), 2)
+    prefixed = grid_structure(
+        np.concatenate([np.ones((2, 32), np.float32), codes.numpy()]), (5, 7), 2
+    )
     assert prefixed["spearman"] == pytest.approx(plain["spearman"], abs=1e-12)
     assert torch.equal(prefixed["neighbours_above_median"], plain["neighbours_above_median"])
 
@@ -102,5 +112,9 @@ def test_prefix_rows_and_numpy_input_change_nothing():
 def test_errors_name_what_was_expected():
     with pytest.raises(ValueError, match="at least 2 patches"):
         grid_structure(torch.ones(1, 4), 1)
-    with pytest.raises(ValueError, match=r"a 14x14 grid means 196 grid tokens, but the table \(196, 8\) has 196 tokens, minus num_prefix_tokens=1 = 195"):
+    with pytest.raises(
+        ValueError,
+        match=r"a 14x14 grid means 196 grid tokens, but the table \(196, 8\) has 196 tokens, "
+        r"minus num_prefix_tokens=1 = 195",
+    ):
         grid_structure(torch.ones(196, 8), 14, num_prefix_tokens=1)

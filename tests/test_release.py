@@ -35,7 +35,7 @@ def _digest(paths) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-# --- the command, on a made-up course --------------------------------------------------------------
+# --- the command, on a made-up course -------------------------------------------------------------
 
 
 def _make_course(root: Path, names=("01_alpha.ipynb", "02_beta.ipynb")) -> Path:
@@ -182,7 +182,9 @@ def test_one_line_error_without_nbconvert(tmp_path, capsys, monkeypatch):
 
 def test_says_where_it_looked_for_notebooks(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(release, "__file__", str(tmp_path / "site" / "vitlearn" / "editions" / "student.py"))
+    monkeypatch.setattr(
+        release, "__file__", str(tmp_path / "site" / "vitlearn" / "editions" / "student.py")
+    )
     assert _release(tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert str(tmp_path / "site" / "notebooks") in err and str(tmp_path / "notebooks") in err
@@ -198,7 +200,7 @@ def test_says_where_it_looked_for_notebooks(tmp_path, capsys, monkeypatch):
     )
 
 
-# --- the real course -------------------------------------------------------------------------------
+# --- the real course ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import pytest
 
 from vitlearn import exercises
 from vitlearn.editions import cli
-from vitlearn.editions.student import NOTEBOOK_GLOB
 from vitlearn.editions.nbgrader import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -34,6 +33,7 @@ from vitlearn.editions.nbgrader import (
     quiz_key,
     to_nbgrader,
 )
+from vitlearn.editions.student import NOTEBOOK_GLOB
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = sorted((REPO / "notebooks").glob(NOTEBOOK_GLOB))
@@ -60,7 +60,7 @@ def _nbgrader_clear(source: str) -> str:
     return "\n".join(out)
 
 
-# --- merging a stub and its solution ---------------------------------------------------------------
+# --- merging a stub and its solution --------------------------------------------------------------
 
 STUB = '''\
 def area(w, h):
@@ -90,7 +90,9 @@ def perimeter(w, h):
 def test_merge_keeps_the_stub_and_marks_only_the_bodies():
     merged, names = merge_exercise(STUB, SOLVED)
     assert names == ("area", "perimeter")
-    assert merged == '''\
+    assert (
+        merged
+        == '''\
 def area(w, h):
     """The area of a w x h rectangle."""
     ### BEGIN SOLUTION
@@ -107,6 +109,7 @@ def perimeter(w, h):
 
     return 2 * s  # twice the half-perimeter
     ### END SOLUTION'''
+    )
     ns: dict = {}
     exec(merged, ns)  # the teacher's version is the solution
     assert (ns["area"](2, 3), ns["perimeter"](2, 3)) == (6, 10)
@@ -138,10 +141,26 @@ def test_merge_reindents_a_solution_written_at_another_indent():
         ("import torch\n" + STUB, SOLVED, "function definitions only, found `import torch`"),
         (STUB, SOLVED + "\nprint(1)", "function definitions only, found `print(1)`"),
         (STUB, SOLVED.replace("def perimeter", "def around"), "must define the same functions"),
-        (STUB, SOLVED.replace("perimeter(w, h)", "perimeter(h, w)"), "takes (h, w) in the solution"),
-        (STUB.replace('    raise NotImplementedError\n', "    return 0\n", 1), SOLVED, "must be a docstring"),
-        ('def area(w, h): raise NotImplementedError', SOLVED.split("\n\n\n")[0], "on a line of its own"),
-        (STUB, SOLVED.replace("return w * h", 'return "### BEGIN SOLUTION"'), "nbgrader reads as its own marker"),
+        (
+            STUB,
+            SOLVED.replace("perimeter(w, h)", "perimeter(h, w)"),
+            "takes (h, w) in the solution",
+        ),
+        (
+            STUB.replace("    raise NotImplementedError\n", "    return 0\n", 1),
+            SOLVED,
+            "must be a docstring",
+        ),
+        (
+            "def area(w, h): raise NotImplementedError",
+            SOLVED.split("\n\n\n")[0],
+            "on a line of its own",
+        ),
+        (
+            STUB,
+            SOLVED.replace("return w * h", 'return "### BEGIN SOLUTION"'),
+            "nbgrader reads as its own marker",
+        ),
         (STUB, "def area(w, h:\n    pass", "is not valid Python"),
         ("x = 1", "x = 2", "function definitions only"),
         (STUB, STUB, "has no solution body"),
@@ -161,11 +180,13 @@ def test_graded_check_keeps_the_feedback_visible_and_hides_the_assert():
     assert "passed = exercises.check_patchify(my_patchify)" in lines
     assert lines[-3:] == [
         BEGIN_HIDDEN,
-        "assert passed, \"`my_patchify`: no points yet; the checker's message above says why\"",
+        'assert passed, "`my_patchify`: no points yet; the checker\'s message above says why"',
         END_HIDDEN,
     ]
     visible = _nbgrader_clear(cell)
-    assert "assert" not in visible and visible.strip().endswith("passed = exercises.check_patchify(my_patchify)")
+    assert "assert" not in visible and visible.strip().endswith(
+        "passed = exercises.check_patchify(my_patchify)"
+    )
     # the visible part is an assignment: no output value that nbgrader could read as a score
     assert isinstance(ast.parse(visible).body[-1], ast.Assign)
     with pytest.raises(ConventionError, match="must end with the checker's call"):
@@ -178,7 +199,11 @@ def test_graded_check_keeps_the_feedback_visible_and_hides_the_assert():
 def _nb(*cells: tuple[str, str, str]) -> nbformat.NotebookNode:
     """A notebook from (cell type, tag, source) triples."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for kind, tag, source in cells:
         make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         cell = make(source)
@@ -209,8 +234,14 @@ def test_notebook_becomes_answer_test_and_locked_cells():
         ("test-quiz", "quiz", 2.5, ()),
     ]
     kinds = [
-        (c.cell_type, _meta(c).get("grade_id"), _meta(c).get("locked"), _meta(c).get("solution"),
-         _meta(c).get("grade"), _meta(c).get("points"))
+        (
+            c.cell_type,
+            _meta(c).get("grade_id"),
+            _meta(c).get("locked"),
+            _meta(c).get("solution"),
+            _meta(c).get("grade"),
+            _meta(c).get("points"),
+        )
         for c in nb.cells
     ]
     assert kinds == [
@@ -222,7 +253,9 @@ def test_notebook_becomes_answer_test_and_locked_cells():
         ("code", "test-quiz", True, False, True, 2.5),
     ]
     assert [c.id for c in nb.cells][:5] == [ids[0], ids[1], ids[2], ids[4], ids[5]]
-    assert nb.cells[2].metadata["tags"] == ["exercise"] and nb.cells[3].metadata["tags"] == ["check"]
+    assert nb.cells[2].metadata["tags"] == ["exercise"] and nb.cells[3].metadata["tags"] == [
+        "check"
+    ]
     assert nb.cells[4].source == 'answers = {1: "", 2: ""}  # your letters'
     quiz_test = nb.cells[5].source
     assert "passed = exercises.check_quiz(answers)" in quiz_test
@@ -301,8 +334,12 @@ def test_quiz_credit_agrees_with_check_quiz_on_the_real_quiz(capsys):
 def _make_course(root: Path) -> Path:
     (root / "notebooks").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    badge = "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://x)"
-    one = _nb(("markdown", "", f"# One\n\n{badge}\n\nText."), ("code", "", "import math"), *EXERCISE)
+    badge = (
+        "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://x)"
+    )
+    one = _nb(
+        ("markdown", "", f"# One\n\n{badge}\n\nText."), ("code", "", "import math"), *EXERCISE
+    )
     none = _nb(("markdown", "", "# Zero"), ("code", "", "x = 1"))
     nbformat.write(one, root / "notebooks" / "01_one.ipynb")
     nbformat.write(none, root / "notebooks" / "00_zero.ipynb")
@@ -367,7 +404,9 @@ class _Config:
 )
 def test_command_refuses_bad_options(tmp_path, capsys, argv, says):
     src = _make_course(tmp_path / "repo")
-    assert cli.main(["release-nbgrader", str(tmp_path / "out"), "--notebooks", str(src), *argv]) == 1
+    assert (
+        cli.main(["release-nbgrader", str(tmp_path / "out"), "--notebooks", str(src), *argv]) == 1
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err
     assert not (tmp_path / "out").exists()

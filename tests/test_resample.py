@@ -133,8 +133,9 @@ def test_prefix_tokens_pass_through_and_grid_layout_is_row_major():
     grid = torch.stack([r, c], -1).float().reshape(1, rows * cols, 2)
     prefix = torch.tensor([[[7.0, -7.0], [3.0, 3.0]]])
     table = torch.cat([prefix, grid], 1)
-    out = resample_pos_embed(table, (8, 3), old_size=(rows, cols), num_prefix_tokens=2,
-                             recipe="vit_jax")
+    out = resample_pos_embed(
+        table, (8, 3), old_size=(rows, cols), num_prefix_tokens=2, recipe="vit_jax"
+    )
     assert torch.equal(out[:, :2], prefix)
     new = out[0, 2:].reshape(8, 3, 2)
     assert torch.allclose(new[..., 0], torch.linspace(0, rows - 1, 8)[:, None].expand(8, 3))
@@ -161,8 +162,15 @@ def test_resizing_to_the_same_grid_is_identity(rows, cols, prefix, mode, corners
     changes nothing. Checked with a grid that differs in one direction so it really runs."""
     table = torch.randn(1, prefix + rows * cols, 3)
     align = corners if mode != "nearest" else None
-    out = resample_pos_embed(table, (rows, cols), old_size=(rows, cols), num_prefix_tokens=prefix,
-                             interpolation=mode, antialias=False, align_corners=align)
+    out = resample_pos_embed(
+        table,
+        (rows, cols),
+        old_size=(rows, cols),
+        num_prefix_tokens=prefix,
+        interpolation=mode,
+        antialias=False,
+        align_corners=align,
+    )
     assert torch.equal(out, table)
     grid = table[:, prefix:].reshape(1, rows, cols, 3).permute(0, 3, 1, 2)
     kwargs = {} if mode == "nearest" else {"align_corners": corners}
@@ -196,7 +204,9 @@ def test_constant_table_stays_constant():
 
 def test_non_square_token_count_needs_old_size():
     table = torch.randn(1, 1 + 12, 4)
-    with pytest.raises(ValueError, match=r"13 tokens.*12 grid tokens, not a square number.*old_size"):
+    with pytest.raises(
+        ValueError, match=r"13 tokens.*12 grid tokens, not a square number.*old_size"
+    ):
         resample_pos_embed(table, 4)
     assert resample_pos_embed(table, 4, old_size=(3, 4)).shape == (1, 17, 4)
 
@@ -214,7 +224,9 @@ def test_never_guesses_with_wrong_prefix_count():
 
 
 def test_too_many_prefix_tokens():
-    with pytest.raises(ValueError, match=r"num_prefix_tokens=5 leaves no grid.*\(1, 5, 4\).*only 5 tokens"):
+    with pytest.raises(
+        ValueError, match=r"num_prefix_tokens=5 leaves no grid.*\(1, 5, 4\).*only 5 tokens"
+    ):
         resample_pos_embed(torch.randn(1, 5, 4), 2, num_prefix_tokens=5)
     with pytest.raises(ValueError, match=r"num_prefix_tokens must be an int >= 0, got -1"):
         resample_pos_embed(torch.randn(1, 5, 4), 2, num_prefix_tokens=-1)
@@ -226,15 +238,23 @@ def test_new_size_below_one():
 
 
 def test_unknown_interpolation_and_recipe_list_known_ones():
-    with pytest.raises(ValueError, match=r"unknown interpolation 'cubic'; known: 'nearest'.*'bicubic'"):
+    with pytest.raises(
+        ValueError, match=r"unknown interpolation 'cubic'; known: 'nearest'.*'bicubic'"
+    ):
         resample_pos_embed(torch.randn(1, 17, 4), 3, interpolation="cubic")
-    with pytest.raises(ValueError, match=r"unknown recipe 'jax'; known: 'timm', 'hf', 'mae', 'vit_jax', 'dinov2_legacy'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown recipe 'jax'; known: 'timm', 'hf', 'mae', 'vit_jax', 'dinov2_legacy'",
+    ):
         resample_pos_embed(torch.randn(1, 17, 4), 3, recipe="jax")
 
 
 def test_recipe_conflicts_with_explicit_arguments():
     table = torch.randn(1, 17, 4)
-    with pytest.raises(ValueError, match=r"recipe='vit_jax' uses interpolation='bilinear', but interpolation='bicubic'"):
+    with pytest.raises(
+        ValueError,
+        match=r"recipe='vit_jax' uses interpolation='bilinear', but interpolation='bicubic'",
+    ):
         resample_pos_embed(table, 3, recipe="vit_jax", interpolation="bicubic")
     with pytest.raises(ValueError, match=r"recipe='timm' uses antialias=True, but antialias=False"):
         resample_pos_embed(table, 3, recipe="timm", antialias=False)
@@ -244,7 +264,9 @@ def test_recipe_conflicts_with_explicit_arguments():
 
 
 def test_antialias_and_corners_only_for_smooth_modes():
-    with pytest.raises(ValueError, match="antialias=True works only with 'bilinear' or 'bicubic', not 'nearest'"):
+    with pytest.raises(
+        ValueError, match="antialias=True works only with 'bilinear' or 'bicubic', not 'nearest'"
+    ):
         resample_pos_embed(torch.randn(1, 17, 4), 3, interpolation="nearest", antialias=True)
     with pytest.raises(ValueError, match="align_corners=True works only"):
         resample_pos_embed(torch.randn(1, 17, 4), 3, interpolation="area", align_corners=True)
@@ -278,10 +300,18 @@ MATRIX_MODES = [
 @pytest.mark.parametrize("mode,antialias,corners", MATRIX_MODES)
 def test_interpolation_matrix_reproduces_torch(mode, antialias, corners):
     gen = torch.Generator().manual_seed(1)
-    for old_r, old_c, new_r, new_c in [(14, 14, 24, 24), (14, 14, 9, 9), (5, 7, 11, 3), (3, 1, 1, 4),
-                                       (8, 8, 8, 8), (16, 6, 7, 13)]:
+    for old_r, old_c, new_r, new_c in [
+        (14, 14, 24, 24),
+        (14, 14, 9, 9),
+        (5, 7, 11, 3),
+        (3, 1, 1, 4),
+        (8, 8, 8, 8),
+        (16, 6, 7, 13),
+    ]:
         grid = torch.rand(old_r, old_c, 4, generator=gen) * 2 - 1  # values in [-1, 1)
-        kw = {} if mode.startswith("nearest") else {"align_corners": corners, "antialias": antialias}
+        kw = (
+            {} if mode.startswith("nearest") else {"align_corners": corners, "antialias": antialias}
+        )
         ref = F.interpolate(grid.permute(2, 0, 1)[None], size=(new_r, new_c), mode=mode, **kw)
         ref = ref[0].permute(1, 2, 0).double().numpy()
         m_rows = interpolation_matrix(old_r, new_r, mode, antialias, corners)

@@ -234,7 +234,7 @@ def test_one_d_ids_make_mrope_plain_rope():
     assert torch.equal(mrope_angles(ids, inv, (2, 3, 3)), ids[0, :, None].float() * inv)
 
 
-# ---- Qwen3-VL's table: the qwen3_vl recipe --------------------------------------------------------
+# ---- Qwen3-VL's table: the qwen3_vl recipe ---------------------------------------------------
 
 
 @pytest.mark.parametrize("case", _cases("qwen3_pos"), ids=lambda c: c["name"])

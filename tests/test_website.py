@@ -21,8 +21,8 @@ import vitlearn
 from vitlearn import exercises
 from vitlearn.editions import cli, website
 from vitlearn.editions import course as _course
-from vitlearn.editions.static import NOTE_CLASS, NOTEBOOK_ENV, STATIC_ENV
 from vitlearn.editions.cli import CommandError
+from vitlearn.editions.static import NOTE_CLASS, NOTEBOOK_ENV, STATIC_ENV
 from vitlearn.exercises.quiz import QUIZ, StaticQuiz
 from vitlearn.widgets import PatchExplorer
 

@@ -19,7 +19,10 @@ def _results():
         "none": {s: None for s in SIZES},
         "sincos": {s: sincos_2d_pos_embed((s[0] // 8, s[1] // 8), 16) for s in SIZES},
     }
-    accuracy = {"none": {s: 0.25 for s in SIZES}, "sincos": {(32, 32): 0.9, (64, 64): 0.4, (32, 48): 0.5}}
+    accuracy = {
+        "none": {s: 0.25 for s in SIZES},
+        "sincos": {(32, 32): 0.9, (64, 64): 0.4, (32, 48): 0.5},
+    }
     return codes, accuracy
 
 
@@ -33,7 +36,9 @@ def test_update_returns_the_accuracy_and_the_codes_drawn():
     np.testing.assert_array_equal(out["similarity"], sim)
     np.testing.assert_array_equal(out["mosaic"], similarity_mosaic(sim))
     np.testing.assert_array_equal(ex._map.get_array(), out["mosaic"])  # what is on screen
-    assert ex._marker.get_data()[1][0] == 0.5 and ex._marker.get_data()[0][0] == SIZES.index((32, 48))
+    assert ex._marker.get_data()[1][0] == 0.5 and ex._marker.get_data()[0][0] == SIZES.index(
+        (32, 48)
+    )
     assert ex._lines["sincos"].get_linewidth() > ex._lines["none"].get_linewidth()
     assert "accuracy 0.500 at 32x48 px (4x6)" in ex._acc_title.get_text()
     none = ex.update(scheme="none")
@@ -59,8 +64,13 @@ def test_inputs_are_checked():
     bad = {"sincos": {(32, 32): torch.zeros(15, 16)}}
     with pytest.raises(ValueError, match=r"must have 4\*4 = 16 rows .* got shape \(15, 16\)"):
         AnyResolutionExplorer(bad)
-    with pytest.raises(ValueError, match=r"every scheme at every size; missing \(scheme, size\): \[\('sincos', \(64, 64\)\)\]"):
-        AnyResolutionExplorer({"none": {(32, 32): None, (64, 64): None}, "sincos": {(32, 32): torch.zeros(16, 4)}})
+    with pytest.raises(
+        ValueError,
+        match=r"every scheme at every size; missing \(scheme, size\): \[\('sincos', \(64, 64\)\)\]",
+    ):
+        AnyResolutionExplorer(
+            {"none": {(32, 32): None, (64, 64): None}, "sincos": {(32, 32): torch.zeros(16, 4)}}
+        )
     with pytest.raises(ValueError, match="accuracy has no entry for scheme 'sincos'"):
         AnyResolutionExplorer(codes, {"none": accuracy["none"]})
     with pytest.raises(ValueError, match=r"accuracy\['sincos'\] misses the sizes \[\(64, 64\)\]"):

@@ -14,7 +14,11 @@ from vitlearn.widgets import Explorer, PatchExplorer
 from vitlearn.widgets._base import _coalesced
 
 EXPLORERS = sorted(
-    (cls for _, cls in inspect.getmembers(widgets, inspect.isclass) if issubclass(cls, Explorer) and cls is not Explorer),
+    (
+        cls
+        for _, cls in inspect.getmembers(widgets, inspect.isclass)
+        if issubclass(cls, Explorer) and cls is not Explorer
+    ),
     key=lambda c: c.__name__,
 )
 
@@ -174,7 +178,11 @@ def test_every_control_changes_the_picture_from_every_corner(explorer: Explorer)
             if name in corner:
                 continue
             bounds = explorer._control_bounds().get(name, {})
-            values = [v for v in _values(controls[name]) if bounds.get("max") is None or v <= bounds["max"]]
+            values = [
+                v
+                for v in _values(controls[name])
+                if bounds.get("max") is None or v <= bounds["max"]
+            ]
             here = explorer.state[name]
             i = values.index(here) if here in values else 0
             other = values[i + 1] if i + 1 < len(values) else values[i - 1]
@@ -201,8 +209,10 @@ class _Counting(Explorer):
     def controls(self):
         import ipywidgets as W
 
-        return {"n": W.IntSlider(value=self.state["n"], min=1, max=8),
-                "k": W.IntSlider(value=self.state["k"], min=1, max=self.state["n"])}
+        return {
+            "n": W.IntSlider(value=self.state["n"], min=1, max=8),
+            "k": W.IntSlider(value=self.state["k"], min=1, max=self.state["n"]),
+        }
 
     def _validate(self, state):
         return {"n": state["n"], "k": min(state["k"], state["n"])}
@@ -238,6 +248,12 @@ def test_every_title_is_inside_the_figure(explorer: Explorer) -> None:
             if not (text.get_visible() and text.get_text().strip()):
                 continue
             box = text.get_window_extent(renderer)
-            inside = (box.x0 >= fig.x0 - 1 and box.x1 <= fig.x1 + 1
-                      and box.y0 >= fig.y0 - 1 and box.y1 <= fig.y1 + 1)
-            assert inside, f"{name} {values}: title {text.get_text()!r} at {box} leaves the figure {fig}"
+            inside = (
+                box.x0 >= fig.x0 - 1
+                and box.x1 <= fig.x1 + 1
+                and box.y0 >= fig.y0 - 1
+                and box.y1 <= fig.y1 + 1
+            )
+            assert inside, (
+                f"{name} {values}: title {text.get_text()!r} at {box} leaves the figure {fig}"
+            )

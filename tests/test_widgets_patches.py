@@ -44,7 +44,9 @@ def test_numbers_mark_the_tokens_of_the_strip(ex):
 
 def test_k_clipped_and_bad_input(ex):
     assert ex.update(patch_size=32, k=100)["k"] == 12
-    with pytest.raises(ValueError, match=r"patch_size 5 does not divide the image \(H, W\) = \(96, 128\)"):
+    with pytest.raises(
+        ValueError, match=r"patch_size 5 does not divide the image \(H, W\) = \(96, 128\)"
+    ):
         ex.update(patch_size=5)
     with pytest.raises(ValueError, match="unknown image 'dog'"):
         ex.update(image="dog", patch_size=16)

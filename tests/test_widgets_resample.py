@@ -55,7 +55,9 @@ def test_flattened_method_damages_the_maps():
 
 def test_non_square_grid_and_errors():
     table = _table(3, 5)
-    with pytest.raises(ValueError, match=r"minus num_prefix_tokens=1 that is 15 grid tokens, not a square number"):
+    with pytest.raises(
+        ValueError, match=r"minus num_prefix_tokens=1 that is 15 grid tokens, not a square number"
+    ):
         ResampleExplorer(table)
     ex = ResampleExplorer(table, (3, 5), size=4)
     assert ex.update(size=(6, 10))["sim_new"].shape == (6, 10)
@@ -70,7 +72,10 @@ def test_non_square_grid_and_errors():
     ex.update(channel=0)
     with pytest.raises(TypeError, match="unknown control"):
         ex.update(colour=1)
-    with pytest.raises(ValueError, match=r"a 4x4 grid means 16 grid tokens, but pos_embed \(1, 16, 16\) has 16 tokens.*= 15"):
+    with pytest.raises(
+        ValueError,
+        match=r"a 4x4 grid means 16 grid tokens, but pos_embed \(1, 16, 16\) has 16 tokens.*= 15",
+    ):
         ResampleExplorer(table, (4, 4))
 
 

@@ -63,7 +63,8 @@ __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("exercises", "plot", "widgets")
 _REMOTE_NAMES = ("OfflineError", "load_pos_embed", "online")
-"""Names from :mod:`vitlearn.checkpoints.remote`, which opens network modules: loaded on first use."""
+"""Names from :mod:`vitlearn.checkpoints.remote`, which opens network modules: loaded on first
+use."""
 
 
 def __getattr__(name: str) -> Any:

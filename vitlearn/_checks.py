@@ -97,7 +97,8 @@ def as_pair(value: int | Sequence[int], name: str, *, minimum: int = 1) -> tuple
         pair = (int(value[0]), int(value[1]))
     else:
         raise TypeError(
-            f"{name} must be an int or a pair of ints (rows, cols), got {type(value).__name__} {value!r}"
+            f"{name} must be an int or a pair of ints (rows, cols), "
+            f"got {type(value).__name__} {value!r}"
         )
     if min(pair) < minimum:
         raise ValueError(f"{name} must be at least {minimum} in each direction, got {value!r}")
@@ -109,9 +110,7 @@ def _split(size: int, patch: int) -> str:
     return f"{size} = {size // patch} * {patch} + {size % patch}"
 
 
-def patch_grid(
-    image_size: int | Sequence[int], patch_size: int | Sequence[int]
-) -> tuple[int, int]:
+def patch_grid(image_size: int | Sequence[int], patch_size: int | Sequence[int]) -> tuple[int, int]:
     """The patch grid ``(rows, cols) = (H // ph, W // pw)``; a ``ValueError`` unless it is exact.
 
     The error names both sizes, how each splits, and the crop and pad that would fix it.
@@ -166,8 +165,8 @@ def token_grid(
         side = math.isqrt(n)
         if side * side != n:
             raise ValueError(
-                f"{what} has {num_tokens} tokens; minus num_prefix_tokens={prefix} that is {n} grid "
-                f"tokens, not a square number: {hint} (rows * cols must be {n})"
+                f"{what} has {num_tokens} tokens; minus num_prefix_tokens={prefix} that is "
+                f"{n} grid tokens, not a square number: {hint} (rows * cols must be {n})"
             )
         return side, side
     rows, cols = as_pair(grid_size, "grid_size")
@@ -185,11 +184,15 @@ def check_tensor(x: object, name: str, ndims: Sequence[int], layout: str = "") -
     ``layout`` describes the expected shape for the message, e.g. ``"(B, C, H, W) or (C, H, W)"``.
     """
     if not isinstance(x, torch.Tensor):
-        hint = " (convert it with torch.as_tensor or torch.from_numpy)" if hasattr(x, "shape") else ""
+        hint = (
+            " (convert it with torch.as_tensor or torch.from_numpy)" if hasattr(x, "shape") else ""
+        )
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}{hint}")
     if x.dim() not in ndims:
         want = layout or " or ".join(f"{n}-D" for n in ndims)
-        raise ValueError(f"{name} must be {want}, got a {x.dim()}-D tensor of shape {shape_str(x.shape)}")
+        raise ValueError(
+            f"{name} must be {want}, got a {x.dim()}-D tensor of shape {shape_str(x.shape)}"
+        )
     return x
 
 

@@ -1,7 +1,7 @@
 """The error a command-line tool raises for a user mistake in its arguments.
 
-It lives apart from :mod:`vitlearn.editions.cli` so that the command modules can raise it without importing
-the CLI that imports them.
+It lives apart from :mod:`vitlearn.editions.cli` so that the command modules can raise it without
+importing the CLI that imports them.
 """
 
 

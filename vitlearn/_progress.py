@@ -34,7 +34,8 @@ class ProgressBar:
         self._drawn = False
 
     def due(self, step: int) -> bool:
-        """Whether ``update`` would draw at ``step`` (1-based): every ``every`` steps and the last."""
+        """Whether ``update`` would draw at ``step`` (1-based): every ``every`` steps and the
+        last."""
         return self.enabled and (step % self.every == 0 or step >= self.total)
 
     def update(self, step: int, **metrics: float) -> None:

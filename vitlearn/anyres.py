@@ -164,7 +164,9 @@ def position_codes(model: torch.nn.Module, grid_size: int | Sequence[int]) -> to
     from .posenc import sincos_2d_pos_embed
 
     if not isinstance(model, ViTEmbedding):
-        raise TypeError(f"model must be a vitlearn.TinyViT (a ViTEmbedding), got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a vitlearn.TinyViT (a ViTEmbedding), got {type(model).__name__}"
+        )
     rows, cols = as_pair(grid_size, "grid_size")
     kind = model.pos_embed_kind
     with torch.no_grad():
@@ -175,7 +177,11 @@ def position_codes(model: torch.nn.Module, grid_size: int | Sequence[int]) -> to
             prefix = 0 if model.no_embed_class else model.num_prefix_tokens
             if (rows, cols) != model.grid_size:
                 table = resample_pos_embed(
-                    table, (rows, cols), old_size=model.grid_size, num_prefix_tokens=prefix, recipe="timm"
+                    table,
+                    (rows, cols),
+                    old_size=model.grid_size,
+                    num_prefix_tokens=prefix,
+                    recipe="timm",
                 )
             return table[0, prefix:].clone()
         if kind == "sincos":
@@ -183,7 +189,8 @@ def position_codes(model: torch.nn.Module, grid_size: int | Sequence[int]) -> to
         if kind == "factorized":
             if (rows, cols) != model.grid_size:
                 raise ValueError(
-                    f"the factorized table is made for a {model.grid_size[0]}x{model.grid_size[1]} grid, "
+                    "the factorized table is made for a "
+                    f"{model.grid_size[0]}x{model.grid_size[1]} grid, "
                     f"not {rows}x{cols}"
                 )
             return model.pos_embed_factorized.table().detach().clone()
@@ -198,5 +205,7 @@ def position_codes(model: torch.nn.Module, grid_size: int | Sequence[int]) -> to
             rope.train(was_training)
         codes = torch.cat([angles.cos(), angles.sin()], dim=1)  # (N, head_dim)
         if codes.shape[0] != rows * cols:  # pragma: no cover - angles() guarantees it
-            raise AssertionError(f"rotary codes of shape {shape_str(codes.shape)} for {rows}x{cols}")
+            raise AssertionError(
+                f"rotary codes of shape {shape_str(codes.shape)} for {rows}x{cols}"
+            )
         return codes

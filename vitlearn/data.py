@@ -108,8 +108,12 @@ TASKS: dict[str, TaskInfo] = {
     ),
     "quadrant": TaskInfo(
         "quadrant",
-        ("red above-left of blue", "red above-right of blue", "red below-left of blue",
-         "red below-right of blue"),
+        (
+            "red above-left of blue",
+            "red above-right of blue",
+            "red below-left of blue",
+            "red below-right of blue",
+        ),
         "in which quadrant around the blue shape is the red one? (needs positions)",
     ),
 }
@@ -155,8 +159,12 @@ class Scenes:
     def subset(self, index: slice | np.ndarray | list[int]) -> Scenes:
         """The scenes at ``index`` (a slice, a list or an array of indices)."""
         return Scenes(
-            self.centers[index], self.radii[index], self.kinds[index], self.colors[index],
-            self.labels[index], self.task,
+            self.centers[index],
+            self.radii[index],
+            self.kinds[index],
+            self.colors[index],
+            self.labels[index],
+            self.task,
         )
 
 
@@ -193,7 +201,9 @@ def _two_shape_scenes(n: int, rng: np.random.Generator, g: int, task: str) -> Sc
         todo = todo[~ok]
     radii = rng.uniform(_RADIUS[0] * scale, _RADIUS[1] * scale, size=(n, 2))
     # jitter each shape inside its cell, independently of everything else, never over its border
-    room = 0.5 / g - radii - _AA_PAD * scale / 2  # (n, 2) how far the centre may move from the cell's centre
+    room = (
+        0.5 / g - radii - _AA_PAD * scale / 2
+    )  # (n, 2) how far the centre may move from the cell's centre
     jitter = rng.uniform(-1.0, 1.0, size=(n, 2, 2)) * room[:, :, None]
     centers = (cells + 0.5) / g + jitter
     kinds = rng.integers(0, len(KINDS), size=(n, 2))
@@ -210,7 +220,9 @@ def _shape_scenes(n: int, rng: np.random.Generator) -> Scenes:
     return Scenes(centers, radii, labels[:, None].copy(), colors, labels, "shape")
 
 
-def make_scenes(n: int, *, seed: int = 0, task: str = "relation", cells: int = RELATION_CELLS) -> Scenes:
+def make_scenes(
+    n: int, *, seed: int = 0, task: str = "relation", cells: int = RELATION_CELLS
+) -> Scenes:
     """``n`` random scenes for ``task``, with balanced labels; the same for the same ``seed``.
 
     ``task``: ``"relation"`` (red vs blue position, 4 classes), ``"quadrant"`` (the quadrant of
@@ -231,7 +243,9 @@ def make_scenes(n: int, *, seed: int = 0, task: str = "relation", cells: int = R
     return _two_shape_scenes(n, rng, cells, task)
 
 
-def _coverage(kind: np.ndarray, dy: np.ndarray, dx: np.ndarray, r: np.ndarray, pixel: float) -> np.ndarray:
+def _coverage(
+    kind: np.ndarray, dy: np.ndarray, dx: np.ndarray, r: np.ndarray, pixel: float
+) -> np.ndarray:
     """Fraction of each pixel covered by a shape, from its signed distance (soft 1-pixel edge).
 
     ``dy, dx``: offsets of the pixel centres from the shape centre, broadcast to ``(n, S, S)``.

@@ -151,7 +151,9 @@ class PatchEmbed(nn.Module):
                 f"images must have in_chans = {self.in_chans} channels (B, C, H, W), got shape "
                 f"{shape_str(x.shape)} with {x.shape[1]} channels"
             )
-        patch_grid(tuple(x.shape[-2:]), self._patch_size)  # raises if H, W do not split into patches
+        patch_grid(
+            tuple(x.shape[-2:]), self._patch_size
+        )  # raises if H, W do not split into patches
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,8 +169,11 @@ class PatchEmbed(nn.Module):
         """
         w = self.proj.weight
         linear = nn.Linear(
-            self.patch_dim, self.embed_dim, bias=self.proj.bias is not None,
-            device=w.device, dtype=w.dtype,
+            self.patch_dim,
+            self.embed_dim,
+            bias=self.proj.bias is not None,
+            device=w.device,
+            dtype=w.dtype,
         )
         with torch.no_grad():
             linear.weight.copy_(conv_to_linear_weight(w))
@@ -197,7 +202,9 @@ class PatchEmbed(nn.Module):
         return embed
 
     def extra_repr(self) -> str:
-        return f"patch_size={self._patch_size}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
+        return (
+            f"patch_size={self._patch_size}, in_chans={self.in_chans}, embed_dim={self.embed_dim}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,17 +289,23 @@ class ViTEmbedding(nn.Module):
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if class_token else None
         self.reg_token = (
-            nn.Parameter(torch.zeros(1, self.num_reg_tokens, embed_dim)) if self.num_reg_tokens else None
+            nn.Parameter(torch.zeros(1, self.num_reg_tokens, embed_dim))
+            if self.num_reg_tokens
+            else None
         )
         if pos_embed == "learned":
-            self.pos_embed = nn.Parameter(torch.zeros(1, self._table_len(self.grid_size), embed_dim))
+            self.pos_embed = nn.Parameter(
+                torch.zeros(1, self._table_len(self.grid_size), embed_dim)
+            )
         else:
             self.register_parameter("pos_embed", None)
         self.pos_embed_factorized = (
             FactorizedPosEmbed(self.grid_size, embed_dim) if pos_embed == "factorized" else None
         )
         if pos_embed == "sincos":
-            check_multiple(embed_dim, "embed_dim", 4, "pos_embed='sincos': sin and cos of each axis")
+            check_multiple(
+                embed_dim, "embed_dim", 4, "pos_embed='sincos': sin and cos of each axis"
+            )
         self._sincos_cache: dict[tuple[int, int], torch.Tensor] = {}
         self.pos_drop = nn.Dropout(p=pos_drop_rate)
         self.reset_parameters()
@@ -311,7 +324,10 @@ class ViTEmbedding(nn.Module):
             if self.pos_embed is not None:
                 nn.init.trunc_normal_(self.pos_embed, std=self.pos_embed_std, a=-2.0, b=2.0)
             if self.pos_embed_factorized is not None:
-                for table in (self.pos_embed_factorized.row_embed, self.pos_embed_factorized.col_embed):
+                for table in (
+                    self.pos_embed_factorized.row_embed,
+                    self.pos_embed_factorized.col_embed,
+                ):
                     nn.init.trunc_normal_(table, std=self.pos_embed_std, a=-2.0, b=2.0)
 
     @property
@@ -349,7 +365,11 @@ class ViTEmbedding(nn.Module):
         rows, cols = as_pair(grid_size, "grid_size")
         want = (1, self._table_len((rows, cols)), self.embed_dim)
         if not isinstance(pos_embed, torch.Tensor) or tuple(pos_embed.shape) != want:
-            got = shape_str(pos_embed.shape) if isinstance(pos_embed, torch.Tensor) else type(pos_embed).__name__
+            got = (
+                shape_str(pos_embed.shape)
+                if isinstance(pos_embed, torch.Tensor)
+                else type(pos_embed).__name__
+            )
             prefix = 0 if self.no_embed_class else self.num_prefix_tokens
             raise ValueError(
                 f"pos_embed for a {rows}x{cols} grid must have shape {shape_str(want)} "
@@ -359,7 +379,8 @@ class ViTEmbedding(nn.Module):
         self.grid_size = (rows, cols)
 
     def set_patch_embed(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
-        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch embedding.
+        """Use the kernel ``weight`` ``(D, C, ph', pw')`` (and ``bias`` ``(D,)``) as the patch
+        embedding.
 
         The patch size becomes ``(ph', pw')``; the old bias is kept when ``bias`` is None. A learned
         or factorized table stays as it is: give it the new grid too (:meth:`set_pos_embed`).
@@ -390,7 +411,8 @@ class ViTEmbedding(nn.Module):
         return self._sincos_cache[grid]
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """The embedding and the grid it used: ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
+        """The embedding and the grid it used:
+        ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
         x = self.patch_embed._check_images(x)
         grid = self.patch_embed.grid_shape(tuple(x.shape[-2:]))
         tokens = self.patch_embed(x)  # (B, N, D), row by row

@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 INTERPOLATIONS = ("bilinear", "bicubic")
-"""The interpolation modes the kernel resizers accept (those of ``F.interpolate`` with antialias)."""
+"""The interpolation modes the kernel resizers accept (those of ``F.interpolate`` with
+antialias)."""
 
 
 def _check_kernel(weight: object) -> torch.Tensor:
@@ -167,7 +168,8 @@ def patch_tokens(
     w = _check_kernel(weight)
     if x.shape[1] != w.shape[1]:
         raise ValueError(
-            f"images have C={x.shape[1]} but the kernel {shape_str(w.shape)} expects {w.shape[1]} channels"
+            f"images have C={x.shape[1]} but the kernel {shape_str(w.shape)} expects {w.shape[1]} "
+            "channels"
         )
     ph, pw = w.shape[-2:]
     if x.shape[2] < ph or x.shape[3] < pw:

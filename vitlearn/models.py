@@ -18,9 +18,10 @@ Position codes (``pos_embed=``):
 - ``"rope"``: 2-D rotary embedding of queries and keys inside attention
   (:class:`vitlearn.RotaryEmbedding2D`, configured by ``rope_kwargs``); works for any grid;
   nothing is added.
-- ``"factorized"``: a learned code per row plus one per column (:class:`vitlearn.FactorizedPosEmbed`,
-  parameters ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one
-  grid, like ``"learned"``.
+- ``"factorized"``: a learned code per row plus one per column
+  (:class:`vitlearn.FactorizedPosEmbed`, parameters
+  ``pos_embed_factorized.row_embed``/``col_embed``; not a timm name); fixed to one grid, like
+  ``"learned"``.
 
 The training recipe lives in :mod:`vitlearn.training`.
 """
@@ -40,7 +41,15 @@ from .embedding import POS_EMBED_KINDS as _EMBEDDING_KINDS
 from .embedding import ViTEmbedding
 from .posenc import RotaryEmbedding2D
 
-__all__ = ["POOL_KINDS", "POS_EMBED_KINDS", "Attention", "Block", "Mlp", "TinyViT", "save_timm_state_dict"]
+__all__ = [
+    "POOL_KINDS",
+    "POS_EMBED_KINDS",
+    "Attention",
+    "Block",
+    "Mlp",
+    "TinyViT",
+    "save_timm_state_dict",
+]
 
 POS_EMBED_KINDS: tuple[str, ...] = ("none", "learned", "sincos", "rope", "factorized")
 POOL_KINDS: tuple[str, ...] = ("token", "avg")
@@ -83,7 +92,9 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, heads, T, head_dim)
         if rope is not None:  # rotate queries and keys in one call: (2, B, heads, T, head_dim)
-            q, k = rope(torch.stack([q, k]), grid_size, num_prefix_tokens=num_prefix_tokens).unbind(0)
+            q, k = rope(torch.stack([q, k]), grid_size, num_prefix_tokens=num_prefix_tokens).unbind(
+                0
+            )
         scores = (q * self.scale) @ k.transpose(-2, -1)  # (B, heads, T, T)
         return scores.softmax(dim=-1), v
 
@@ -102,7 +113,8 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
-    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width ``mlp_ratio * D``."""
+    """``fc1 -> GELU -> fc2``: ``(B, T, D) -> (B, T, D)`` through a hidden width
+    ``mlp_ratio * D``."""
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
@@ -227,7 +239,10 @@ class TinyViT(ViTEmbedding):
                 f"(each head gets embed_dim / num_heads channels)"
             )
         super().__init__(
-            img_size, patch_size, in_chans, embed_dim,
+            img_size,
+            patch_size,
+            in_chans,
+            embed_dim,
             pos_embed=pos_embed if pos_embed in _EMBEDDING_KINDS else "none",
             pos_embed_std=pos_embed_std,
         )
@@ -241,8 +256,14 @@ class TinyViT(ViTEmbedding):
                     f"got {len(input_mean)} and {len(input_std)}"
                 )
             as_image = {"dtype": torch.float32}
-            self.register_buffer("input_mean", torch.tensor(input_mean, **as_image).view(1, -1, 1, 1), persistent=False)
-            self.register_buffer("input_std", torch.tensor(input_std, **as_image).view(1, -1, 1, 1), persistent=False)
+            self.register_buffer(
+                "input_mean",
+                torch.tensor(input_mean, **as_image).view(1, -1, 1, 1),
+                persistent=False,
+            )
+            self.register_buffer(
+                "input_std", torch.tensor(input_std, **as_image).view(1, -1, 1, 1), persistent=False
+            )
         else:
             self.input_mean = None
             self.input_std = None
@@ -251,7 +272,9 @@ class TinyViT(ViTEmbedding):
         self.num_heads = num_heads
         # no parameters and no state-dict entries: built for whatever grid comes in
         self.rope = (
-            RotaryEmbedding2D(embed_dim // num_heads, **(rope_kwargs or {})) if pos_embed == "rope" else None
+            RotaryEmbedding2D(embed_dim // num_heads, **(rope_kwargs or {}))
+            if pos_embed == "rope"
+            else None
         )
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         final = nn.LayerNorm(embed_dim, eps=1e-6)
@@ -269,7 +292,8 @@ class TinyViT(ViTEmbedding):
 
     # -- forward -------------------------------------------------------------------------------
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """Standardise the pixels, then :meth:`ViTEmbedding.embed`: ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
+        """Standardise the pixels, then :meth:`ViTEmbedding.embed`:
+        ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
         check_tensor(x, "x", (4,), "(B, C, H, W)")
         if self.input_mean is not None:
             x = (x - self.input_mean) / self.input_std  # pixels standardised per channel

@@ -142,7 +142,9 @@ def token_strip(
     if t.dim() == 3 and t.shape[0] == 1:
         t = t[0]
     if t.dim() != 2:
-        raise ValueError(f"tokens must be (N, ph*pw*C) or (1, N, ph*pw*C), got {tuple(tokens.shape)}")
+        raise ValueError(
+            f"tokens must be (N, ph*pw*C) or (1, N, ph*pw*C), got {tuple(tokens.shape)}"
+        )
     ph, pw = as_pair(patch_size, "patch_size")
     n, f = t.shape
     if f % (ph * pw):
@@ -186,7 +188,9 @@ def show_token_strip(
     ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, interpolation="nearest")
     ax.set_yticks([])
     if labels:
-        ax.set_xticks([i * (pw + gap) + (pw - 1) / 2 for i in range(kk)], [str(i) for i in range(kk)])
+        ax.set_xticks(
+            [i * (pw + gap) + (pw - 1) / 2 for i in range(kk)], [str(i) for i in range(kk)]
+        )
         ax.tick_params(axis="x", length=0, labelsize=7)
     else:
         ax.set_xticks([])
@@ -275,7 +279,9 @@ def show_filters(
         nrows = -(-w.shape[0] // max(1, min(ncols, w.shape[0])))
         ncol = min(ncols, w.shape[0])
         _, ax = plt.subplots(figsize=(size * ncol + 0.2, size * nrows + 0.4), layout="constrained")
-    ax.imshow(mosaic, cmap="gray" if mosaic.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(
+        mosaic, cmap="gray" if mosaic.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_frame_on(False)  # no box around the pictures
@@ -289,15 +295,22 @@ def show_filters(
 
 def similarity_mosaic(sim: torch.Tensor | np.ndarray) -> np.ndarray:
     """``(rows, cols, rows, cols) -> (rows*(rows+1) - 1, cols*(cols+1) - 1)``: the similarity maps
-    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN pixel."""
-    s = sim.detach().cpu().double().numpy() if isinstance(sim, torch.Tensor) else np.asarray(sim, dtype=np.float64)
+    of all patches as one image, tile ``(r, c)`` = ``sim[r, c]``, tiles separated by one NaN
+    pixel."""
+    s = (
+        sim.detach().cpu().double().numpy()
+        if isinstance(sim, torch.Tensor)
+        else np.asarray(sim, dtype=np.float64)
+    )
     rows, cols = int(s.shape[0]), int(s.shape[1])
     if s.shape != (rows, cols, rows, cols):
         raise ValueError(f"similarity must be (rows, cols, rows, cols), got {tuple(s.shape)}")
     mosaic = np.full((rows * (rows + 1) - 1, cols * (cols + 1) - 1), np.nan)
     for r in range(rows):
         for c in range(cols):
-            mosaic[r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols] = s[r, c]
+            mosaic[
+                r * (rows + 1) : r * (rows + 1) + rows, c * (cols + 1) : c * (cols + 1) + cols
+            ] = s[r, c]
     return mosaic
 
 
@@ -342,15 +355,21 @@ def plot_position_similarity(
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(size * cols / rows + (0.8 if colorbar else 0.2), size + 0.3),
-                             layout="constrained")
+        _, ax = plt.subplots(
+            figsize=(size * cols / rows + (0.8 if colorbar else 0.2), size + 0.3),
+            layout="constrained",
+        )
     import matplotlib as mpl
 
     cm = mpl.colormaps[cmap].with_extremes(bad="white")
     low = float(np.nanmin(mosaic)) if vmin is None else vmin
     im = ax.imshow(mosaic, cmap=cm, vmin=min(low, 0.999), vmax=1, interpolation="nearest")
-    ax.set_xticks([c * (cols + 1) + (cols - 1) / 2 for c in range(cols)], [str(c + 1) for c in range(cols)])
-    ax.set_yticks([r * (rows + 1) + (rows - 1) / 2 for r in range(rows)], [str(r + 1) for r in range(rows)])
+    ax.set_xticks(
+        [c * (cols + 1) + (cols - 1) / 2 for c in range(cols)], [str(c + 1) for c in range(cols)]
+    )
+    ax.set_yticks(
+        [r * (rows + 1) + (rows - 1) / 2 for r in range(rows)], [str(r + 1) for r in range(rows)]
+    )
     ax.tick_params(length=0, labelsize=7)
     ax.set_xlabel("input patch column")
     ax.set_ylabel("input patch row")
@@ -367,7 +386,9 @@ def plot_position_similarity(
 # --- Diagrams: the pipeline, resampling, RoPE, attention under a shuffle -----------------------
 
 
-def _heat(ax: Any, data: np.ndarray, title: str, *, cmap: str = "RdBu_r", symmetric: bool = True) -> Any:
+def _heat(
+    ax: Any, data: np.ndarray, title: str, *, cmap: str = "RdBu_r", symmetric: bool = True
+) -> Any:
     """One matrix as an image, with its title; no ticks."""
     lim = float(np.abs(data).max()) or 1.0
     kw = {"vmin": -lim, "vmax": lim} if symmetric else {}
@@ -382,18 +403,32 @@ def _arrow_between(fig: Any, ax_from: Any, ax_to: Any, label: str) -> None:
     """An arrow from the right edge of one panel to the left edge of the next, labelled."""
     from matplotlib.patches import ConnectionPatch
 
-    fig.add_artist(ConnectionPatch(
-        xyA=(1.02, 0.5), coordsA=ax_from.transAxes, xyB=(-0.02, 0.5), coordsB=ax_to.transAxes,
-        arrowstyle="-|>", mutation_scale=10, color="0.3", lw=1.0,
-    ))
+    fig.add_artist(
+        ConnectionPatch(
+            xyA=(1.02, 0.5),
+            coordsA=ax_from.transAxes,
+            xyB=(-0.02, 0.5),
+            coordsB=ax_to.transAxes,
+            arrowstyle="-|>",
+            mutation_scale=10,
+            color="0.3",
+            lw=1.0,
+        )
+    )
     fig.text(
-        (ax_from.get_position().x1 + ax_to.get_position().x0) / 2, ax_from.get_position().y0 - 0.04,
-        label, ha="center", va="top", fontsize=7, color="0.2",
+        (ax_from.get_position().x1 + ax_to.get_position().x0) / 2,
+        ax_from.get_position().y0 - 0.04,
+        label,
+        ha="center",
+        va="top",
+        fontsize=7,
+        color="0.2",
     )
 
 
 def plot_embedding_pipeline(embedding: Any, image: torch.Tensor, *, size: float = 2.0) -> Any:
-    """The embedding layer step by step, each panel the real tensor with its shape. Returns the Figure.
+    """The embedding layer step by step, each panel the real tensor with its shape. Returns the
+    Figure.
 
     ``embedding`` is a :class:`vitlearn.ViTEmbedding` with a class token and a learned table;
     ``image`` is one ``(C, H, W)`` image of the size the layer is made for. Panels: the image with
@@ -423,11 +458,21 @@ def plot_embedding_pipeline(embedding: Any, image: torch.Tensor, *, size: float 
         out = with_cls + table
         full = embedding.eval()(x[None])[0]
     if not torch.allclose(out, full, atol=1e-5):
-        raise RuntimeError("the steps drawn do not add up to embedding(image)")  # a bug, not a user error
-    fig, axes = plt.subplots(1, 6, figsize=(6 * size, size * 1.1), width_ratios=[1.1, 1, 1, 1, 1, 1])
+        raise RuntimeError(
+            "the steps drawn do not add up to embedding(image)"
+        )  # a bug, not a user error
+    fig, axes = plt.subplots(
+        1, 6, figsize=(6 * size, size * 1.1), width_ratios=[1.1, 1, 1, 1, 1, 1]
+    )
     show_image(x, ax=axes[0], title=f"image {shape_str(x.shape)}")
     draw_patch_grid(axes[0], tuple(x.shape[-2:]), (ph, pw), linewidth=0.6)
-    _heat(axes[1], patches.numpy(), f"patches {shape_str(patches.shape)}", cmap="gray", symmetric=False)
+    _heat(
+        axes[1],
+        patches.numpy(),
+        f"patches {shape_str(patches.shape)}",
+        cmap="gray",
+        symmetric=False,
+    )
     _heat(axes[2], tokens.numpy(), f"tokens {shape_str(tokens.shape)}")
     _heat(axes[3], with_cls.numpy(), f"[CLS] + tokens {shape_str(with_cls.shape)}")
     _heat(axes[4], table.numpy(), f"pos_embed {shape_str(table.shape)}")
@@ -436,8 +481,10 @@ def plot_embedding_pipeline(embedding: Any, image: torch.Tensor, *, size: float 
         ax.axhline(0.5, color="k", lw=0.8)  # below: the patch tokens; above: the class token
     fig.subplots_adjust(left=0.01, right=0.99, top=0.85, bottom=0.2, wspace=0.35)
     for a, b, label in zip(
-        axes[:-1], axes[1:],
-        ("patchify", "x W^T + b", "class token\nin front", "+", "="), strict=True,
+        axes[:-1],
+        axes[1:],
+        ("patchify", "x W^T + b", "class token\nin front", "+", "="),
+        strict=True,
     ):
         _arrow_between(fig, a, b, label)
     return fig
@@ -468,11 +515,15 @@ def plot_resample_steps(
 
     check_tensor(pos_embed, "pos_embed", (3,), "(1, prefix + rows*cols, D)")
     table = pos_embed.detach().float()
-    rows, cols = token_grid(table.shape[1], num_prefix_tokens, None, what=f"pos_embed {shape_str(table.shape)}")
+    rows, cols = token_grid(
+        table.shape[1], num_prefix_tokens, None, what=f"pos_embed {shape_str(table.shape)}"
+    )
     new_rows, new_cols = as_pair(new_size, "new_size")
     if not 0 <= channel < table.shape[-1]:
         raise ValueError(f"channel must be in 0..{table.shape[-1] - 1}, got {channel}")
-    new = resample_pos_embed(table, (new_rows, new_cols), num_prefix_tokens=num_prefix_tokens, **method)
+    new = resample_pos_embed(
+        table, (new_rows, new_cols), num_prefix_tokens=num_prefix_tokens, **method
+    )
     p = num_prefix_tokens
     old_img = table[0, p:, channel].reshape(rows, cols).numpy()
     new_img = new[0, p:, channel].reshape(new_rows, new_cols).numpy()
@@ -491,8 +542,11 @@ def plot_resample_steps(
     _heat(axes[3], new[0].numpy(), f"new table {shape_str(new.shape)}")
     axes[3].axhline(p - 0.5, color="k", lw=1)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.85, bottom=0.22, wspace=0.4)
-    labels = (f"set {p} prefix row(s) aside,\nreshape to (D, {rows}, {cols})", "interpolate",
-              "flatten row by row,\nprefix rows in front")
+    labels = (
+        f"set {p} prefix row(s) aside,\nreshape to (D, {rows}, {cols})",
+        "interpolate",
+        "flatten row by row,\nprefix rows in front",
+    )
     for a, b, label in zip(axes[:-1], axes[1:], labels, strict=True):
         _arrow_between(fig, a, b, label)
     return fig
@@ -506,7 +560,8 @@ def plot_rope_rotation(
     rope: Any = None,
     size: float = 2.4,
 ) -> Any:
-    """How rotary codes see two tokens: a query at column ``m``, a key at column ``n``. Returns the Figure.
+    """How rotary codes see two tokens: a query at column ``m``, a key at column ``n``. Returns the
+    Figure.
 
     ``q`` and ``k`` are 2-vectors. Each ``(m, n)`` in ``pairs`` gets a panel: ``q`` rotated as
     :class:`vitlearn.RotaryEmbedding2D` rotates a token at grid position ``(0, m)``, ``k`` as one
@@ -533,13 +588,21 @@ def plot_rope_rotation(
         qm, kn = rotated(q2, m), rotated(k2, n)
         angle = float(torch.rad2deg(torch.atan2(kn[1], kn[0]) - torch.atan2(qm[1], qm[0]))) % 360
         for vec, color, style, label in (
-            (q2, "C0", ":", None), (k2, "C3", ":", None),
-            (qm, "C0", "-", f"q at col {m}"), (kn, "C3", "-", f"k at col {n}"),
+            (q2, "C0", ":", None),
+            (k2, "C3", ":", None),
+            (qm, "C0", "-", f"q at col {m}"),
+            (kn, "C3", "-", f"k at col {n}"),
         ):
-            ax.annotate("", xy=vec.tolist(), xytext=(0, 0),
-                        arrowprops={"arrowstyle": "-|>", "color": color, "ls": style, "lw": 1.5})
+            ax.annotate(
+                "",
+                xy=vec.tolist(),
+                xytext=(0, 0),
+                arrowprops={"arrowstyle": "-|>", "color": color, "ls": style, "lw": 1.5},
+            )
             if label:
-                ax.text(*(1.12 * vec).tolist(), label, color=color, fontsize=7, ha="center", va="center")
+                ax.text(
+                    *(1.12 * vec).tolist(), label, color=color, fontsize=7, ha="center", va="center"
+                )
         r = 1.35 * float(max(q2.norm(), k2.norm()))
         ax.add_patch(plt.Circle((0, 0), float(q2.norm()), fill=False, color="0.85", lw=0.8))
         ax.set_xlim(-r, r)
@@ -555,7 +618,8 @@ def plot_rope_rotation(
 def plot_attention_shuffle(
     weights: torch.Tensor, weights_shuffled: torch.Tensor, perm: torch.Tensor, *, size: float = 2.6
 ) -> Any:
-    """Attention before and after shuffling the tokens, and the shuffled one put back. Returns the Figure.
+    """Attention before and after shuffling the tokens, and the shuffled one put back. Returns the
+    Figure.
 
     ``weights`` is ``(T, T)`` (rows: queries, columns: keys) for the tokens in their order,
     ``weights_shuffled`` the same for the tokens in the order ``perm`` (token ``i`` of the

@@ -67,17 +67,15 @@ def _frequencies(n: int, denominator: float, temperature: float) -> torch.Tensor
     return temperature ** (-k / denominator)
 
 
-def sincos_1d_pos_embed(
-    num_positions: int, dim: int, temperature: float = 10000.0
-) -> torch.Tensor:
+def sincos_1d_pos_embed(num_positions: int, dim: int, temperature: float = 10000.0) -> torch.Tensor:
     """The Transformer's fixed sinusoidal code of a 1-D index: ``-> (num_positions, dim)`` float32.
 
     Position ``p`` (``p = 0 .. num_positions-1``) gets ``dim/2`` angles ``p * w_k`` with
-    ``w_k = temperature ** (-k / (dim/2))``, ``k = 0 .. dim/2 - 1`` (Vaswani et al. 2017: wavelengths
-    from ``2*pi`` up to ``2*pi*temperature``). Channel layout: **[sin | cos] halves**, i.e. channel
-    ``k`` is ``sin(p w_k)`` and channel ``dim/2 + k`` is ``cos(p w_k)``, as in MAE's 1-D helper. (The
-    2017 paper interleaves them, sin on even and cos on odd channels; that is a fixed permutation
-    of the channels and changes nothing a linear layer can learn.)
+    ``w_k = temperature ** (-k / (dim/2))``, ``k = 0 .. dim/2 - 1`` (Vaswani et al. 2017:
+    wavelengths from ``2*pi`` up to ``2*pi*temperature``). Channel layout: **[sin | cos] halves**,
+    i.e. channel ``k`` is ``sin(p w_k)`` and channel ``dim/2 + k`` is ``cos(p w_k)``, as in MAE's
+    1-D helper. (The 2017 paper interleaves them, sin on even and cos on odd channels; that is a
+    fixed permutation of the channels and changes nothing a linear layer can learn.)
 
     Raises ``ValueError`` if ``dim`` is not a positive even number.
     """
@@ -100,8 +98,8 @@ def sincos_2d_pos_embed(
     ``grid_size`` is an int (square grid) or ``(rows, cols)``. Tokens are in row-major order: row
     ``r = token // cols`` (the y index), column ``c = token % cols`` (the x index). A quarter of the
     channels hold ``sin(c * w_k)``, a quarter ``cos(c * w_k)``, a quarter ``sin(r * w_k)`` and a
-    quarter ``cos(r * w_k)``, for ``k = 0 .. dim/4 - 1``. The three published implementations agree on
-    that and differ in two details, which ``convention`` selects (``F = dim/4``):
+    quarter ``cos(r * w_k)``, for ``k = 0 .. dim/4 - 1``. The three published implementations agree
+    on that and differ in two details, which ``convention`` selects (``F = dim/4``):
 
     ==================  ===================================  ===================================
     convention          channel layout (blocks of F)         frequencies ``w_k``
@@ -111,14 +109,14 @@ def sincos_2d_pos_embed(
     ``"timm"``          ``[sin y | sin x | cos y | cos x]``  ``temperature ** (-k / F)``
     ==================  ===================================  ===================================
 
-    - ``"mae"`` equals MAE's ``get_2d_sincos_pos_embed`` (facebookresearch/mae, ``util/pos_embed.py``)
-      without its class-token row. Beware its naming: the half it calls ``emb_h`` is computed from
-      ``np.meshgrid(grid_w, grid_h)[0]``, which is the *column* (x) index, so x comes first. MAE only
-      takes a square ``int`` grid; for ``(rows, cols)`` we use the natural extension (the same
-      formula with the column index in the first half and the row index in the second), which is
-      what its ``get_2d_sincos_pos_embed_from_grid`` gives for a non-square grid built the same way,
-      and what Hugging Face ``ViTMAE`` stores (its builder writes ``[sin y | cos y | sin x | cos x]``
-      and then swaps the two halves to match MAE's checkpoints).
+    - ``"mae"`` equals MAE's ``get_2d_sincos_pos_embed`` (facebookresearch/mae,
+      ``util/pos_embed.py``) without its class-token row. Beware its naming: the half it calls
+      ``emb_h`` is computed from ``np.meshgrid(grid_w, grid_h)[0]``, which is the *column* (x)
+      index, so x comes first. MAE only takes a square ``int`` grid; for ``(rows, cols)`` we use the
+      natural extension (the same formula with the column index in the first half and the row index
+      in the second), which is what its ``get_2d_sincos_pos_embed_from_grid`` gives for a non-square
+      grid built the same way, and what Hugging Face ``ViTMAE`` stores (its builder writes
+      ``[sin y | cos y | sin x | cos x]`` and then swaps the two halves to match MAE's checkpoints).
     - ``"big_vision"`` equals big_vision's ``posemb_sincos_2d`` and vit-pytorch's
       ``simple_vit.posemb_sincos_2d``: MAE's layout, but the exponent is ``k / (F - 1)``, so the
       lowest frequency is exactly ``1 / temperature`` (MAE's stops one step short of it). It needs
@@ -148,7 +146,9 @@ def sincos_2d_pos_embed(
     else:
         omega = _frequencies(f, f, float(temperature))  # (F,)
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )  # (rows, cols) each: y = row index, x = column index
     ay = y.reshape(-1, 1) * omega  # (N, F) angles from the row (y)
     ax = x.reshape(-1, 1) * omega  # (N, F) angles from the column (x)
@@ -169,7 +169,8 @@ def _trunc_normal(shape: Sequence[int], std: float = 0.02) -> torch.Tensor:
 def _check_tokens(x: torch.Tensor, name: str, n: int, dim: int, what: str) -> None:
     if x.shape[-2] != n or x.shape[-1] != dim:
         raise ValueError(
-            f"{name} must be (..., N, D) with N={n} ({what}) and D={dim}, got shape {shape_str(x.shape)}"
+            f"{name} must be (..., N, D) with N={n} ({what}) and D={dim}, got shape "
+            f"{shape_str(x.shape)}"
         )
 
 
@@ -204,10 +205,10 @@ class LearnedPosEmbed(nn.Module):
 class FactorizedPosEmbed(nn.Module):
     """A learned code per row plus a learned code per column: ``(B, P+rows*cols, D) -> same``.
 
-    ``row_embed`` is ``(rows, dim)`` (the y direction), ``col_embed`` is ``(cols, dim)`` (x). The code
-    of the patch at (r, c) is ``row_embed[r] + col_embed[c]``: ``rows + cols`` vectors instead of
-    ``rows * cols``, and the grid structure is built in. Prefix tokens (class token...) are left as
-    they are.
+    ``row_embed`` is ``(rows, dim)`` (the y direction), ``col_embed`` is ``(cols, dim)`` (x). The
+    code of the patch at (r, c) is ``row_embed[r] + col_embed[c]``: ``rows + cols`` vectors instead
+    of ``rows * cols``, and the grid structure is built in. Prefix tokens (class token...) are left
+    as they are.
     """
 
     def __init__(self, grid_size: int | Sequence[int], dim: int) -> None:
@@ -228,7 +229,10 @@ class FactorizedPosEmbed(nn.Module):
         check_tensor(x, "x", (2, 3, 4), "(B, N, D)")
         rows, cols = self.grid_size
         _check_tokens(
-            x, "x", num_prefix_tokens + rows * cols, self.dim,
+            x,
+            "x",
+            num_prefix_tokens + rows * cols,
+            self.dim,
             f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
         )
         table = self.table()
@@ -252,7 +256,8 @@ class RotaryEmbedding2D(nn.Module):
     ``F = head_dim/4`` and ``w_k = temperature ** (-k / F)``, ``k = 0 .. F-1``:
 
     - pairs ``0 .. F-1`` (channels ``0 .. head_dim/2 - 1``) rotate by ``x * w_k`` -- the column (x);
-    - pairs ``F .. 2F-1`` (channels ``head_dim/2 .. head_dim-1``) rotate by ``y * w_k`` -- the row (y).
+    - pairs ``F .. 2F-1`` (channels ``head_dim/2 .. head_dim-1``) rotate by ``y * w_k`` -- the row
+      (y).
 
     A rotation by ``a`` of the query and by ``b`` of the key changes their dot product exactly as a
     rotation of the key by ``b - a`` would, so after :meth:`forward` the score ``q . k`` between two
@@ -295,7 +300,8 @@ class RotaryEmbedding2D(nn.Module):
         temperature: ``theta`` (RoPE-ViT, SAM 2) or ``base`` (DINOv3).
         normalize_coords: ``None`` (patch indices) or one of :data:`NORMALIZE_COORDS`.
         shift_coords, jitter_coords, rescale_coords: ``None`` (off) or the amount, see above;
-            ``jitter_coords`` and ``rescale_coords`` must be at least 1, ``shift_coords`` at least 0.
+            ``jitter_coords`` and ``rescale_coords`` must be at least 1, ``shift_coords`` at least
+            0.
         seed: seeds the generator of the augmentations.
     """
 
@@ -317,10 +323,20 @@ class RotaryEmbedding2D(nn.Module):
         self.head_dim = head_dim
         self.temperature = check_number(temperature, "temperature", above=0.0)
         self.normalize_coords = normalize_coords
-        self.shift_coords = None if shift_coords is None else check_number(shift_coords, "shift_coords", minimum=0.0)
-        self.jitter_coords = None if jitter_coords is None else check_number(jitter_coords, "jitter_coords", minimum=1.0)
+        self.shift_coords = (
+            None
+            if shift_coords is None
+            else check_number(shift_coords, "shift_coords", minimum=0.0)
+        )
+        self.jitter_coords = (
+            None
+            if jitter_coords is None
+            else check_number(jitter_coords, "jitter_coords", minimum=1.0)
+        )
         self.rescale_coords = (
-            None if rescale_coords is None else check_number(rescale_coords, "rescale_coords", minimum=1.0)
+            None
+            if rescale_coords is None
+            else check_number(rescale_coords, "rescale_coords", minimum=1.0)
         )
         self.seed = check_int(seed, "seed", minimum=0)
         self.generator = torch.Generator().manual_seed(self.seed)
@@ -337,7 +353,9 @@ class RotaryEmbedding2D(nn.Module):
     @property
     def augments(self) -> bool:
         """Whether any coordinate augmentation is set (it acts in training mode only)."""
-        return any(v is not None for v in (self.shift_coords, self.jitter_coords, self.rescale_coords))
+        return any(
+            v is not None for v in (self.shift_coords, self.jitter_coords, self.rescale_coords)
+        )
 
     def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
         u = torch.rand(n, generator=self.generator, dtype=torch.float64)  # (n,) in [0, 1)
@@ -355,7 +373,9 @@ class RotaryEmbedding2D(nn.Module):
             ys, xs = torch.arange(rows, **dd), torch.arange(cols, **dd)  # (rows,), (cols,)
         else:
             div_y, div_x = {
-                "separate": (rows, cols), "max": (max(rows, cols),) * 2, "min": (min(rows, cols),) * 2,
+                "separate": (rows, cols),
+                "max": (max(rows, cols),) * 2,
+                "min": (min(rows, cols),) * 2,
             }[self.normalize_coords]
             # patch centres (i + 0.5) / div in [0, 1], then moved to the box around 0
             ys = 2.0 * (torch.arange(rows, **dd) + 0.5) / div_y - 1.0
@@ -403,7 +423,10 @@ class RotaryEmbedding2D(nn.Module):
         check_tensor(x, "x", (2, 3, 4, 5), "(..., N, head_dim)")
         rows, cols = as_pair(grid_size, "grid_size")
         _check_tokens(
-            x, "x", num_prefix_tokens + rows * cols, self.head_dim,
+            x,
+            "x",
+            num_prefix_tokens + rows * cols,
+            self.head_dim,
             f"{num_prefix_tokens} prefix + {rows}x{cols} patches",
         )
         if angles is None:
@@ -412,8 +435,8 @@ class RotaryEmbedding2D(nn.Module):
             theta = check_tensor(angles, "angles", (2,), "(rows*cols, head_dim/2)")
             if tuple(theta.shape) != (rows * cols, self.head_dim // 2):
                 raise ValueError(
-                    f"angles must have shape ({rows * cols}, {self.head_dim // 2}) for a {rows}x{cols} "
-                    f"grid and head_dim={self.head_dim}, got {shape_str(theta.shape)}"
+                    f"angles must have shape ({rows * cols}, {self.head_dim // 2}) for a "
+                    f"{rows}x{cols} grid and head_dim={self.head_dim}, got {shape_str(theta.shape)}"
                 )
         theta = theta.to(x.device)  # (N, hd/2)
         cos, sin = theta.cos().to(x.dtype), theta.sin().to(x.dtype)
@@ -437,11 +460,11 @@ class RelativePositionBias(nn.Module):
     """A learned attention bias per head for every (dy, dx) offset, as in Swin: ``() -> (h, N, N)``.
 
     The table ``bias_table`` has ``(2*rows - 1) * (2*cols - 1)`` rows (one per possible offset)
-    and ``num_heads`` columns, initialised like Swin's (truncated normal, std 0.02). ``index[i, j]`` says which row of
-    the table holds the bias of query patch ``i`` attending to key patch ``j``: it is
-    ``(dy + rows - 1) * (2*cols - 1) + (dx + cols - 1)`` with ``(dy, dx) = pos_i - pos_j`` (Swin's
-    sign). :meth:`forward` returns the ``(num_heads, N, N)`` bias to add to the attention logits,
-    with zeros for ``num_prefix_tokens`` leading tokens.
+    and ``num_heads`` columns, initialised like Swin's (truncated normal, std 0.02). ``index[i, j]``
+    says which row of the table holds the bias of query patch ``i`` attending to key patch ``j``: it
+    is ``(dy + rows - 1) * (2*cols - 1) + (dx + cols - 1)`` with ``(dy, dx) = pos_i - pos_j``
+    (Swin's sign). :meth:`forward` returns the ``(num_heads, N, N)`` bias to add to the attention
+    logits, with zeros for ``num_prefix_tokens`` leading tokens.
     """
 
     index: torch.Tensor
@@ -462,7 +485,9 @@ class RelativePositionBias(nn.Module):
     def forward(self, num_prefix_tokens: int = 0) -> torch.Tensor:
         """The bias ``(num_heads, P + N, P + N)`` for ``P = num_prefix_tokens`` leading tokens."""
         n = self.index.shape[0]
-        bias = self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)
+        bias = (
+            self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)
+        )
         if num_prefix_tokens:
             bias = nn.functional.pad(bias, (num_prefix_tokens, 0, num_prefix_tokens, 0))
         return bias
@@ -476,7 +501,8 @@ def position_similarity(
     grid_size: int | Sequence[int] | None = None,
     num_prefix_tokens: int = 0,
 ) -> torch.Tensor:
-    """Cosine similarity of every patch's code with every other: ``(N, D) -> (rows, cols, rows, cols)``.
+    """Cosine similarity of every patch's code with every other:
+    ``(N, D) -> (rows, cols, rows, cols)``.
 
     ``table`` is ``(P + rows*cols, D)`` (or ``(1, P + rows*cols, D)`` as stored in a ViT), with the
     ``P = num_prefix_tokens`` prefix rows first; they are set aside. ``grid_size`` is
@@ -490,7 +516,9 @@ def position_similarity(
     check_tensor(table, "table", (2, 3), "(N, D) or (1, N, D)")
     if table.dim() == 3:
         if table.shape[0] != 1:
-            raise ValueError(f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}")
+            raise ValueError(
+                f"table must be (N, D) or (1, N, D), got shape {shape_str(table.shape)}"
+            )
         table = table[0]
     rows, cols = token_grid(
         table.shape[0], num_prefix_tokens, grid_size, what=f"the table {shape_str(table.shape)}"
@@ -501,7 +529,8 @@ def position_similarity(
 
 
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
-    """Ranks ``1 .. n`` of the values of ``x`` ``(n,)``; tied values share the mean of their ranks."""
+    """Ranks ``1 .. n`` of the values of ``x`` ``(n,)``; tied values share the mean of their
+    ranks."""
     order = torch.argsort(x, stable=True)
     sorted_x = x[order]
     # a run of equal values starts where the sorted value changes
@@ -554,14 +583,18 @@ def grid_structure(
     compared in check 2. A 2-D sin-cos table gives a strongly negative ``spearman`` and passes
     check 2; a random one gives ``spearman`` near 0 and fails it. Needs at least 2 patches.
     """
-    sim = position_similarity(table, grid_size, num_prefix_tokens).double()  # (rows, cols, rows, cols)
+    sim = position_similarity(
+        table, grid_size, num_prefix_tokens
+    ).double()  # (rows, cols, rows, cols)
     rows, cols = sim.shape[:2]
     n = rows * cols
     if n < 2:
         raise ValueError(f"grid_size must hold at least 2 patches to compare, got {rows}x{cols}")
     sim = sim.reshape(n, n)  # (N, N) in row-major order
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )
     pos = torch.stack([y.reshape(-1), x.reshape(-1)], dim=1)  # (N, 2): (row, col) of each patch
     dist = torch.cdist(pos, pos)  # (N, N) Euclidean grid distance

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
-"""The ``interpolation`` modes :func:`resample_pos_embed` accepts (those of ``F.interpolate`` in 2-D)."""
+"""The ``interpolation`` modes :func:`resample_pos_embed` accepts (those of ``F.interpolate`` in
+2-D)."""
 
 RECIPES: dict[str, dict[str, object]] = {
     # timm.layers.resample_abs_pos_embed defaults
@@ -67,7 +68,8 @@ def _resolve_method(
     antialias: bool | None,
     align_corners: bool | None,
 ) -> tuple[str, bool, bool]:
-    """The (interpolation, antialias, align_corners) to use; explicit values may not contradict a recipe."""
+    """The (interpolation, antialias, align_corners) to use; explicit values may not contradict a
+    recipe."""
     if recipe is not None:
         check_choice(recipe, "recipe", tuple(RECIPES))
         spec = RECIPES[recipe]
@@ -92,7 +94,9 @@ def _resolve_method(
     if antialias and not smooth:
         raise ValueError(f"antialias=True works only with 'bilinear' or 'bicubic', not {mode!r}")
     if align_corners and not smooth:
-        raise ValueError(f"align_corners=True works only with 'bilinear' or 'bicubic', not {mode!r}")
+        raise ValueError(
+            f"align_corners=True works only with 'bilinear' or 'bicubic', not {mode!r}"
+        )
     return mode, bool(antialias), bool(align_corners)
 
 
@@ -132,12 +136,12 @@ def resample_pos_embed(
         align_corners: as in ``F.interpolate``: ``True`` maps the centres of the corner cells
             onto each other; default ``False``.
         recipe: reproduce one library exactly: ``"timm"``, ``"hf"`` (transformers ViT
-            ``interpolate_pos_encoding``), ``"mae"``, ``"vit_jax"`` (``scipy.ndimage.zoom(order=1)``),
-            ``"dinov2_legacy"`` or ``"qwen3_vl"`` (transformers ``Qwen3VLVisionModel``); see
-            :data:`RECIPES`. It sets interpolation, antialias and
+            ``interpolate_pos_encoding``), ``"mae"``, ``"vit_jax"``
+            (``scipy.ndimage.zoom(order=1)``), ``"dinov2_legacy"`` or ``"qwen3_vl"`` (transformers
+            ``Qwen3VLVisionModel``); see :data:`RECIPES`. It sets interpolation, antialias and
             align_corners: passing one of them too is allowed only with the recipe's own value,
-            anything else is a ValueError. (The libraries themselves only handle a square old
-            grid, HF and MAE a single class token; here the same arithmetic runs on each axis.)
+            anything else is a ValueError. (The libraries themselves only handle a square old grid,
+            HF and MAE a single class token; here the same arithmetic runs on each axis.)
 
     Returns:
         The new table. When the new grid equals the old one the input tensor itself is returned
@@ -154,7 +158,9 @@ def resample_pos_embed(
     >>> resample_pos_embed(table, (24, 24)).shape
     torch.Size([1, 577, 8])
     """
-    check_tensor(pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)")
+    check_tensor(
+        pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)"
+    )
     if pos_embed.dim() == 3 and pos_embed.shape[0] != 1:
         raise ValueError(
             f"pos_embed must have a leading dimension of 1, (1, prefix + rows*cols, D), got "
@@ -164,8 +170,11 @@ def resample_pos_embed(
         raise TypeError(f"pos_embed must be a floating-point tensor, got dtype {pos_embed.dtype}")
     new_rows, new_cols = as_pair(new_size, "new_size")
     old_rows, old_cols = token_grid(
-        pos_embed.shape[-2], num_prefix_tokens, old_size,
-        what=f"the table {shape_str(pos_embed.shape)}", hint="pass old_size=(rows, cols)",
+        pos_embed.shape[-2],
+        num_prefix_tokens,
+        old_size,
+        what=f"the table {shape_str(pos_embed.shape)}",
+        hint="pass old_size=(rows, cols)",
     )
     mode, aa, corners = _resolve_method(recipe, interpolation, antialias, align_corners)
     if (new_rows, new_cols) == (old_rows, old_cols):
@@ -174,7 +183,8 @@ def resample_pos_embed(
     table = pos_embed if pos_embed.dim() == 3 else pos_embed.unsqueeze(0)
     dim = table.shape[-1]
     prefix, grid = table[:, :num_prefix_tokens], table[:, num_prefix_tokens:]
-    # (1, rows*cols, D) -> (1, rows, cols, D) -> (1, D, rows, cols): channels first, as F.interpolate wants
+    # (1, rows*cols, D) -> (1, rows, cols, D) -> (1, D, rows, cols): channels first, as
+    # F.interpolate wants
     image = grid.float().reshape(1, old_rows, old_cols, dim).permute(0, 3, 1, 2)
     kwargs: dict[str, object] = {"mode": mode}
     if mode in ("bilinear", "bicubic"):
@@ -186,7 +196,10 @@ def resample_pos_embed(
         image = F.interpolate(image, scale_factor=scale, **kwargs)
     else:
         image = F.interpolate(image, size=(new_rows, new_cols), **kwargs)
-    if tuple(image.shape[-2:]) != (new_rows, new_cols):  # only reachable through scale_factor rounding
+    if tuple(image.shape[-2:]) != (
+        new_rows,
+        new_cols,
+    ):  # only reachable through scale_factor rounding
         raise ValueError(
             f"interpolation produced a {image.shape[-2]} x {image.shape[-1]} grid, expected "
             f"{new_rows} x {new_cols}"
@@ -233,12 +246,14 @@ def _cubic(x: np.ndarray, a: float) -> np.ndarray:
 
 
 def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``a * b + c`` rounded once to float32 (a fused multiply-add, as compiled torch kernels use)."""
+    """``a * b + c`` rounded once to float32 (a fused multiply-add, as compiled torch kernels
+    use)."""
     return (a.astype(np.float64) * b.astype(np.float64) + np.float64(c)).astype(np.float32)
 
 
 def _cubic_f32(x: np.ndarray, a: float = -0.75) -> np.ndarray:
-    """:func:`_cubic` (for ``0 <= x < 2``) evaluated in float32 the way torch's bicubic kernel does."""
+    """:func:`_cubic` (for ``0 <= x < 2``) evaluated in float32 the way torch's bicubic kernel
+    does."""
     f32 = np.float32
     a = f32(a)
     near = _fma(_fma(a + f32(2), x, -(a + f32(3))) * x, x, f32(1))
@@ -277,13 +292,19 @@ def interpolation_matrix(
     ``scale_factor`` (non-antialiased modes, ``align_corners=False``) replaces ``new/old`` in the
     source position, as ``F.interpolate(..., scale_factor=...)`` does. Matches torch to ~1e-7.
     """
-    check_choice(interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic"))
+    check_choice(
+        interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic")
+    )
     if old < 1 or new < 1:
         raise ValueError(f"old and new sizes must be at least 1, got old={old}, new={new}")
     if antialias and interpolation not in ("bilinear", "bicubic"):
-        raise ValueError(f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}")
+        raise ValueError(
+            f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}"
+        )
     if antialias and align_corners:
-        raise ValueError("antialias=True with align_corners=True is not supported: pass one of them")
+        raise ValueError(
+            "antialias=True with align_corners=True is not supported: pass one of them"
+        )
     if scale_factor is not None and (antialias or align_corners):
         raise ValueError("scale_factor is supported only without antialias and align_corners")
     f32 = np.float32  # torch does the index arithmetic in float32 for float32 tensors
@@ -307,12 +328,15 @@ def interpolation_matrix(
             center = f32(scale * f32(i + 0.5))
             lo = max(int(center - support + f32(0.5)), 0)
             hi = min(int(center + support + f32(0.5)), old)
-            x = ((np.arange(lo, hi, dtype=f32) - center + f32(0.5)) * f32(1.0 / stretch)).astype(np.float64)
+            x = ((np.arange(lo, hi, dtype=f32) - center + f32(0.5)) * f32(1.0 / stretch)).astype(
+                np.float64
+            )
             w = _triangle(x) if interpolation == "bilinear" else _cubic(x, -0.5)
             if w.sum() != 0:
                 m[i, lo:hi] = w / w.sum()
         return m
-    # the source position of each output cell, rounded once to float32 as torch's compiled kernel does
+    # the source position of each output cell, rounded once to float32 as torch's compiled kernel
+    # does
     dst = out.astype(np.float64)
     src = (dst * scale if align_corners else (dst + 0.5) * scale - 0.5).astype(f32)
     if interpolation == "bilinear":

@@ -16,7 +16,8 @@ pre-trained on a 14 x 14 grid. Its position information comes in two parts:
 
 Most of SAM's blocks attend inside 14 x 14 windows (:func:`window_partition`, padding the 64 x 64
 grid to 70 x 70), a few attend globally. The function names and argument orders are SAM's and
-ViTDet's (``segment_anything/modeling/image_encoder.py``, ``detectron2/modeling/backbone/utils.py``),
+ViTDet's (``segment_anything/modeling/image_encoder.py``,
+``detectron2/modeling/backbone/utils.py``),
 so code read on GitHub maps onto these one to one; the tests check them against fixtures made
 with those files.
 
@@ -51,7 +52,7 @@ def _check_float(x: torch.Tensor, name: str) -> None:
 def get_abs_pos(
     abs_pos: torch.Tensor, has_cls_token: bool, hw: int | Sequence[int]
 ) -> torch.Tensor:
-    """ViTDet's absolute table for a grid of ``hw = (rows, cols)`` tokens: ``-> (1, rows, cols, C)``.
+    """ViTDet's absolute table for a grid of ``hw = (rows, cols)``: ``-> (1, rows, cols, C)``.
 
     ``abs_pos`` is a pre-trained ViT's table ``(1, [1 +] n*n, C)``, its grid square and stored
     row-major; ``has_cls_token`` says whether its first row is the class token's, which is dropped.
@@ -67,7 +68,8 @@ def get_abs_pos(
     _check_float(abs_pos, "abs_pos")
     if abs_pos.shape[0] != 1:
         raise ValueError(
-            f"abs_pos must have a leading dimension of 1, (1, [1 +] n*n, C), got {shape_str(abs_pos.shape)}"
+            "abs_pos must have a leading dimension of 1, (1, [1 +] n*n, C), got "
+            f"{shape_str(abs_pos.shape)}"
         )
     if not isinstance(has_cls_token, bool):
         raise TypeError(
@@ -87,7 +89,7 @@ def get_abs_pos(
 
 
 def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
-    """The relative code of every (query, key) pair along one axis: ``(L, C) -> (q_size, k_size, C)``.
+    """The relative code of every (query, key) pair on one axis: ``(L, C) -> (q_size, k_size, C)``.
 
     ``rel_pos`` has one row per offset; ``2 * max(q_size, k_size) - 1`` rows are needed, and a
     table of another length is first resized to that many rows with ``F.interpolate(...,
@@ -148,7 +150,8 @@ def add_decomposed_rel_pos(
     if tuple(attn.shape) != (b, qh * qw, kh * kw):
         raise ValueError(
             f"attn must be (B, qh*qw, kh*kw) = {shape_str((b, qh * qw, kh * kw))} for q "
-            f"{shape_str(q.shape)}, q_size {(qh, qw)} and k_size {(kh, kw)}; got {shape_str(attn.shape)}"
+            f"{shape_str(q.shape)}, q_size {(qh, qw)} and k_size {(kh, kw)}; got "
+            f"{shape_str(attn.shape)}"
         )
     for name, table in (("rel_pos_h", rel_pos_h), ("rel_pos_w", rel_pos_w)):
         check_tensor(table, name, (2,), "(L, C)")
@@ -162,7 +165,8 @@ def add_decomposed_rel_pos(
     grid_q = q.reshape(b, qh, qw, dim)  # (B, qh, qw, C)
     bias_h = torch.einsum("byxc,ykc->byxk", grid_q, r_h)  # (B, qh, qw, kh): query . Rh[y, y']
     bias_w = torch.einsum("byxc,xkc->byxk", grid_q, r_w)  # (B, qh, qw, kw): query . Rw[x, x']
-    # (B, qh, qw, kh, kw): the row bias is the same for every key column, the column bias for every key row
+    # (B, qh, qw, kh, kw): the row bias is the same for every key column, the column bias for
+    # every key row
     logits = attn.view(b, qh, qw, kh, kw) + bias_h[..., :, None] + bias_w[..., None, :]
     return logits.view(b, qh * qw, kh * kw)
 

@@ -42,12 +42,16 @@ def _check_labelled(images: torch.Tensor, labels: torch.Tensor) -> None:
     check_tensor(labels, "labels", (1,), "(n,)")
     if labels.shape != (images.shape[0],):
         raise ValueError(
-            f"labels must have shape ({images.shape[0]},), one per image, got {shape_str(labels.shape)}"
+            f"labels must have shape ({images.shape[0]},), one per image, got "
+            f"{shape_str(labels.shape)}"
         )
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
-    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in ``[0, 1]``."""
+def evaluate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
+) -> float:
+    """Accuracy of ``model`` on ``images`` ``(n, C, H, W)`` with ``labels`` ``(n,)``, in
+    ``[0, 1]``."""
     _check_labelled(images, labels)
     was_training = model.training
     model.eval()
@@ -140,7 +144,10 @@ def train_tiny_vit(
                 history["eval_acc"].append(evaluate(model, eval_images, eval_labels))
             if bar.due(step + 1):
                 window = history["acc"][-20:]
-                metrics = {"loss": sum(history["loss"][-20:]) / len(window), "acc": sum(window) / len(window)}
+                metrics = {
+                    "loss": sum(history["loss"][-20:]) / len(window),
+                    "acc": sum(window) / len(window),
+                }
                 if history["eval_acc"]:
                     metrics["eval"] = history["eval_acc"][-1]
                 bar.update(step + 1, **metrics)
@@ -155,10 +162,10 @@ class TrainRecipe:
     """The sizes and settings of the course's tiny ViT and its training.
 
     Model: ``img_size`` (``S``, or ``(H, W)`` to train on non-square images), ``patch_size``,
-    ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``global_pool``. Data: ``n_train`` and ``n_test`` scenes. Training (see
-    :func:`train_tiny_vit`): ``steps``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup``.
-    Change one with ``dataclasses.replace(DEFAULT_RECIPE, steps=300)`` or pass it to
-    :func:`make_trained_tiny_vit` as a keyword.
+    ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``, ``global_pool``. Data: ``n_train`` and
+    ``n_test`` scenes. Training (see :func:`train_tiny_vit`): ``steps``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``warmup``. Change one with ``dataclasses.replace(DEFAULT_RECIPE, steps=300)``
+    or pass it to :func:`make_trained_tiny_vit` as a keyword.
     """
 
     img_size: int | tuple[int, int] = 32
@@ -178,7 +185,8 @@ class TrainRecipe:
 
 
 DEFAULT_RECIPE = TrainRecipe()
-"""The course's default: a 2-block ViT, D=32, 4x4 patches of 8 px on 32 px scenes, 600 steps at lr 1e-3."""
+"""The course's default: a 2-block ViT, D=32, 4x4 patches of 8 px on 32 px scenes, 600 steps at lr
+1e-3."""
 
 
 @dataclass
@@ -208,7 +216,8 @@ class TrainedTinyViT:
 def _rendered(
     n: int, seed: int, task: str, img_size: int | tuple[int, int]
 ) -> tuple[Scenes, torch.Tensor, torch.Tensor]:
-    """Scenes, images and labels, rendered once per session: the comparisons train on the same data."""
+    """Scenes, images and labels, rendered once per session: the comparisons train on the same
+    data."""
     scenes = make_scenes(n, seed=seed, task=task)
     return scenes, render_scenes(scenes, img_size), torch.from_numpy(scenes.labels)
 
@@ -257,13 +266,31 @@ def make_trained_tiny_vit(
             rope_kwargs=rope_kwargs,
         )
     history = train_tiny_vit(
-        model, x_train, y_train,
-        steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr,
-        weight_decay=recipe.weight_decay, warmup=recipe.warmup, seed=seed,
-        progress=progress, desc=f"{pos_embed:>7}",
+        model,
+        x_train,
+        y_train,
+        steps=recipe.steps,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        weight_decay=recipe.weight_decay,
+        warmup=recipe.warmup,
+        seed=seed,
+        progress=progress,
+        desc=f"{pos_embed:>7}",
     )
     acc = evaluate(model, x_test, y_test)
     return TrainedTinyViT(
-        model, history, acc, x_train, y_train, x_test, y_test, train_scenes, test_scenes,
-        recipe, pos_embed, task, seed,
+        model,
+        history,
+        acc,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        train_scenes,
+        test_scenes,
+        recipe,
+        pos_embed,
+        task,
+        seed,
     )

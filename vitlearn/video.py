@@ -49,7 +49,7 @@ def _check_video(videos: object, name: str = "videos") -> torch.Tensor:
 def tubelet_grid(
     video_size: Sequence[int], tubelet_size: int, patch_size: int | Sequence[int]
 ) -> tuple[int, int, int]:
-    """``(T, H, W)`` of a clip -> its tubelet grid ``(T/t, H/ph, W/pw)``; a ``ValueError`` unless exact."""
+    """``(T, H, W)`` of a clip -> its tubelet grid ``(T/t, H/ph, W/pw)``, or a ValueError."""
     frames, h, w = (int(s) for s in video_size)
     t = check_int(tubelet_size, "tubelet_size")
     if frames % t:
@@ -142,8 +142,8 @@ class TubeletEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)  # (B, D, T', h, w) -> (B, T'*h*w, D)
 
     def to_linear(self) -> nn.Linear:
-        """``nn.Linear(t*ph*pw*C, D)`` with the same weights: ``embed.to_linear()(tubeletify(x, t, P))``
-        equals ``embed(x)``."""
+        """``nn.Linear(t*ph*pw*C, D)`` with the same weights:
+        ``embed.to_linear()(tubeletify(x, t, P))`` equals ``embed(x)``."""
         w = self.proj.weight
         linear = nn.Linear(
             self.tubelet_dim,
@@ -181,7 +181,7 @@ def videomae_pos_embed(num_tokens: int, dim: int) -> torch.Tensor:
 
 
 def spacetime_pos_embed(spatial: torch.Tensor, temporal: torch.Tensor) -> torch.Tensor:
-    """A factorised code: ``spatial (rows*cols, D)`` and ``temporal (T', D)`` -> ``(T'*rows*cols, D)``.
+    """A factorised code: ``spatial (rows*cols, D)``, ``temporal (T', D)`` -> ``(T'*rows*cols, D)``.
 
     Token ``n`` gets ``spatial[n % (rows*cols)] + temporal[n // (rows*cols)]``: every frame
     reuses the same table of places, and every place of a frame shares one time code. This is

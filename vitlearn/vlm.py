@@ -49,10 +49,10 @@ __all__ = [
 ]
 
 PATCHING: dict[str, dict[str, int]] = {
-    # transformers' Qwen2VLVisionConfig / Qwen2_5_VLVisionConfig defaults: 14 px patches, 2 x 2 merge
+    # transformers' Qwen2VLVisionConfig and Qwen2_5_VLVisionConfig: 14 px patches, 2 x 2 merge
     "qwen2_vl": {"patch_size": 14, "merge_size": 2},
     "qwen2_5_vl": {"patch_size": 14, "merge_size": 2},
-    # Qwen3VLVisionConfig: 16 px patches, 2 x 2 merge (qwen-vl-utils is called with image_patch_size=16)
+    # Qwen3VLVisionConfig: 16 px patches, 2 x 2 merge (qwen-vl-utils takes image_patch_size=16)
     "qwen3_vl": {"patch_size": 16, "merge_size": 2},
 }
 """Patch and merge sizes of the vision towers: ``patch_size * merge_size`` pixels per token side."""
@@ -179,7 +179,7 @@ def merge_order(rows: int, cols: int, spatial_merge_size: int = 2) -> torch.Tens
 
 
 def vision_rope_ids(grid_thw: Sequence[int], spatial_merge_size: int = 2) -> torch.Tensor:
-    """The ``(row, col)`` of every patch, in the order the vision tower holds them: ``-> (t*h*w, 2)``.
+    """The ``(row, col)`` of every patch, in the vision tower's order: ``-> (t*h*w, 2)``.
 
     Qwen's vision towers (Qwen2-VL to Qwen3-VL) give their 2-D RoPE these ids: each patch's own
     row and column on the *unmerged* grid, listed in merge-block order (:func:`merge_order`) and
@@ -208,7 +208,8 @@ def merge_patches(
     b, n, c = x.shape
     if n != rows * cols:
         raise ValueError(
-            f"tokens of shape {shape_str(x.shape)} hold {n} tokens; grid_size {(rows, cols)} needs {rows * cols}"
+            f"tokens of shape {shape_str(x.shape)} hold {n} tokens; grid_size {(rows, cols)} "
+            f"needs {rows * cols}"
         )
     br, bc = _merged_grid(rows, cols, m)
     x = x.reshape(b, br, m, bc, m, c).permute(0, 1, 3, 2, 4, 5)  # (B, br, bc, m, m, C)
@@ -243,7 +244,8 @@ class PatchMerger(nn.Module):
         if x.shape[-1] != self.context_dim or x.shape[-2] % group:
             raise ValueError(
                 f"x must be (..., N, {self.context_dim}) with N a multiple of {group} (whole "
-                f"{self.spatial_merge_size} x {self.spatial_merge_size} blocks), got {shape_str(x.shape)}"
+                f"{self.spatial_merge_size} x {self.spatial_merge_size} blocks), got "
+                f"{shape_str(x.shape)}"
             )
         normed = self.ln_q(x)
         merged = normed.reshape(*x.shape[:-2], x.shape[-2] // group, self.hidden_size)
@@ -358,7 +360,8 @@ def mrope_axes(
         return torch.tensor([0] * n_t + [1] * n_h + [2] * n_w)
     if (n_h and 3 * n_h - 2 >= total) or (n_w and 3 * n_w - 1 >= total):
         raise ValueError(
-            f"interleaved mrope_section {tuple(mrope_section)}: h takes frequencies 1, 4, 7, ... and "
+            f"interleaved mrope_section {tuple(mrope_section)}: h takes frequencies 1, 4, 7, ... "
+            "and "
             f"w takes 2, 5, 8, ..., so neither can have more than a third of the {total}"
         )
     axes = torch.zeros(total, dtype=torch.long)

@@ -74,10 +74,16 @@ class Figures:
         out = []
         for frontend, times in self.run_all_s.items():
             cells = ", ".join(f"{name[:2]} {s:.1f} s" for name, s in sorted(times.items()))
-            out.append(f"{frontend}: Run All per notebook: {cells}; total {sum(times.values()):.0f} s")
+            out.append(
+                f"{frontend}: Run All per notebook: {cells}; total {sum(times.values()):.0f} s"
+            )
         for frontend, ms in self.key_to_image_ms.items():
             if ms:
-                q = statistics.quantiles(ms, n=10, method="inclusive") if len(ms) > 1 else [ms[0]] * 9
+                q = (
+                    statistics.quantiles(ms, n=10, method="inclusive")
+                    if len(ms) > 1
+                    else [ms[0]] * 9
+                )
                 out.append(
                     f"{frontend}: key press on a slider handle to the new image: median "
                     f"{statistics.median(ms):.0f} ms, 90th percentile {q[8]:.0f} ms, "
@@ -156,7 +162,8 @@ class JupyterLab(Frontend):
         out.push({
           index: i,
           count: c.executionCount,
-          errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+          errors: outputs.filter(o => o.output_type === 'error')
+            .map(o => o.ename + ': ' + o.evalue),
           widgets: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json'])
             .length,
         });
@@ -185,7 +192,8 @@ class JupyterLab(Frontend):
         if (subshell) { header.subshell_id = subshell; }
         const content = {code: '', silent: true, store_history: false, user_expressions: {},
                          allow_stdin: false, stop_on_error: false};
-        const msg = {header, parent_header: {}, metadata: {}, content, channel: 'shell', buffers: []};
+        const msg = {header, parent_header: {}, metadata: {}, content, channel: 'shell',
+                     buffers: []};
         return kernel.sendShellMessage(msg, true, true).done;
       }));
     }
@@ -196,7 +204,9 @@ class JupyterLab(Frontend):
 
     def wait_ready(self, page: Page) -> None:
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=90_000)
-        wait_for(lambda: (self.state(page) or {}).get("status") == "idle", 120, "the kernel to start")
+        wait_for(
+            lambda: (self.state(page) or {}).get("status") == "idle", 120, "the kernel to start"
+        )
 
     def run_all(self, page: Page) -> None:
         try:
@@ -243,7 +253,8 @@ class ClassicNotebook(Frontend):
         out.push({
           index: i,
           count: (typeof n === 'number') ? n : null,
-          errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+          errors: outputs.filter(o => o.output_type === 'error')
+            .map(o => o.ename + ': ' + o.evalue),
           widgets: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json'])
             .length,
         });
@@ -261,7 +272,9 @@ class ClassicNotebook(Frontend):
       const done = () => { if (replied && idle) { resolve(); } };
       Jupyter.notebook.kernel.execute('', {
         shell: {reply: () => { replied = true; done(); }},
-        iopub: {status: m => { if (m.content.execution_state === 'idle') { idle = true; done(); } }},
+        iopub: {status: m => {
+          if (m.content.execution_state === 'idle') { idle = true; done(); }
+        }},
       }, {silent: true, store_history: false});
     })
     """
@@ -288,13 +301,17 @@ class ClassicNotebook(Frontend):
         return handle.evaluate("h => parseFloat(h.style.left) / 100")
 
     def slider_disabled(self, handle: Locator) -> bool:
-        return handle.evaluate("h => h.closest('.ui-slider').classList.contains('ui-slider-disabled')")
+        return handle.evaluate(
+            "h => h.closest('.ui-slider').classList.contains('ui-slider-disabled')"
+        )
 
 
 # -- small tools --------------------------------------------------------------------------------
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.25) -> Any:
+def wait_for(
+    condition: Callable[[], object], timeout: float, what: str, every: float = 0.25
+) -> Any:
     """Poll ``condition`` until it returns something true; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -339,7 +356,9 @@ class PageErrors:
         if message.type != "error":
             return
         where = (message.location or {}).get("url", "")
-        if message.text.startswith("Failed to load resource") and not where.startswith(self._origin):
+        if message.text.startswith("Failed to load resource") and not where.startswith(
+            self._origin
+        ):
             return
         self.errors.append(f"console: {message.text[:500]}")
 
@@ -595,8 +614,9 @@ _LATENCY_PROBE_JS = """
 img => {
   const rec = {key: null, change: null};
   img.__vitlearnLatency = rec;
-  document.addEventListener('keydown', () => { if (rec.key === null) { rec.key = performance.now(); } },
-                            {capture: true, once: true});
+  document.addEventListener('keydown', () => {
+    if (rec.key === null) { rec.key = performance.now(); }
+  }, {capture: true, once: true});
   const seen = new MutationObserver(() => { rec.change = performance.now(); seen.disconnect(); });
   seen.observe(img, {attributes: true, attributeFilter: ['src']});
 }
@@ -639,7 +659,9 @@ class ExplorerDriver:
         unchanged = 0
         while unchanged < 2:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.label}: the picture kept changing for {SETTLE_TIMEOUT_S} s")
+                raise AssertionError(
+                    f"{self.label}: the picture kept changing for {SETTLE_TIMEOUT_S} s"
+                )
             before = self.src()
             self.frontend.kernel_barrier(self.page)
             unchanged = unchanged + 1 if self.src() == before else 0
@@ -661,8 +683,10 @@ class ExplorerDriver:
             # Greyed out: a student cannot move it. Fine where the other controls leave it a
             # single value (one token: nothing to choose); never as the explorer opens.
             if start == "initial state":
-                self.problems.append(f"{self.label}: {control.kind} {control.label!r} is greyed "
-                                     "out as the explorer opens")
+                self.problems.append(
+                    f"{self.label}: {control.kind} {control.label!r} is greyed "
+                    "out as the explorer opens"
+                )
             self.done.append(f"{start}: {control.kind} {control.label!r} greyed out")
             return
         before = self.src()
@@ -698,8 +722,9 @@ class ExplorerDriver:
             return
         shown, natural = self.image.evaluate("img => [img.clientWidth, img.naturalWidth]")
         if shown > natural + 1:
-            self.problems.append(f"{self.label}: its {natural}-pixel picture is blown up to {shown} "
-                                 "pixels (blurred)")
+            self.problems.append(
+                f"{self.label}: its {natural}-pixel picture is blown up to {shown} pixels (blurred)"
+            )
         controls = controls_of(self.frontend, self.explorer)
         if not controls:
             self.problems.append(f"{self.label}: no control found to exercise")
@@ -716,7 +741,9 @@ class ExplorerDriver:
                     self.settle()  # bounds that depend on the others have arrived too
                     missed = [c.label for c in others if not c.at_end(high)]
                     if missed:
-                        self.problems.append(f"{self.label}, {start}: could not move {missed} there")
+                        self.problems.append(
+                            f"{self.label}, {start}: could not move {missed} there"
+                        )
                 self.check(control, start)
         sliders = [c for c in controls if isinstance(c, Slider) and not c.disabled()]
         if sliders:
@@ -786,19 +813,26 @@ def quiz_problems(quiz: Locator, answers: Mapping[int, str]) -> list[str]:
     feedback = quiz.locator(".widget-html").last
     button = quiz.locator("button", has_text="Check")
     if groups.count() != len(answers):
-        return [f"quiz: {groups.count()} questions with options on the page, expected {len(answers)}"]
+        return [
+            f"quiz: {groups.count()} questions with options on the page, expected {len(answers)}"
+        ]
 
     def check_says(*needles: str) -> str | None:
         before = feedback.inner_text()
         button.click()
         try:
             return wait_for(
-                lambda: (t := feedback.inner_text()) != before and all(n in t for n in needles) and t,
-                CHANGE_TIMEOUT_S, f"the quiz feedback to say {needles}",
+                lambda: (
+                    (t := feedback.inner_text()) != before and all(n in t for n in needles) and t
+                ),
+                CHANGE_TIMEOUT_S,
+                f"the quiz feedback to say {needles}",
             )
         except AssertionError:
-            problems.append(f"quiz: after Check the feedback is {feedback.inner_text()!r}, "
-                            f"expected it to contain {needles}")
+            problems.append(
+                f"quiz: after Check the feedback is {feedback.inner_text()!r}, "
+                f"expected it to contain {needles}"
+            )
             return None
 
     def pick(question: int, letter: str) -> None:
@@ -848,8 +882,10 @@ def check_notebook(
                 problems += driver.problems
             for quiz in page.locator(f"{frontend.notebook} .vitlearn-quiz").all():
                 found = quiz_problems(quiz, quiz_answers)
-                print(f"{path.name} quiz: Check with nothing chosen, all right, one wrong: "
-                      f"{len(found)} problems")
+                print(
+                    f"{path.name} quiz: Check with nothing chosen, all right, one wrong: "
+                    f"{len(found)} problems"
+                )
                 problems += found
             problems += errors.errors
             assert not problems, f"{path.name} ({frontend.name}):\n" + "\n".join(problems)

@@ -25,15 +25,18 @@ import pytest
 
 START_TIMEOUT_S = 90
 # VITLEARN_NOTEBOOKS: another folder of notebooks (to try the suites on drafts).
-NB_DIR = Path(os.environ.get("VITLEARN_NOTEBOOKS") or Path(__file__).resolve().parents[2] / "notebooks")
+NB_DIR = Path(
+    os.environ.get("VITLEARN_NOTEBOOKS") or Path(__file__).resolve().parents[2] / "notebooks"
+)
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 class Server:
     """A running Jupyter server: its URL, token and root folder, plus a small REST helper."""
 
-    def __init__(self, name: str, url: str, token: str, root: Path, process: subprocess.Popen,
-                 log: Path):
+    def __init__(
+        self, name: str, url: str, token: str, root: Path, process: subprocess.Popen, log: Path
+    ):
         self.name, self.url, self.token, self.root = name, url, token, root
         self.process, self.log = process, log
 
@@ -74,8 +77,11 @@ def isolated_env(base: Path, env: Mapping[str, str] | None = None) -> dict[str, 
     """
     out = dict(os.environ if env is None else env)
     out.pop("JUPYTER_TOKEN", None)
-    for var, folder in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_CONFIG_DIR", "config"),
-                        ("JUPYTER_DATA_DIR", "data")):
+    for var, folder in (
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+    ):
         (base / folder).mkdir(parents=True, exist_ok=True)
         out[var] = str(base / folder)
     out["JUPYTER_PLATFORM_DIRS"] = "1"
@@ -147,7 +153,11 @@ def serve(
     port, token = free_port(), secrets.token_hex(24)
     with log.open("w") as out:
         process = subprocess.Popen(
-            command(port, token), cwd=root, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+            command(port, token),
+            cwd=root,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     server = Server(name, f"http://127.0.0.1:{port}", token, root, process, log)
@@ -161,7 +171,9 @@ def serve(
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"{name} did not answer in {START_TIMEOUT_S} s:\n{server.log_tail()}")
+                    pytest.fail(
+                        f"{name} did not answer in {START_TIMEOUT_S} s:\n{server.log_tail()}"
+                    )
                 time.sleep(0.5)
         yield server
     finally:

@@ -58,8 +58,13 @@ PINS = [
     "pillow",
 ]
 # What the kernel must report (checked in the browser, from a kernel the page started).
-KERNEL_PINS = {"ipywidgets": "7.7.1", "ipykernel": "6.17.1", "IPython": "7.34.0",
-               "matplotlib": "3.10.0", "numpy": "2.1.3"}
+KERNEL_PINS = {
+    "ipywidgets": "7.7.1",
+    "ipykernel": "6.17.1",
+    "IPython": "7.34.0",
+    "matplotlib": "3.10.0",
+    "numpy": "2.1.3",
+}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -87,11 +92,28 @@ def colab_browser_python() -> Path:
         _run(sys.executable, "-m", "venv", "--clear", VENV)
         _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PINS)
         # as the notebooks' setup cell does on Colab: the course alone, nothing it depends on
-        _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "-e", ROOT)
+        _run(
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-e",
+            ROOT,
+        )
         if not _widgets_extension_enabled(python):
-            _run(python, "-m", "jupyter", "nbextension", "enable", "--py", "--sys-prefix",
-                 "widgetsnbextension")
+            _run(
+                python,
+                "-m",
+                "jupyter",
+                "nbextension",
+                "enable",
+                "--py",
+                "--sys-prefix",
+                "widgetsnbextension",
+            )
         stamp.write_text(wanted)
     assert _widgets_extension_enabled(python), "jupyter-js-widgets/extension is not enabled"
     found = _run(python, "-c", "import vitlearn; print(vitlearn.__file__)").strip()
@@ -100,24 +122,37 @@ def colab_browser_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def classic(colab_browser_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def classic(
+    colab_browser_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """The venv's classic Notebook 6.5 over a copy of the notebooks."""
     base = tmp_path_factory.mktemp("classic")
     root = copy_notebooks(base / "notebooks")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON", "MPL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON", "MPL"))
+    }
     env["PATH"] = f"{colab_browser_python.parent}:{env.get('PATH', '')}"
 
     def command(port: int, token: str) -> list[str]:
         return [
-            str(colab_browser_python), "-m", "notebook", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-            f"--NotebookApp.token={token}", f"--notebook-dir={root}",
+            str(colab_browser_python),
+            "-m",
+            "notebook",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--port-retries=0",
+            f"--NotebookApp.token={token}",
+            f"--notebook-dir={root}",
             "--NotebookApp.terminals_enabled=False",
         ]
 
-    with serve("classic Notebook", command, root, isolated_env(base, env),
-               base / "notebook.log") as server:
+    with serve(
+        "classic Notebook", command, root, isolated_env(base, env), base / "notebook.log"
+    ) as server:
         yield server
 
 
@@ -133,15 +168,19 @@ _EXECUTE_JS = """
 code => new Promise((resolve, reject) => {
   let text = '';
   Jupyter.notebook.kernel.execute(code, {
-    iopub: {output: m => { if (m.content.text) { text += m.content.text; }
-                           if (m.content.ename) { reject(m.content.ename + ': ' + m.content.evalue); } }},
+    iopub: {output: m => {
+      if (m.content.text) { text += m.content.text; }
+      if (m.content.ename) { reject(m.content.ename + ': ' + m.content.evalue); }
+    }},
     shell: {reply: m => resolve(text)},
   });
 })
 """
 
 
-def test_kernel_runs_colabs_pins(classic: Server, browser: object, colab_browser_python: Path) -> None:
+def test_kernel_runs_colabs_pins(
+    classic: Server, browser: object, colab_browser_python: Path
+) -> None:
     """The page's widget manager is ipywidgets 7's, and its kernel runs Colab's pins."""
     frontend = ClassicNotebook()
     context = browser.new_context()  # type: ignore[attr-defined]

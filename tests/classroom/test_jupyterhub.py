@@ -125,7 +125,8 @@ def hub(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     args = [
         str(BIN / "jupyterhub"),
-        "-f", str(CONFIG),
+        "-f",
+        str(CONFIG),
         "--JupyterHub.authenticator_class=dummy",
         "--Authenticator.allow_all=True",
         "--JupyterHub.spawner_class=simple",
@@ -157,7 +158,9 @@ def hub(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyterhub did not answer in {START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+                pytest.fail(
+                    f"jupyterhub did not answer in {START_TIMEOUT} s:\n{log.read_text()[-4000:]}"
+                )
             time.sleep(0.5)
         yield url, homes, log, tokens
     finally:
@@ -253,12 +256,18 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
     base = f"{url}/user/{name}/api"
     path = NOTEBOOK.name
     status, body = await asyncio.to_thread(
-        _request, "PUT", f"{base}/contents/{path}", token,
+        _request,
+        "PUT",
+        f"{base}/contents/{path}",
+        token,
         {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))},
     )
     assert status in (200, 201), (status, body)
     status, session = await asyncio.to_thread(
-        _request, "POST", f"{base}/sessions", token,
+        _request,
+        "POST",
+        f"{base}/sessions",
+        token,
         {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}},
     )
     assert status == 201, (status, session)
@@ -268,13 +277,31 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
 
     async def execute(code: str) -> tuple[str, list[str]]:
         msg_id = uuid.uuid4().hex
-        conn.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": name,
-                       "session": "classroom-test", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-        }))
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "username": name,
+                        "session": "classroom-test",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         text, errors, replied, idle = [], [], False, False
         while not (replied and idle):
             raw = await asyncio.wait_for(conn.read_message(), CELL_TIMEOUT)
@@ -339,7 +366,9 @@ def test_notebook_01_runs_for_two_students_at_once(hub):
 
     code_cells = sum(c.cell_type == "code" for c in nbformat.read(NOTEBOOK, as_version=4).cells)
     for name, result in results.items():
-        assert not result["errors"], f"{name}: {result['errors']}\nhub log:\n{log.read_text()[-3000:]}"
+        assert not result["errors"], (
+            f"{name}: {result['errors']}\nhub log:\n{log.read_text()[-3000:]}"
+        )
         assert len(result["outputs"]) == code_cells
         checks = [text for _, text in result["outputs"] if "patchify" in text and "✓" in text]
         assert checks, f"{name}: the checker of my_patchify did not say ✓"

@@ -41,8 +41,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitlearn.editions.student import NOTEBOOK_GLOB
 from vitlearn.editions.nbgrader import BEGIN_SOLUTION, END_SOLUTION, quiz_key, to_nbgrader
+from vitlearn.editions.student import NOTEBOOK_GLOB
 
 pytestmark = pytest.mark.nbgrader
 
@@ -84,9 +84,12 @@ MISTAKES: dict[str, tuple[str, str]] = {
     "03_why_position": (
         "predict_shuffle",
         "def predict_shuffle():\n"
-        "    # with learned codes the attention changes, but the class output is predicted the same\n"
-        "    return {'none': {'attention': 'permuted', 'patch_outputs': 'permuted', 'class_output': 'same'},\n"
-        "            'learned': {'attention': 'changed', 'patch_outputs': 'changed', 'class_output': 'same'}}\n",
+        "    # with learned codes the attention changes, but the class output is predicted the "
+        "same\n"
+        "    return {'none': {'attention': 'permuted', 'patch_outputs': 'permuted', "
+        "'class_output': 'same'},\n"
+        "            'learned': {'attention': 'changed', 'patch_outputs': 'changed', "
+        "'class_output': 'same'}}\n",
     ),
     "04_position_embeddings": (
         "my_sincos_2d",
@@ -96,7 +99,8 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    w = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / f)\n"
         "    y, x = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')\n"
         "    ax, ay = x.reshape(-1, 1) * w, y.reshape(-1, 1) * w\n"
-        "    return torch.cat([ay.sin(), ay.cos(), ax.sin(), ax.cos()], dim=1).float()  # y first\n",
+        "    return torch.cat([ay.sin(), ay.cos(), ax.sin(), ax.cos()], dim=1).float()"
+        "  # y first\n",
     ),
     "07_flexible_patch_size": (
         "my_resize_matrix",
@@ -120,7 +124,8 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "my_mrope_ids",
         "def my_mrope_ids(segments):\n"
         "    # image tokens numbered like text: one id per token, the same on all three axes\n"
-        "    sizes = [n if kind == 'text' else n[0] * (n[1] // 2) * (n[2] // 2) for kind, n in segments]\n"
+        "    sizes = [n if kind == 'text' else n[0] * (n[1] // 2) * (n[2] // 2)\n"
+        "             for kind, n in segments]\n"
         "    return torch.arange(sum(sizes)).expand(3, sum(sizes))\n",
     ),
 }
@@ -144,7 +149,7 @@ def test_every_assignment_has_a_typical_mistake():
     assert len(ASSIGNMENTS) >= 8, ASSIGNMENTS
 
 
-# --- running nbgrader ------------------------------------------------------------------------------
+# --- running nbgrader -----------------------------------------------------------------------------
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -241,7 +246,11 @@ def course(tmp_path_factory) -> Path:
     exchange.chmod(0o777)  # nbgrader wants an exchange every user can write to
     subprocess.run(
         [sys.executable, "-m", "vitlearn", "release-nbgrader", str(course)],
-        cwd=top, env=_env(), check=True, capture_output=True, text=True,
+        cwd=top,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (course / "nbgrader_config.py").open("a").write(f"\nc.Exchange.root = {str(exchange)!r}\n")
 
@@ -272,13 +281,15 @@ def course(tmp_path_factory) -> Path:
             if (name, student) != ROUND_TRIP:
                 _put_submission(course, name, student, submission(course, name, student))
     _put_submission(
-        course, "04_position_embeddings", "warning",
+        course,
+        "04_position_embeddings",
+        "warning",
         submission(course, "04_position_embeddings", "warning"),
     )
     return course
 
 
-# --- the students' copy ----------------------------------------------------------------------------
+# --- the students' copy ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -287,7 +298,9 @@ def test_released_copy_hides_solutions_and_hidden_tests(course, name):
     nbformat.validate(released)
     source = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
     text = "\n".join(c.source for c in released.cells)
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert passed" not in text
+    assert (
+        "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert passed" not in text
+    )
     for grade_id, cell in _answer_cells(released).items():
         # the student gets the stub back: the signature and docstring, then nbgrader's raise
         ref = _answer_cells(source)[grade_id].source
@@ -304,7 +317,7 @@ def test_released_copy_hides_solutions_and_hidden_tests(course, name):
         assert "quiz_credit" not in text
 
 
-# --- autograde -------------------------------------------------------------------------------------
+# --- autograde ------------------------------------------------------------------------------------
 
 
 def _scores(course: Path, name: str, student: str) -> dict[str, float]:
@@ -389,7 +402,7 @@ def test_students_copy_runs_top_to_bottom(course, name):
             )
 
 
-# --- feedback --------------------------------------------------------------------------------------
+# --- feedback -------------------------------------------------------------------------------------
 
 
 def test_feedback_shows_the_checkers_messages(course):
@@ -415,8 +428,12 @@ def test_feedback_shows_the_checkers_messages(course):
     exchange = re.search(r"c\.Exchange\.root = '(.*)'", (course / "nbgrader_config.py").read_text())
     home = course.parent / "home" / student
     nbgrader_cli(
-        "fetch_feedback", name, "--course=vitlearn", f"--student={student}",
-        f"--Exchange.root={exchange.group(1)}", cwd=home,
+        "fetch_feedback",
+        name,
+        "--course=vitlearn",
+        f"--student={student}",
+        f"--Exchange.root={exchange.group(1)}",
+        cwd=home,
     )
     fetched = list((home / name / "feedback").glob(f"*/{name}.html"))
     assert len(fetched) == 1 and "✓" in fetched[0].read_text()
@@ -438,14 +455,21 @@ def test_export_writes_every_score(course):
         assert got[(name, "solution")] == full
         if name in NO_MISTAKE:
             continue
-        assert got[(name, "mistake")] == pytest.approx(sum(_scores(course, name, "mistake").values()))
+        assert got[(name, "mistake")] == pytest.approx(
+            sum(_scores(course, name, "mistake").values())
+        )
         assert got[(name, "mistake")] < full
 
 
 def test_report_times(course):
-    """Print what autograding took, per assignment (the submissions of ``_students``; 04 has one more)."""
+    """Print what autograding took, per assignment (the submissions of ``_students``; 04 has one
+    more)."""
     if not TIMES:
         pytest.skip("run together with test_autograde")
     lines = [f"  {n}: {t:6.1f} s" for n, t in TIMES.items()]
-    print("autograde time per assignment:\n" + "\n".join(lines) + f"\n  total {sum(TIMES.values()):.0f} s")
+    print(
+        "autograde time per assignment:\n"
+        + "\n".join(lines)
+        + f"\n  total {sum(TIMES.values()):.0f} s"
+    )
     print(json.dumps({n: round(t, 1) for n, t in TIMES.items()}))

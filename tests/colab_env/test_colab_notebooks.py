@@ -1,4 +1,5 @@
-"""Every notebook, executed in a Colab-shaped environment, with the course installed by its own cell.
+"""Every notebook, executed in a Colab-shaped environment, with the course installed by its own
+cell.
 
 Colab ships ipywidgets 7.7.1 (8.x breaks its widget rendering), matplotlib 3.10, numpy 2.1 and no
 ipympl; installing the course's requirements there would replace torch and ipywidgets, which is why
@@ -57,9 +58,13 @@ REQUIREMENTS = [
 def _pip(python: Path, *args: str) -> None:
     done = subprocess.run(
         [str(python), "-m", "pip", "--disable-pip-version-check", *args],
-        capture_output=True, text=True, timeout=1200,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
-    assert done.returncode == 0, f"pip {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, (
+        f"pip {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +81,10 @@ def colab_python() -> Path:
     # The image must not carry vitlearn: it has to come from the notebook's own setup cell.
     found = subprocess.run(
         [str(python), "-c", "import importlib.util as u; print(u.find_spec('vitlearn'))"],
-        capture_output=True, text=True, check=True, cwd=VENV,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=VENV,
     ).stdout.strip()
     assert found == "None", f"vitlearn is importable in the fresh Colab venv: {found}"
     stamp.write_text(wanted)
@@ -125,7 +133,11 @@ def test_notebook_runs_in_colab_shaped_env(
     )
     done = subprocess.run(
         [str(colab_python), str(RUNNER), str(notebook), str(content)],
-        cwd=content, env=env, capture_output=True, text=True, timeout=900,
+        cwd=content,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, (
         f"{path.name} failed in the Colab-shaped env:\n{done.stderr[-6000:]}\n{done.stdout[-2000:]}"
@@ -147,4 +159,6 @@ def test_notebook_runs_in_colab_shaped_env(
     problems = [
         f"explorer #{i}: {p}" for i, e in enumerate(report["explorers"]) for p in e["problems"]
     ]
-    assert not problems, f"{path.name} on ipywidgets {report['ipywidgets']}:\n" + "\n".join(problems)
+    assert not problems, f"{path.name} on ipywidgets {report['ipywidgets']}:\n" + "\n".join(
+        problems
+    )

@@ -1,4 +1,5 @@
-"""Pin the CPU kernels and thread count torch uses, so that a generator writes the same bits anywhere.
+"""Pin the CPU kernels and thread count torch uses, so that a generator writes the same bits
+anywhere.
 
 A float32 convolution, matrix product or pseudo-inverse rounds differently depending on which
 vector instructions its library picks and on how many threads share the work. Measured on the
@@ -36,7 +37,8 @@ PINNED_ENV = {
 
 
 def pin_cpu_kernels() -> None:
-    """Set the variables above (overriding the caller's), then import torch on ``THREADS`` threads."""
+    """Set the variables above (overriding the caller's), then import torch on ``THREADS``
+    threads."""
     if "torch" in sys.modules:
         raise RuntimeError(
             "pin_cpu_kernels() must run before torch is imported: torch reads "

@@ -3,7 +3,8 @@
     python tests/reference/fetch_sources.py [DEST]
 
 DEST defaults to ``tests/reference/_src`` (ignored by git). None of these projects is on PyPI,
-and MAE's code is licensed CC BY-NC 4.0, so this MIT repository keeps none of it: this script downloads each
+and MAE's code is licensed CC BY-NC 4.0, so this MIT repository keeps none of it: this script
+downloads each
 file at a pinned commit, checks its sha256 against the value recorded below, and only when every
 file matches writes them, each repository's LICENSE beside its code, under
 ``DEST/<repository>/<path in that repository>`` (so a file's header, "licensed under the LICENSE
@@ -76,7 +77,8 @@ class Source:
 
 
 MAE_COMMITS = (
-    "af6ae5466e7c85ff2aa3a8cc6c2252300e0f3291",  # head of pull request #202 ("Fix deprecated np.float")
+    # head of pull request #202 ("Fix deprecated np.float")
+    "af6ae5466e7c85ff2aa3a8cc6c2252300e0f3291",
     "a9f5c70165c6ec81ce4036d9c2296ab70b7042f9",  # GitHub's test merge of #202 into main
 )
 DINOV2_COMMIT = "6a6261546c3357f2c243a60cfafa6607f84efcb7"  # main, 2023-08-31
@@ -173,7 +175,8 @@ def _download(source: Source, base: str, timeout: float) -> bytes:
         got = sha256(data)
         if got != source.sha256:
             raise SourceError(
-                f"sha256 mismatch for {url}: expected {source.sha256}, got {got} ({len(data)} bytes). "
+                f"sha256 mismatch for {url}: expected {source.sha256}, got {got} "
+                f"({len(data)} bytes). "
                 "Nothing was written. If the pin itself should change, update SOURCES in "
                 f"{Path(__file__).name} after reading the new file and its licence."
             )
@@ -189,7 +192,8 @@ def fetch(
     sources: tuple[Source, ...] = SOURCES,
     timeout: float = 60.0,
 ) -> list[Path]:
-    """Download every source, verify all of them, then write them under ``dest``; the paths written."""
+    """Download every source, verify all of them, then write them under ``dest``; the paths
+    written."""
     blobs = [(s, _download(s, base, timeout)) for s in sources]  # raises before any write
     written = []
     for source, data in blobs:
@@ -198,7 +202,8 @@ def fetch(
         path.write_bytes(data)
         written.append(path)
     lines = [
-        "Reference sources for the vitlearn fixture generators, written by tests/reference/fetch_sources.py.",
+        "Reference sources for the vitlearn fixture generators, written by "
+        "tests/reference/fetch_sources.py.",
         "Each file keeps its own licence (LICENSE beside it); none of it is part of vitlearn.",
         "",
     ]
@@ -216,7 +221,8 @@ def fetch(
 
 
 def verified_path(source: Source, dest: Path) -> Path:
-    """``dest``'s copy of ``source``, after checking its bytes; a clear error if absent or altered."""
+    """``dest``'s copy of ``source``, after checking its bytes; a clear error if absent or
+    altered."""
     path = Path(dest) / source.local
     if not path.is_file():
         raise SourceError(
@@ -226,7 +232,8 @@ def verified_path(source: Source, dest: Path) -> Path:
     got = sha256(path.read_bytes())
     if got != source.sha256:
         raise SourceError(
-            f"{path} is not the pinned {source.repo}:{source.path}: sha256 expected {source.sha256}, "
+            f"{path} is not the pinned {source.repo}:{source.path}: "
+            f"sha256 expected {source.sha256}, "
             f"got {got}. Fetch it again: python tests/reference/fetch_sources.py {dest}"
         )
     return path
@@ -263,7 +270,8 @@ def load_dinov2_interpolate_pos_encoding(dest: Path = DEFAULT_DEST) -> Callable:
     ]
     if len(found) != 1:
         raise SourceError(
-            f"{path}: expected one DinoVisionTransformer.interpolate_pos_encoding, found {len(found)}"
+            f"{path}: expected one DinoVisionTransformer.interpolate_pos_encoding, "
+            f"found {len(found)}"
         )
     namespace = {"math": math, "torch": torch, "nn": torch.nn}
     exec(compile(ast.Module(body=found, type_ignores=[]), str(path), "exec"), namespace)
@@ -305,7 +313,7 @@ def load_sam_functions(dest: Path = DEFAULT_DEST) -> dict[str, Callable]:
 
 
 def load_detectron2_backbone_utils(dest: Path = DEFAULT_DEST) -> ModuleType:
-    """ViTDet's ``detectron2/modeling/backbone/utils.py`` as a module (it imports only math and torch)."""
+    """ViTDet's ``detectron2/modeling/backbone/utils.py`` as a module (imports: math, torch)."""
     path = verified_path(DETECTRON2_UTILS, dest)
     verified_path(DETECTRON2_LICENSE, dest)
     spec = importlib.util.spec_from_file_location("detectron2_backbone_utils", path)

@@ -2,10 +2,10 @@
 
 Run: ``pytest -m site tests/site``.
 
-``site`` builds it with :func:`vitlearn.editions.website.build_site` (``--strict``: a Sphinx warning fails
-the build) into a temporary folder, hashing every file under ``notebooks/`` before and after. Set
-``VITLEARN_SITE_DIR`` to test a site built before (``python -m vitlearn build-site --strict DIR``)
-instead; then the notebooks are compared with git's committed version.
+``site`` builds it with :func:`vitlearn.editions.website.build_site` (``--strict``: a Sphinx warning
+fails the build) into a temporary folder, hashing every file under ``notebooks/`` before and after.
+Set ``VITLEARN_SITE_DIR`` to test a site built before (``python -m vitlearn build-site --strict
+DIR``) instead; then the notebooks are compared with git's committed version.
 
 ``server`` serves the site with Python's http.server on a free port (stopped in a ``finally``);
 ``open_page`` loads one page in Chromium with every request to another host blocked and recorded,

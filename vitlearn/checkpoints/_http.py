@@ -2,11 +2,11 @@
 
 :mod:`vitlearn.checkpoints.remote` fetches checkpoints with it. Its promises:
 
-- nothing hangs: opening a URL (name lookup, connection, TLS, the answer's headers) gets
-  ``timeout`` seconds in all, and every read of a body waits at most ``timeout`` seconds for the
-  next bytes. No global setting is touched (``socket.setdefaulttimeout`` stays as the user left it);
-- a network that cannot be reached, or that drops a transfer, is one exception, :class:`OfflineError`,
-  whose message is one line;
+- nothing hangs: opening a URL (name lookup, connection, TLS, the answer's headers) gets ``timeout``
+  seconds in all, and every read of a body waits at most ``timeout`` seconds for the next bytes. No
+  global setting is touched (``socket.setdefaulttimeout`` stays as the user left it);
+- a network that cannot be reached, or that drops a transfer, is one exception,
+  :class:`OfflineError`, whose message is one line;
 - a file appears under its final name only once every byte has arrived (a temporary file in the
   same folder, renamed), so an interrupted download is never mistaken for a complete one.
 """
@@ -125,7 +125,8 @@ def open_url(
 
 
 def read_chunk(response: http.client.HTTPResponse, size: int, url: str) -> bytes:
-    """Up to ``size`` bytes of the body (``b""`` at its end); a stalled or broken read is offline."""
+    """Up to ``size`` bytes of the body (``b""`` at its end); a stalled or broken read is
+    offline."""
     try:
         return response.read(size)
     except (OSError, http.client.HTTPException) as e:
@@ -204,19 +205,23 @@ class RemoteFile:
         return block[start - lo : end - lo]
 
     def prefetch(self, start: int, end: int) -> None:
-        """Fetch bytes ``start .. end - 1`` in one request (unless held already), for reads to come."""
+        """Fetch bytes ``start .. end - 1`` in one request (unless held already), for reads to
+        come."""
         end = min(end, self.size)
         if not any(lo <= start and end <= lo + len(b) for lo, b in self._blocks) and start < end:
             self._blocks.append((start, self._fetch(start, end)))
 
     def _fetch(self, lo: int, hi: int) -> bytes:
-        response = open_url(self.url, timeout=self.timeout, headers={"Range": f"bytes={lo}-{hi - 1}"})
+        response = open_url(
+            self.url, timeout=self.timeout, headers={"Range": f"bytes={lo}-{hi - 1}"}
+        )
         with response:
             got = content_range(response) if response.status == 206 else None
             if got != (lo, hi - 1, self.size):
                 raise RangesRefused(
                     f"asked for bytes {lo}-{hi - 1} of {self.size}, the server answered HTTP "
-                    f"{response.status} {response.headers.get('Content-Range') or 'without a range'}"
+                    f"{response.status} "
+                    f"{response.headers.get('Content-Range') or 'without a range'}"
                 )
             data = read_exact(response, hi - lo, self.url)
         self.fetched += len(data)

@@ -37,14 +37,17 @@ FORMATS = ("timm", "hf", "mae", "dinov2", "unknown")
 
 def _table_keys(sd: Mapping[str, Any]) -> list[str]:
     return [
-        k for k, v in sd.items()
-        if isinstance(k, str) and isinstance(v, torch.Tensor)
+        k
+        for k, v in sd.items()
+        if isinstance(k, str)
+        and isinstance(v, torch.Tensor)
         and any(k == name or k.endswith("." + name) for name in TABLE_NAMES)
     ]
 
 
 def _sibling(key: str, name: str) -> str:
-    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` -> ``<name>``."""
+    """``vit.embeddings.position_embeddings`` -> ``vit.embeddings.<name>``; ``pos_embed`` ->
+    ``<name>``."""
     head = key.rsplit(".", 1)[0] + "." if "." in key else ""
     return head + name
 
@@ -110,11 +113,19 @@ def find_pos_embed(
         prefix, names = _prefix_tokens(state_dict, key, length, old_size)
     what = f"{key} {shape_str(table.shape)}" + (f" (prefix: {', '.join(names)})" if names else "")
     grid = token_grid(
-        length, prefix, old_size, what=what,
+        length,
+        prefix,
+        old_size,
+        what=what,
         hint="give the grid as old_size=(rows, cols) (--old-size ROWS COLS on the command line)",
     )
     return PosEmbedInfo(
-        key, tuple(table.shape), prefix, names, grid, _patch_size(state_dict, key, dim),
+        key,
+        tuple(table.shape),
+        prefix,
+        names,
+        grid,
+        _patch_size(state_dict, key, dim),
         _naming(state_dict, key, prefix),
     )
 
@@ -143,7 +154,8 @@ def _prefix_tokens(
 
 
 def _naming(sd: Mapping[str, Any], key: str, num_prefix_tokens: int) -> str:
-    """Whose naming the checkpoint uses: ``"hf"``, ``"dinov2"``, ``"mae"``, ``"timm"`` or ``"unknown"``.
+    """Whose naming the checkpoint uses: ``"hf"``, ``"dinov2"``, ``"mae"``, ``"timm"`` or
+    ``"unknown"``.
 
     Decided by the table's key and the entries beside it, in this order (the first match wins).
     """
@@ -167,7 +179,9 @@ def _naming(sd: Mapping[str, Any], key: str, num_prefix_tokens: int) -> str:
     # checkpoint_filter_fn -> _convert_dinov2, which drops it and renames `register_tokens` to
     # `reg_token`); timm's converted copies on the Hub are therefore timm naming.
     # LayerScale's `blocks.N.ls1.gamma` is no evidence: timm's Block names its LayerScale the same.
-    if _sibling(key, "register_tokens") in sd or (isinstance(mask, torch.Tensor) and mask.dim() == 2):
+    if _sibling(key, "register_tokens") in sd or (
+        isinstance(mask, torch.Tensor) and mask.dim() == 2
+    ):
         return "dinov2"
     # MAE (facebookresearch/mae, models_mae.py): a pre-training checkpoint has the decoder's
     # `decoder_pos_embed` and `mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))`
@@ -176,7 +190,9 @@ def _naming(sd: Mapping[str, Any], key: str, num_prefix_tokens: int) -> str:
     # (`requires_grad=False`), built by util/pos_embed.py get_2d_sincos_pos_embed(...,
     # cls_token=True), which puts a row of exact zeros in front; a learned table (timm's
     # trunc_normal init) does not have an exactly zero class row.
-    if _sibling(key, "decoder_pos_embed") in sd or (isinstance(mask, torch.Tensor) and mask.dim() == 3):
+    if _sibling(key, "decoder_pos_embed") in sd or (
+        isinstance(mask, torch.Tensor) and mask.dim() == 3
+    ):
         return "mae"
     table = sd[key]
     if num_prefix_tokens and table.device.type != "meta" and not table[..., 0, :].any():
@@ -190,8 +206,12 @@ def _patch_size(sd: Mapping[str, Any], key: str, dim: int) -> tuple[int, int] | 
     """(P_rows, P_cols) from the patch-embedding kernel (D, C, P_rows, P_cols), if there is one."""
     model = key[: -len("pos_embed")] if key.endswith("pos_embed") else key.split("embeddings.")[0]
     kernels = [
-        k for k, w in sd.items()
-        if isinstance(k, str) and k.startswith(model) and isinstance(w, torch.Tensor) and w.dim() == 4
+        k
+        for k, w in sd.items()
+        if isinstance(k, str)
+        and k.startswith(model)
+        and isinstance(w, torch.Tensor)
+        and w.dim() == 4
         and any(k.endswith(name) for name in PATCH_KERNELS)
     ]
     if not kernels:

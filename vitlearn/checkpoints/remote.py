@@ -82,36 +82,47 @@ _DINOV2 = "https://dl.fbaipublicfiles.com/dinov2"  # facebookresearch/dinov2 din
 
 CATALOGUE: dict[str, Checkpoint] = {
     "vit_base_patch16_224.augreg_in21k": Checkpoint(
-        _hf("timm/vit_base_patch16_224.augreg_in21k", "model.safetensors"), "timm", "Apache-2.0",
+        _hf("timm/vit_base_patch16_224.augreg_in21k", "model.safetensors"),
+        "timm",
+        "Apache-2.0",
         "ViT-B/16 at 224 px trained on ImageNet-21k with AugReg (Steiner et al., 'How to train "
         "your ViT?'), timm's copy of Google's weights; a 410 MB file",
         (1, 1 + 14 * 14, 768),
     ),
     "vit_base_patch16_224.augreg_in21k_ft_in1k": Checkpoint(
-        _hf("timm/vit_base_patch16_224.augreg_in21k_ft_in1k", "model.safetensors"), "timm",
+        _hf("timm/vit_base_patch16_224.augreg_in21k_ft_in1k", "model.safetensors"),
+        "timm",
         "Apache-2.0",
         "the same ViT-B/16 fine-tuned on ImageNet-1k; a 346 MB file",
         (1, 1 + 14 * 14, 768),
     ),
     "deit_small_patch16_224.fb_in1k": Checkpoint(
-        _hf("timm/deit_small_patch16_224.fb_in1k", "model.safetensors"), "timm", "Apache-2.0",
+        _hf("timm/deit_small_patch16_224.fb_in1k", "model.safetensors"),
+        "timm",
+        "Apache-2.0",
         "DeiT-S/16 at 224 px trained on ImageNet-1k (Touvron et al.), timm's copy; an 88 MB file",
         (1, 1 + 14 * 14, 384),
     ),
     "facebook/deit-small-patch16-224": Checkpoint(
-        _hf("facebook/deit-small-patch16-224", "pytorch_model.bin"), "hf", "Apache-2.0",
+        _hf("facebook/deit-small-patch16-224", "pytorch_model.bin"),
+        "hf",
+        "Apache-2.0",
         "the same DeiT-S/16 in Hugging Face transformers' naming (ViTForImageClassification); "
         "an 88 MB torch file",
         (1, 1 + 14 * 14, 384),
     ),
     "dinov2_vits14": Checkpoint(
-        f"{_DINOV2}/dinov2_vits14/dinov2_vits14_pretrain.pth", "dinov2", "Apache-2.0",
-        "DINOv2 ViT-S/14 backbone (Oquab et al.), self-supervised on LVD-142M; its table is a 37x37 "
-        "grid (518 px) plus the class row",
+        f"{_DINOV2}/dinov2_vits14/dinov2_vits14_pretrain.pth",
+        "dinov2",
+        "Apache-2.0",
+        "DINOv2 ViT-S/14 backbone (Oquab et al.), self-supervised on LVD-142M; its table is a "
+        "37x37 grid (518 px) plus the class row",
         (1, 1 + 37 * 37, 384),
     ),
     "dinov2_vits14_reg4": Checkpoint(
-        f"{_DINOV2}/dinov2_vits14/dinov2_vits14_reg4_pretrain.pth", "dinov2", "Apache-2.0",
+        f"{_DINOV2}/dinov2_vits14/dinov2_vits14_reg4_pretrain.pth",
+        "dinov2",
+        "Apache-2.0",
         "DINOv2 ViT-S/14 with 4 register tokens (Darcet et al.), which have no row in the table",
         (1, 1 + 37 * 37, 384),
     ),
@@ -125,7 +136,8 @@ _TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar")
 
 
 def _cache_folder(folder: str | os.PathLike[str] | None) -> Path:
-    """The cache folder: ``folder`` if given, else ``$VITLEARN_CACHE``, else ``~/.cache/vitlearn``."""
+    """The cache folder: ``folder`` if given, else ``$VITLEARN_CACHE``, else
+    ``~/.cache/vitlearn``."""
     if folder is not None:
         return Path(folder).expanduser()
     env = os.environ.get("VITLEARN_CACHE")
@@ -169,26 +181,34 @@ def _save_table_cache(
             old = {}
         keys |= {k for k in old if k in sd}
         sd = {**sd, **{k: old[k] for k in old if k in sd and sd[k].device.type == "meta"}}
-    index = {k: [str(v.dtype).removeprefix("torch."), list(v.shape)] for k, v in sd.items()
-             if isinstance(v, torch.Tensor)}
+    index = {
+        k: [str(v.dtype).removeprefix("torch."), list(v.shape)]
+        for k, v in sd.items()
+        if isinstance(v, torch.Tensor)
+    }
     metadata = {_INDEX: json.dumps(index), _URL: url, _WRAPPER: wrapper or ""}
     with atomic_path(path) as tmp:
         write_state_dict({k: sd[k] for k in sorted(keys)}, tmp, metadata)
 
 
 def _read_table_cache(path: Path) -> tuple[dict[str, Any], str | None, set[str]]:
-    """The skeleton state dict kept by :func:`_save_table_cache`, and the keys it has real data for."""
+    """The skeleton state dict kept by :func:`_save_table_cache`, and the keys it has real data
+    for."""
     _, stored, _, metadata = read_state_dict(path)
     metadata = metadata or {}
     if _INDEX not in metadata:
         raise ValueError(f"{path}: not a table kept by vitlearn (no {_INDEX} in its metadata)")
     sd: dict[str, Any] = {}
     for k, (dtype, shape) in json.loads(metadata[_INDEX]).items():
-        sd[k] = stored[k] if k in stored else torch.empty(shape, dtype=getattr(torch, dtype), device="meta")
+        sd[k] = (
+            stored[k]
+            if k in stored
+            else torch.empty(shape, dtype=getattr(torch, dtype), device="meta")
+        )
     return sd, metadata.get(_WRAPPER) or None, set(stored)
 
 
-# ---- reading one tensor of a remote file -----------------------------------------------------------
+# ---- reading one tensor of a remote file ---------------------------------------------------------
 
 
 class _NotAlone(Exception):
@@ -197,9 +217,16 @@ class _NotAlone(Exception):
 
 # safetensors dtype names (the format's spec) -> torch
 _ST_DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
 }
 
 # A loader per meta tensor of a skeleton: id(meta tensor) -> a call returning the real tensor.
@@ -228,14 +255,26 @@ def _safetensors_index(remote: RemoteFile, header_len: int) -> tuple[dict[str, A
         meta = torch.empty(spec["shape"], dtype=dtype or torch.uint8, device="meta")
         sd[name] = meta
         loaders[id(meta)] = partial(
-            _read_contiguous, remote, base + begin, end - begin, dtype, spec["shape"], spec["dtype"], name
+            _read_contiguous,
+            remote,
+            base + begin,
+            end - begin,
+            dtype,
+            spec["shape"],
+            spec["dtype"],
+            name,
         )
     return sd, loaders
 
 
 def _read_contiguous(
-    remote: RemoteFile, start: int, nbytes: int, dtype: torch.dtype | None, shape: list[int],
-    dtype_name: str, name: str,
+    remote: RemoteFile,
+    start: int,
+    nbytes: int,
+    dtype: torch.dtype | None,
+    shape: list[int],
+    dtype_name: str,
+    name: str,
 ) -> torch.Tensor:
     if dtype is None:
         raise _NotAlone(f"{name} has the dtype {dtype_name}, which vitlearn cannot read alone")
@@ -259,10 +298,17 @@ class _StorageRef:
 
 
 _STORAGE_DTYPES = {
-    "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
-    "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
-    "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
-    "BoolStorage": torch.bool, "UntypedStorage": torch.uint8,
+    "FloatStorage": torch.float32,
+    "DoubleStorage": torch.float64,
+    "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16,
+    "LongStorage": torch.int64,
+    "IntStorage": torch.int32,
+    "ShortStorage": torch.int16,
+    "CharStorage": torch.int8,
+    "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
+    "UntypedStorage": torch.uint8,
 }
 
 
@@ -281,7 +327,9 @@ class _SkeletonUnpickler(pickle.Unpickler):
 
     def __init__(self, data: bytes) -> None:
         super().__init__(io.BytesIO(data))
-        self.made: list[tuple[torch.Tensor, _StorageRef, int, tuple[int, ...], tuple[int, ...]]] = []
+        self.made: list[
+            tuple[torch.Tensor, _StorageRef, int, tuple[int, ...], tuple[int, ...]]
+        ] = []
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("collections", "OrderedDict"):
@@ -303,8 +351,14 @@ class _SkeletonUnpickler(pickle.Unpickler):
         key = key.decode() if isinstance(key, bytes) else str(key)
         return _StorageRef(key, kind.dtype, int(numel))
 
-    def _tensor(self, storage: _StorageRef, offset: int, size: Sequence[int], stride: Sequence[int],
-                *_rest: Any) -> torch.Tensor:
+    def _tensor(
+        self,
+        storage: _StorageRef,
+        offset: int,
+        size: Sequence[int],
+        stride: Sequence[int],
+        *_rest: Any,
+    ) -> torch.Tensor:
         meta = torch.empty_strided(tuple(size), tuple(stride), dtype=storage.dtype, device="meta")
         self.made.append((meta, storage, int(offset), tuple(size), tuple(stride)))
         return meta
@@ -331,25 +385,36 @@ def _torch_zip_index(remote: RemoteFile) -> tuple[Any, _Loaders]:
     except Exception as e:  # a malformed pickle: let the full reader report it
         raise _NotAlone(f"its data.pkl could not be read alone ({type(e).__name__}: {e})") from None
     loaders: _Loaders = {
-        id(meta): partial(_read_storage, remote, archive, f"{prefix}data/{ref.key}", ref, offset, size, stride)
+        id(meta): partial(
+            _read_storage, remote, archive, f"{prefix}data/{ref.key}", ref, offset, size, stride
+        )
         for meta, ref, offset, size, stride in unpickler.made
     }
     return obj, loaders
 
 
 def _read_storage(
-    remote: RemoteFile, archive: zipfile.ZipFile, record: str, ref: _StorageRef, offset: int,
-    size: tuple[int, ...], stride: tuple[int, ...],
+    remote: RemoteFile,
+    archive: zipfile.ZipFile,
+    record: str,
+    ref: _StorageRef,
+    offset: int,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
 ) -> torch.Tensor:
     # One request for the record: its local header (30 bytes, the name, an extra field that
     # torch.save pads to align the data to 64 bytes) and its bytes; zipfile then reads from that.
     entry = archive.getinfo(record)
     start = entry.header_offset
-    remote.prefetch(start, start + 30 + len(entry.orig_filename.encode()) + 1024 + entry.compress_size)
+    remote.prefetch(
+        start, start + 30 + len(entry.orig_filename.encode()) + 1024 + entry.compress_size
+    )
     raw = archive.read(record)  # the CRC is checked
     itemsize = torch.empty((), dtype=ref.dtype).element_size()
     if len(raw) != ref.numel * itemsize:
-        raise ValueError(f"{record} holds {len(raw)} bytes, the pickle promises {ref.numel} x {itemsize}")
+        raise ValueError(
+            f"{record} holds {len(raw)} bytes, the pickle promises {ref.numel} x {itemsize}"
+        )
     flat = torch.frombuffer(bytearray(raw), dtype=ref.dtype)
     return flat.as_strided(size, stride, offset).clone()
 
@@ -368,7 +433,7 @@ def _index(remote: RemoteFile) -> tuple[Any, _Loaders]:
     raise _NotAlone("it is neither a safetensors file nor a torch.save zip")
 
 
-# ---- loading ---------------------------------------------------------------------------------------
+# ---- loading -------------------------------------------------------------------------------------
 
 _Find = Callable[[dict[str, Any]], PosEmbedInfo]
 
@@ -404,7 +469,9 @@ def _read_whole(path: Path, url: str, find: _Find, downloaded: int) -> _Loaded:
     return _Loaded(sd, wrapper, find(sd), path, downloaded)
 
 
-def _fetch(url: str, find: _Find, folder: Path, name: str, progress: bool, timeout: float) -> _Loaded:
+def _fetch(
+    url: str, find: _Find, folder: Path, name: str, progress: bool, timeout: float
+) -> _Loaded:
     """Fetch the table alone if possible, else the whole file; cache what came."""
     whole = folder / name
     response = open_url(url, timeout=timeout, headers={"Range": f"bytes=0-{BLOCK - 1}"})
@@ -423,7 +490,10 @@ def _fetch(url: str, find: _Find, folder: Path, name: str, progress: bool, timeo
         try:
             return _fetch_table(remote, url, find, folder / f"{name}.table.safetensors", progress)
         except (_NotAlone, RangesRefused) as e:
-            _say(progress, f"the table cannot be read alone from {url} ({e}); downloading the whole file")
+            _say(
+                progress,
+                f"the table cannot be read alone from {url} ({e}); downloading the whole file",
+            )
             fetched = remote.fetched
         response = open_url(url, timeout=timeout)
         loaded = _read_whole_download(response, whole, url, find, progress)
@@ -432,7 +502,9 @@ def _fetch(url: str, find: _Find, folder: Path, name: str, progress: bool, timeo
     return _read_whole_download(response, whole, url, find, progress)
 
 
-def _read_whole_download(response: Any, whole: Path, url: str, find: _Find, progress: bool) -> _Loaded:
+def _read_whole_download(
+    response: Any, whole: Path, url: str, find: _Find, progress: bool
+) -> _Loaded:
     desc = f"downloading {_file_name(url)}"
     got = save_response(response, whole, url, progress=progress, desc=desc)
     return _read_whole(whole, url, find, got)
@@ -442,7 +514,9 @@ def _fetch_table(remote: RemoteFile, url: str, find: _Find, path: Path, progress
     """Read the skeleton, find the table in it, fetch the table's bytes alone, keep them."""
     obj, loaders = _index(remote)
     if not isinstance(obj, dict):
-        raise ValueError(f"{url}: expected a state dict (a dict of tensors), got {type(obj).__name__}")
+        raise ValueError(
+            f"{url}: expected a state dict (a dict of tensors), got {type(obj).__name__}"
+        )
     sd, wrapper = _unwrap(obj)
     sd = dict(sd)
     key = find(sd).key  # the meta skeleton is enough to pick the table and read its grid
@@ -450,8 +524,11 @@ def _fetch_table(remote: RemoteFile, url: str, find: _Find, path: Path, progress
     _save_table_cache(path, sd, wrapper, {key}, url)
     sd, wrapper, _ = _read_table_cache(path)  # read back as the next call will read it
     info = find(sd)  # with the real table now: the MAE rule looks at its class row
-    _say(progress, f"{key} {tuple(sd[key].shape)}: fetched {_mb(remote.fetched)} of a "
-                   f"{_mb(remote.size)} file ({remote.requests} requests); kept in {path.parent}")
+    _say(
+        progress,
+        f"{key} {tuple(sd[key].shape)}: fetched {_mb(remote.fetched)} of a "
+        f"{_mb(remote.size)} file ({remote.requests} requests); kept in {path.parent}",
+    )
     return _Loaded(sd, wrapper, info, path, remote.fetched)
 
 
@@ -483,7 +560,8 @@ def _resolve(source: object) -> tuple[str | None, Checkpoint | None, str | None,
         return None, None, None, Path(source)
     if not isinstance(source, str):
         raise TypeError(
-            f"source must be a path, an http(s) URL or a catalogue name, got {type(source).__name__}"
+            "source must be a path, an http(s) URL or a catalogue name, "
+            f"got {type(source).__name__}"
         )
     if source in CATALOGUE:
         entry = CATALOGUE[source]
@@ -491,7 +569,12 @@ def _resolve(source: object) -> tuple[str | None, Checkpoint | None, str | None,
     if source.startswith(("http://", "https://")):
         return None, None, source, None
     path = Path(source).expanduser()
-    if path.exists() or "/" in source or os.sep in source or path.suffix in (".safetensors", *_TORCH_SUFFIXES):
+    if (
+        path.exists()
+        or "/" in source
+        or os.sep in source
+        or path.suffix in (".safetensors", *_TORCH_SUFFIXES)
+    ):
         return None, None, None, path
     near = difflib.get_close_matches(source, CATALOGUE, n=1)
     hint = f"did you mean {near[0]!r}? " if near else ""
@@ -502,7 +585,8 @@ def _resolve(source: object) -> tuple[str | None, Checkpoint | None, str | None,
 
 
 def _as_table(t: torch.Tensor) -> torch.Tensor:
-    """``(T, D)`` or ``(1, T, D)`` -> ``(1, T, D)`` float32, contiguous, without autograd history."""
+    """``(T, D)`` or ``(1, T, D)`` -> ``(1, T, D)`` float32, contiguous, without autograd
+    history."""
     t = t.detach()
     return (t[None] if t.dim() == 2 else t).to(torch.float32).contiguous()
 
@@ -525,10 +609,10 @@ def load_pos_embed(
       a plain state dict or one wrapped under ``model`` / ``state_dict`` (read by
       :func:`vitlearn.checkpoints.read_state_dict`, as the command line reads it);
     - an ``http(s)`` URL of such a file. Only the table is fetched when the file and the server
-      allow it (see :mod:`vitlearn.checkpoints.remote`), else the whole file, with a progress bar. What came is
-      kept in the cache folder (``cache_dir``, else ``$VITLEARN_CACHE``, else
-      ``~/.cache/vitlearn``, under a name made from the URL) and read from there next time, with
-      no network;
+      allow it (see :mod:`vitlearn.checkpoints.remote`), else the whole file, with a progress bar.
+      What came is kept in the cache folder (``cache_dir``, else ``$VITLEARN_CACHE``, else
+      ``~/.cache/vitlearn``, under a name made from the URL) and read from there next time, with no
+      network;
     - a name from :data:`CATALOGUE` (its URL). The table must then have the entry's shape and
       naming, or a ``ValueError`` says that the file has changed. The names, their licences and
       tables:
@@ -548,10 +632,11 @@ def load_pos_embed(
       Meta's DeiT, and transformers' DeiT; licences as on their model cards), the DINOv2 files on
       Meta's download server (licence: the DINOv2 repository's README and LICENSE).
 
-    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in :func:`vitlearn.checkpoints.find_pos_embed`
-    (for unusual names, non-square grids, unaccounted prefix rows). ``progress=False`` prints
-    nothing. ``timeout`` bounds each network step: offline, a URL fails within it with
-    :class:`OfflineError`, whose message says how to work offline (:func:`online` asks first).
+    ``key``, ``old_size`` and ``num_prefix_tokens`` are as in
+    :func:`vitlearn.checkpoints.find_pos_embed` (for unusual names, non-square grids, unaccounted
+    prefix rows). ``progress=False`` prints nothing. ``timeout`` bounds each network step: offline,
+    a URL fails within it with :class:`OfflineError`, whose message says how to work offline
+    (:func:`online` asks first).
 
     ``info`` holds ``key`` (the state-dict key of the table), ``grid_size`` ``(rows, cols)``,
     ``num_prefix_tokens`` (rows before the grid: class, distillation, register tokens),
@@ -573,14 +658,17 @@ def load_pos_embed(
         loaded = _Loaded(sd, wrapper, find(sd), path, 0)
     else:
         assert url is not None
-        if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
+        if not (
+            isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
+        ):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         loaded = _load_url(url, find, _cache_folder(cache_dir), progress, float(timeout))
     info = loaded.info
     table = _as_table(loaded.sd[info.key])
     if entry is not None and (tuple(table.shape) != entry.shape or info.format != entry.format):
         raise ValueError(
-            f"catalogue entry {name!r} promises a {entry.format}-named table of shape {entry.shape}, "
+            f"catalogue entry {name!r} promises a {entry.format}-named table of shape "
+            f"{entry.shape}, "
             f"but {url} gave a {info.format}-named one of shape {tuple(table.shape)} ({info.key}): "
             "the file has changed; pass the URL itself to load it anyway"
         )

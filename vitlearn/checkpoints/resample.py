@@ -31,7 +31,9 @@ def _new_grid(
 ) -> tuple[int, int]:
     """The new grid: ``new_size``, or ``image_size`` over the checkpoint's patch size."""
     if (new_size is None) == (image_size is None):
-        raise ValueError("give the new grid as new_size=(rows, cols) or the new image as image_size=(H, W)")
+        raise ValueError(
+            "give the new grid as new_size=(rows, cols) or the new image as image_size=(H, W)"
+        )
     if new_size is not None:
         return as_pair(new_size, "new_size")
     if info.patch_size is None:
@@ -71,7 +73,9 @@ def resample_checkpoint(
     >>> new["pos_embed"].shape, info.grid_size
     (torch.Size([1, 37, 8]), (4, 4))
     """
-    info = find_pos_embed(state_dict, key=key, old_size=old_size, num_prefix_tokens=num_prefix_tokens)
+    info = find_pos_embed(
+        state_dict, key=key, old_size=old_size, num_prefix_tokens=num_prefix_tokens
+    )
     new_size = _new_grid(info, new_size, image_size)
     table = state_dict[info.key]
     new_table = resample_pos_embed(
@@ -89,20 +93,45 @@ HELP = "resample the position table of a ViT checkpoint (timm or Hugging Face) t
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="checkpoint to read (.pt/.pth/.bin or .safetensors)")
-    p.add_argument("output", type=Path, help="where to write the resampled checkpoint (same format)")
+    p.add_argument(
+        "output", type=Path, help="where to write the resampled checkpoint (same format)"
+    )
     size = p.add_mutually_exclusive_group(required=True)
-    size.add_argument("--new-size", nargs=2, type=int, metavar=("ROWS", "COLS"),
-                      help="the new patch grid, e.g. 24 24")
-    size.add_argument("--image-size", nargs=2, type=int, metavar=("HEIGHT", "WIDTH"),
-                      help="the new image size in pixels; the grid is image / patch size, the patch "
-                           "size read from the patch-embedding kernel")
-    p.add_argument("--old-size", nargs=2, type=int, metavar=("ROWS", "COLS"),
-                   help="the table's grid, needed when it is not square")
-    p.add_argument("--num-prefix-tokens", type=int, default=None,
-                   help="rows before the grid (default: counted from cls/dist/reg tokens)")
+    size.add_argument(
+        "--new-size",
+        nargs=2,
+        type=int,
+        metavar=("ROWS", "COLS"),
+        help="the new patch grid, e.g. 24 24",
+    )
+    size.add_argument(
+        "--image-size",
+        nargs=2,
+        type=int,
+        metavar=("HEIGHT", "WIDTH"),
+        help="the new image size in pixels; the grid is image / patch size, the patch "
+        "size read from the patch-embedding kernel",
+    )
+    p.add_argument(
+        "--old-size",
+        nargs=2,
+        type=int,
+        metavar=("ROWS", "COLS"),
+        help="the table's grid, needed when it is not square",
+    )
+    p.add_argument(
+        "--num-prefix-tokens",
+        type=int,
+        default=None,
+        help="rows before the grid (default: counted from cls/dist/reg tokens)",
+    )
     p.add_argument("--key", default=None, help="the position table's key, if it cannot be found")
-    p.add_argument("--recipe", choices=tuple(RECIPES), default=None,
-                   help="reproduce one library exactly (default: timm's antialiased bicubic)")
+    p.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        default=None,
+        help="reproduce one library exactly (default: timm's antialiased bicubic)",
+    )
     p.add_argument("--interpolation", choices=INTERPOLATIONS, default=None)
     p.add_argument("--antialias", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--align-corners", action=argparse.BooleanOptionalAction, default=None)
@@ -114,7 +143,9 @@ def run(args: argparse.Namespace) -> None:
     if dst.exists() and src.exists() and os.path.samefile(src, dst):
         raise CommandError(f"refusing to overwrite the input {src}: choose another output path")
     if _is_safetensors(dst) != _is_safetensors(src):
-        raise CommandError(f"the output {dst} must have the input's format ({src.suffix or 'no suffix'})")
+        raise CommandError(
+            f"the output {dst} must have the input's format ({src.suffix or 'no suffix'})"
+        )
     obj, sd, wrapper, metadata = read_state_dict(src)
     new_sd, info = resample_checkpoint(
         sd,

@@ -62,16 +62,23 @@ def read_state_dict(
                 metadata = f.metadata()
                 obj: Any = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as e:  # safetensors raises its own error types for a corrupt header
-            raise ValueError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
+            raise ValueError(
+                f"{path}: not a readable safetensors file ({_first_line(e)})"
+            ) from None
     else:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...: all one line
+        except (
+            Exception
+        ) as e:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...: all one line
             raise ValueError(
-                f"{path}: not a readable torch checkpoint (loaded with weights_only=True): {_first_line(e)}"
+                f"{path}: not a readable torch checkpoint (loaded with weights_only=True): "
+                f"{_first_line(e)}"
             ) from None
     if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a state dict (a dict of tensors), got {type(obj).__name__}")
+        raise ValueError(
+            f"{path}: expected a state dict (a dict of tensors), got {type(obj).__name__}"
+        )
     sd, wrapper = _unwrap(obj)
     return obj, sd, wrapper, metadata
 

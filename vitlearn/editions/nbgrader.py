@@ -73,7 +73,7 @@ _DELIMITERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDD
 NBGRADER_SCHEMA = 3
 _GRADE_ID = re.compile(r"[A-Za-z0-9_-]+")  # nbgrader's schema v3 pattern for grade_id
 
-CONFIG = '''\
+CONFIG = """\
 # nbgrader configuration of the course directory written by `python -m vitlearn release-nbgrader`.
 # Run nbgrader's commands from this folder. This file is not overwritten by a later release.
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
@@ -90,12 +90,15 @@ c.Execute.timeout = 600
 # stderr output that is a warning before the grades are read.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = {warning_pattern!r}
-'''
+"""
 
 WARNING_PATTERN = r":\d+: \w*Warning: "
-"""Matches Python's warning lines (``file.py:12: UserWarning: ...``), for nbgrader's IgnorePattern."""
+"""Matches Python's warning lines (``file.py:12: UserWarning: ...``), for nbgrader's
+IgnorePattern."""
 
-_TEST_HEADER = "# Graded cell: when you submit, nbgrader runs it and gives its points if the checker says ✓."
+_TEST_HEADER = (
+    "# Graded cell: when you submit, nbgrader runs it and gives its points if the checker says ✓."
+)
 _QUIZ_HEADER = (
     "# Graded cell: nbgrader grades the letters in `{var}` (each right answer earns an equal\n"
     "# share of the points). Answers clicked in the quiz widget are not graded."
@@ -145,12 +148,13 @@ def run(args: argparse.Namespace) -> None:
     print(f"{verb} {out / 'nbgrader_config.py'}")
 
 
-# --- what a release produces -----------------------------------------------------------------------
+# --- what a release produces ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Graded:
-    """One graded item of an assignment: its test cell's ``grade_id``, what it grades, its points."""
+    """One graded item of an assignment: its test cell's ``grade_id``, what it grades, its
+    points."""
 
     grade_id: str
     label: str  # e.g. "my_patchify" or "quiz"
@@ -281,8 +285,10 @@ def to_nbgrader(nb: Any, name: str, points: float = DEFAULT_POINTS) -> tuple[Gra
         tags = _tags(cell)
         where = f"{name}, cell {i}"
         if EXERCISE_TAG in tags:
-            if i + 2 >= len(cells) or SOLUTION_TAG not in _tags(cells[i + 1]) or CHECK_TAG not in (
-                _tags(cells[i + 2])
+            if (
+                i + 2 >= len(cells)
+                or SOLUTION_TAG not in _tags(cells[i + 1])
+                or CHECK_TAG not in (_tags(cells[i + 2]))
             ):
                 raise ConventionError(
                     f"{where} (tagged {EXERCISE_TAG}) must be followed by its solution cell "
@@ -293,7 +299,8 @@ def to_nbgrader(nb: Any, name: str, points: float = DEFAULT_POINTS) -> tuple[Gra
             label = "-".join(functions)
             if not _GRADE_ID.fullmatch(label):
                 raise ConventionError(
-                    f"{where}: nbgrader ids allow letters, digits, '_' and '-' only; rename {label!r}"
+                    f"{where}: nbgrader ids allow letters, digits, '_' and '-' only; rename "
+                    f"{label!r}"
                 )
             answer = nbformat.v4.new_code_cell(merged)
             answer.id = stub.id
@@ -455,7 +462,9 @@ def merge_exercise(
                 "in the students' copy)"
             )
         raise_node = rest[0]
-        if raise_node.lineno == fn.lineno or (doc is not None and doc.end_lineno == raise_node.lineno):
+        if raise_node.lineno == fn.lineno or (
+            doc is not None and doc.end_lineno == raise_node.lineno
+        ):
             raise ConventionError(
                 f"{stub_where}: put `raise NotImplementedError` of `{fname}` on a line of its own"
             )

@@ -16,8 +16,8 @@ Layout written (OUTDIR is laid out like a course repository, so it can be commit
     OUTDIR/notebooks/NN_topic.ipynb  one student notebook per course notebook
 
 The badge path is ``OUTDIR/notebooks/NN_topic.ipynb`` relative to the repository root when OUTDIR is
-inside the repository; otherwise ``student/notebooks/NN_topic.ipynb`` (where the course publishes its
-student edition), or the folder given with ``--colab-path``.
+inside the repository; otherwise ``student/notebooks/NN_topic.ipynb`` (where the course publishes
+its student edition), or the folder given with ``--colab-path``.
 
 nbconvert is needed by this command only and is imported when the command runs.
 """
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> None:
 
 
 def find_notebooks_dir(notebooks: Path | str | None = None) -> Path:
-    """The instructor notebooks folder: ``notebooks`` if given, else the repository's ``notebooks/``.
+    """The instructor notebooks folder: ``notebooks`` if given, else the repository's
+    ``notebooks/``.
 
     The repository's folder is looked for next to the installed package (an editable install or a
     checkout), then in the current working directory. Raises :class:`CommandError` naming every
@@ -113,7 +114,8 @@ def course_notebooks(notebooks: Path | str | None = None) -> tuple[Path, list[Pa
 
 
 def _repo_root(source: Path) -> Path:
-    """The repository holding ``source``: the nearest folder above it with .git or pyproject.toml."""
+    """The repository holding ``source``: the nearest folder above it with .git or
+    pyproject.toml."""
     for folder in source.parents:
         if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
             return folder
@@ -154,7 +156,9 @@ def import_nbconvert(command: str, remove_tags: frozenset[str] = frozenset()) ->
         ),
     ]
     if remove_tags:
-        preprocessors.insert(0, TagRemovePreprocessor(remove_cell_tags=set(remove_tags), enabled=True))
+        preprocessors.insert(
+            0, TagRemovePreprocessor(remove_cell_tags=set(remove_tags), enabled=True)
+        )
     return nbformat, tuple(preprocessors)
 
 

@@ -164,8 +164,8 @@ def build_site(
     turns Sphinx warnings into a failure; ``notebooks`` is the course folder (default: the
     repository's ``notebooks/``); ``log`` receives one line per step.
 
-    Raises :class:`~vitlearn.editions.cli.CommandError` when a tool is missing, when ``out`` is not a
-    folder it may write, or when a notebook fails (naming the notebook, the cell and the error).
+    Raises :class:`~vitlearn.editions.cli.CommandError` when a tool is missing, when ``out`` is not
+    a folder it may write, or when a notebook fails (naming the notebook, the cell and the error).
     """
     if solutions not in SOLUTIONS:
         raise ValueError(f"solutions must be one of {', '.join(SOLUTIONS)}, got {solutions!r}")
@@ -330,7 +330,9 @@ def rewrite_links(markdown: str, docs: set[str], base: str = "") -> str:
         if re.match(r"^[a-z][a-z0-9+.-]*:|^#|^/", target, re.I):  # absolute URL, anchor, site root
             return m.group(0)
         relative, _, anchor = target.partition("#")
-        path = posixpath.normpath(posixpath.join(base, relative)) + ("/" if relative.endswith("/") else "")
+        path = posixpath.normpath(posixpath.join(base, relative)) + (
+            "/" if relative.endswith("/") else ""
+        )
         if path in docs:
             return m.group(0)
         kind = "tree" if path.endswith("/") else "blob"
@@ -364,7 +366,11 @@ def api_names() -> dict[str, list[str]]:
             ]
             sections.setdefault(module, []).extend(_documented_as(module, n) for n in inner)
         else:
-            module = obj.__module__ if callable(obj) else _documented_as("vitlearn", name).rpartition(".")[0]
+            module = (
+                obj.__module__
+                if callable(obj)
+                else _documented_as("vitlearn", name).rpartition(".")[0]
+            )
             sections.setdefault(module, []).append(_documented_as("vitlearn", name))
     return {m: sorted(names, key=_source_line) for m, names in sections.items() if names}
 

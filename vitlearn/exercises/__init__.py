@@ -4,7 +4,8 @@ One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, 
 ``resample``, ``flexi``, ``anyres``, ``vlm``, and the final ``quiz``. By notebook:
 
 - 01 ``check_patchify``; 02 ``check_conversions`` (predict, then check; ``CONVERSIONS``);
-- 03 ``check_shuffle_prediction`` (predict, then check; ``SHUFFLE_ANSWERS``); 04 ``check_sincos_2d``;
+- 03 ``check_shuffle_prediction`` (predict, then check; ``SHUFFLE_ANSWERS``);
+  04 ``check_sincos_2d``;
 - 05 ``check_parameter_count``, ``check_most_similar_patch``;
 - 06 ``check_resample_pos_embed``, ``check_which_recipe`` (optional);
 - 07 ``check_resize_matrix``, ``check_pi_resize``; 08 ``check_layer_shapes`` (predict, then check)

@@ -57,9 +57,7 @@ def expect_tensor(result: Any, shape: tuple[int, ...], what: str) -> torch.Tenso
     if not isinstance(result, torch.Tensor):
         raise Mistake(f"{what} should be a torch.Tensor, but it is a {type(result).__name__}.")
     if tuple(result.shape) != tuple(shape):
-        raise Mistake(
-            f"{what} has shape {shape_str(result.shape)}, expected {shape_str(shape)}."
-        )
+        raise Mistake(f"{what} has shape {shape_str(result.shape)}, expected {shape_str(shape)}.")
     return result
 
 
@@ -72,7 +70,10 @@ def run_checks(title: str, checks: Callable[[], str | None]) -> bool:
     try:
         praise = checks()
     except NotDoneYet:
-        print(f"… {title}: not done yet. Replace `raise NotImplementedError` with your code, then run this cell again.")
+        print(
+            f"… {title}: not done yet. Replace `raise NotImplementedError` with your code, then "
+            "run this cell again."
+        )
         return False
     except Mistake as m:
         print(f"✗ {title}: not quite.\n  {m}")

@@ -2,11 +2,11 @@
 
 The student writes ``fn(height, width, patch_size, max_patches) -> (new_height, new_width)``: the
 image resized with its aspect ratio kept, each side rounded *up* to whole patches, as large as the
-budget of ``max_patches`` patches allows (SigLIP 2's NaFlex rule, :func:`vitlearn.anyres.naflex_size`).
-The checker names the typical mistakes: a side that is not a multiple of the patch size, an answer
-over budget, height and width swapped, the patch grid returned instead of pixels, a side of zero
-patches, a square answer that ignores the aspect ratio, rounding down (under budget, but smaller
-than the budget allows).
+budget of ``max_patches`` patches allows (SigLIP 2's NaFlex rule,
+:func:`vitlearn.anyres.naflex_size`). The checker names the typical mistakes: a side that is not a
+multiple of the patch size, an answer over budget, height and width swapped, the patch grid returned
+instead of pixels, a side of zero patches, a square answer that ignores the aspect ratio, rounding
+down (under budget, but smaller than the budget allows).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ _CASES = [
 ]
 
 
-def _one_shot(h: int, w: int, p: int, budget: int, rounding: Callable[[float], int]) -> tuple[int, int]:
+def _one_shot(
+    h: int, w: int, p: int, budget: int, rounding: Callable[[float], int]
+) -> tuple[int, int]:
     """Scale so that h * w * s**2 = budget * p**2, then round each side with ``rounding``."""
     s = math.sqrt(budget * p * p / (h * w))
     return rounding(h * s / p) * p, rounding(w * s / p) * p
@@ -59,7 +61,9 @@ def _searched_rounding_down(h: int, w: int, p: int, budget: int) -> tuple[int, i
 
 def _as_pair(got: Any, call: str) -> tuple[int, int]:
     if not isinstance(got, tuple | list) or len(got) != 2:
-        what = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, tuple | list) else "")
+        what = type(got).__name__ + (
+            f" of length {len(got)}" if isinstance(got, tuple | list) else ""
+        )
         raise Mistake(f"{call} returned a {what}; return a pair (new_height, new_width) of ints.")
     values = []
     for v in got:
@@ -83,7 +87,9 @@ def _check_case(fn: Callable[..., Any], h: int, w: int, p: int, budget: int) -> 
     if got == want.size:
         return
     gh, gw = got
-    expected = f"expected {want.size} (a {want.rows} x {want.cols} grid, {want.num_patches} patches)"
+    expected = (
+        f"expected {want.size} (a {want.rows} x {want.cols} grid, {want.num_patches} patches)"
+    )
     if got == want.grid:
         raise Mistake(
             f"{call} returned {got}, which is the patch grid (rows, cols). Return the size in "
@@ -99,8 +105,8 @@ def _check_case(fn: Callable[..., Any], h: int, w: int, p: int, budget: int) -> 
         value = gh if gh % p else gw
         raise Mistake(
             f"{call} returned {got}: the {side} {value} is not a multiple of the patch size {p} "
-            f"({value} = {value // p} * {p} + {value % p}), so the image would not split into whole "
-            f"patches. Round each side up to a whole number of patches; {expected}."
+            f"({value} = {value // p} * {p} + {value % p}), so the image would not split into "
+            f"whole patches. Round each side up to a whole number of patches; {expected}."
         )
     if gh <= 0 or gw <= 0:
         raise Mistake(
@@ -114,7 +120,8 @@ def _check_case(fn: Callable[..., Any], h: int, w: int, p: int, budget: int) -> 
             hint = (
                 " That is the scale sqrt(budget * P^2 / (height * width)) with both sides rounded "
                 "up: rounding up adds patches, so that scale can overshoot. Look for the largest "
-                "scale whose rounded-up sides still fit (a bisection on the scale, as SigLIP 2 does)."
+                "scale whose rounded-up sides still fit (a bisection on the scale, as SigLIP 2 "
+                "does)."
             )
         raise Mistake(
             f"{call} returned {got}: {gh // p} x {gw // p} = {n} patches, over the budget of "

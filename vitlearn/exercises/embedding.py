@@ -153,8 +153,8 @@ def check_conversions(fn: Callable[[], object]) -> bool:
                 lines.append(f"- {k} ({CONVERSIONS[k].source}) is {verdict}. {CONVERSIONS[k].why}")
             if all(answers[k] for k in letters):
                 lines.append(
-                    "All five run and return a (D, P*P*C) tensor, but the shape cannot tell a right "
-                    "conversion from a wrong one: follow where each number goes."
+                    "All five run and return a (D, P*P*C) tensor, but the shape cannot tell a "
+                    "right conversion from a wrong one: follow where each number goes."
                 )
             elif not any(answers[k] for k in letters):
                 lines.append(
@@ -242,8 +242,8 @@ def _token_mistake(got: int, img_size: tuple[int, int], p: int) -> str:
     n = rows * cols
     if got == n:
         return (
-            f"{got} counts the patches ({rows} x {cols}) but not the class token: the first block reads "
-            f"1 + N = {n + 1} tokens."
+            f"{got} counts the patches ({rows} x {cols}) but not the class token: the first block "
+            f"reads 1 + N = {n + 1} tokens."
         )
     if p != p0 and got in (1 + (h // p0) * (w // p0), (h // p0) * (w // p0)):
         return (
@@ -256,8 +256,9 @@ def _token_mistake(got: int, img_size: tuple[int, int], p: int) -> str:
         (base_h // p) * (base_w // p),
     ):
         return (
-            f"{got} is the grid of the OLD image size {base_h} x {base_w}. At a fixed patch size the grid "
-            f"grows with the image: {h}/{p} x {w}/{p} = {rows} x {cols} patches, plus the class token."
+            f"{got} is the grid of the OLD image size {base_h} x {base_w}. At a fixed patch size "
+            f"the grid grows with the image: {h}/{p} x {w}/{p} = {rows} x {cols} patches, plus the "
+            "class token."
         )
     if h != w and got in (1 + (h // p) ** 2, 1 + (w // p) ** 2, (h // p) ** 2, (w // p) ** 2):
         return (
@@ -266,12 +267,18 @@ def _token_mistake(got: int, img_size: tuple[int, int], p: int) -> str:
         )
     if got in (rows, cols, rows + 1, cols + 1, rows + cols, rows + cols + 1):
         return (
-            f"{got} counts one side of the grid (or the two sides added). N is the number of cells: "
-            f"rows * cols = {rows} * {cols} = {n}, plus the class token."
+            f"{got} counts one side of the grid (or the two sides added). N is the number of "
+            f"cells: rows * cols = {rows} * {cols} = {n}, plus the class token."
         )
     if got in (h * w, h * w + 1):
-        return f"{got} counts pixels; tokens are patches: ({h}/{p}) * ({w}/{p}) = {n}, plus the class token."
-    return f"the grid is {h}/{p} x {w}/{p} = {rows} x {cols} = {n} patches, plus the class token: {n + 1} tokens."
+        return (
+            f"{got} counts pixels; tokens are patches: ({h}/{p}) * ({w}/{p}) = {n}, plus the class "
+            "token."
+        )
+    return (
+        f"the grid is {h}/{p} x {w}/{p} = {rows} x {cols} = {n} patches, plus the class token: "
+        f"{n + 1} tokens."
+    )
 
 
 def _table_mistake(got: tuple[int, ...], img_size: tuple[int, int], p: int) -> str:
@@ -282,7 +289,7 @@ def _table_mistake(got: tuple[int, ...], img_size: tuple[int, int], p: int) -> s
     if len(got) in (3, 4) and got[-1] != d:
         return (
             f"the last axis is {got[-1]}, but a position code has the width of a token, D = {d}: "
-            f"D belongs to the whole model (every block is built for it) and does not change with P."
+            "D belongs to the whole model (every block is built for it) and does not change with P."
         )
     if got == (1, n, d):
         return (
@@ -296,8 +303,9 @@ def _table_mistake(got: tuple[int, ...], img_size: tuple[int, int], p: int) -> s
         )
     if got == (1, base_tokens, d) and base_tokens != n + 1:
         return (
-            f"{got} is the table as trained (14 x 14 + 1). It has one row per token, and this image has "
-            f"{rows} x {cols} patches: the grid part must be resampled to {rows} x {cols} (notebook 06)."
+            f"{got} is the table as trained (14 x 14 + 1). It has one row per token, and this "
+            f"image has {rows} x {cols} patches: the grid part must be resampled to "
+            f"{rows} x {cols} (notebook 06)."
         )
     return f"one row per token, class token first: (1, 1 + {rows}*{cols}, {d}) = {(1, n + 1, d)}."
 
@@ -306,23 +314,24 @@ def _kernel_mistake(got: tuple[int, ...], p: int) -> str:
     p0, d, c = LAYER_BASE["patch_size"], LAYER_BASE["embed_dim"], LAYER_BASE["in_chans"]
     if got in ((p * p * c, c, p, p), (p * p * c,)) or (len(got) == 4 and got[0] != d):
         return (
-            f"{got} changes the width D. The kernel maps P*P*C numbers to the SAME D = {d}: every block "
-            f"after the embedding is built for width {d} (that P*P*C = D for ViT-B/16 is a coincidence)."
+            f"{got} changes the width D. The kernel maps P*P*C numbers to the SAME D = {d}: every "
+            f"block after the embedding is built for width {d} (that P*P*C = D for ViT-B/16 is a "
+            "coincidence)."
         )
     if got in ((d, p, p, c), (d, p * p * c), (d, c * p * p)):
         return (
-            f"{got} is not the convolution's layout. nn.Conv2d stores its kernel as (out, in, kh, kw) = "
-            f"(D, C, P, P) = {(d, c, p, p)}; (D, P*P*C) is its Linear form."
+            f"{got} is not the convolution's layout. nn.Conv2d stores its kernel as "
+            f"(out, in, kh, kw) = (D, C, P, P) = {(d, c, p, p)}; (D, P*P*C) is its Linear form."
         )
     if len(got) == 4 and got[:2] == (d, c) and got[2:] == (p0, p0) and p != p0:
         return (
-            f"{got} is the kernel as trained. A {p} x {p} patch needs a {p} x {p} kernel: resize it with "
-            f"the PI-resize (notebook 07), w_new = pinv(B^T) w."
+            f"{got} is the kernel as trained. A {p} x {p} patch needs a {p} x {p} kernel: resize "
+            "it with the PI-resize (notebook 07), w_new = pinv(B^T) w."
         )
     if len(got) == 4 and got[:2] == (d, c) and p == p0:
         return (
-            f"{got}: the patch size did not change, so neither does the kernel. It has the size of a "
-            f"PATCH ({p} x {p}), not of the image: only the grid grows."
+            f"{got}: the patch size did not change, so neither does the kernel. It has the size of "
+            f"a PATCH ({p} x {p}), not of the image: only the grid grows."
         )
     return f"the kernel has the size of the new patch: (D, C, P, P) = {(d, c, p, p)}."
 
@@ -362,8 +371,8 @@ def check_layer_shapes(fn: Callable[[], Any]) -> bool:
         missing = [k for k in LAYER_CASES if k not in answers]
         if missing:
             raise Mistake(
-                f"no prediction for case(s) {', '.join(repr(k) for k in missing)}: the dict needs the keys "
-                f"{', '.join(repr(k) for k in LAYER_CASES)}."
+                f"no prediction for case(s) {', '.join(repr(k) for k in missing)}: the dict needs "
+                f"the keys {', '.join(repr(k) for k in LAYER_CASES)}."
             )
         problems = []
         for key, (img_size, p) in LAYER_CASES.items():
@@ -389,13 +398,15 @@ def check_layer_shapes(fn: Callable[[], Any]) -> bool:
                 problems.append(f"{title}, tokens: {_token_mistake(got_tokens, img_size, p)}")
             if got_table is None:
                 problems.append(
-                    f"{title}: the pos_embed shape should be a tuple of whole numbers, got {value[1]!r}."
+                    f"{title}: the pos_embed shape should be a tuple of whole numbers, got "
+                    f"{value[1]!r}."
                 )
             elif got_table != table:
                 problems.append(f"{title}, pos_embed: {_table_mistake(got_table, img_size, p)}")
             if got_kernel is None:
                 problems.append(
-                    f"{title}: the kernel shape should be a tuple of whole numbers, got {value[2]!r}."
+                    f"{title}: the kernel shape should be a tuple of whole numbers, got "
+                    f"{value[2]!r}."
                 )
             elif got_kernel != kernel:
                 problems.append(f"{title}, kernel: {_kernel_mistake(got_kernel, p)}")

@@ -2,8 +2,8 @@
 
 * :func:`check_resize_matrix`: the student writes ``fn(old_size, new_size)`` that returns the
   matrix ``B`` of resizing one patch (bicubic, antialiased, like :func:`vitlearn.resize_matrix`).
-* :func:`check_pi_resize`: the student writes ``fn(weight, resize_mat, new_size)`` that PI-resizes a kernel
-  given ``B`` (like :func:`vitlearn.resample_patch_embed`).
+* :func:`check_pi_resize`: the student writes ``fn(weight, resize_mat, new_size)`` that PI-resizes a
+  kernel given ``B`` (like :func:`vitlearn.resample_patch_embed`).
 
 Every checker prints friendly feedback, returns a bool and never raises.
 """
@@ -46,7 +46,8 @@ def _bmat(
 def _col_major(
     m: torch.Tensor, old: tuple[int, int], new: tuple[int, int], inp: bool, out: bool
 ) -> torch.Tensor:
-    """``m`` with its input and/or output patches flattened column by column instead of row-major."""
+    """``m`` with its input and/or output patches flattened column by column instead of
+    row-major."""
     m = m.reshape(*new, *old)
     if out:
         m = m.transpose(0, 1)
@@ -223,8 +224,8 @@ def check_pi_resize(
             b = resize_matrix(old, new)
             before = w.clone()
             call = (
-                f"fn(weight of shape {shape_str(w.shape)}, resize_mat of shape {shape_str(b.shape)}, "
-                f"new_size={new})"
+                f"fn(weight of shape {shape_str(w.shape)}, resize_mat of shape "
+                f"{shape_str(b.shape)}, new_size={new})"
             )
             got = call_student(fn, w, b, new, call=call)
             if not torch.equal(w, before):
@@ -244,8 +245,8 @@ def check_pi_resize(
                 and new[0] != new[1]
             ):
                 raise Mistake(
-                    f"{call} returned shape {shape_str(got.shape)}, expected {shape_str(want.shape)}: "
-                    "rows and cols are swapped; new_size is (rows, cols)."
+                    f"{call} returned shape {shape_str(got.shape)}, expected "
+                    f"{shape_str(want.shape)}: rows and cols are swapped; new_size is (rows, cols)."
                 )
             got = expect_tensor(got, tuple(want.shape), f"{call}'s result")
             if got.dtype != w.dtype:

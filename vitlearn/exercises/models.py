@@ -30,12 +30,18 @@ __all__ = ["check_most_similar_patch", "check_parameter_count"]
 # -- counting parameters -----------------------------------------------------------------------
 
 _COUNT_CASES = (
-    dict(img_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=2, mlp_ratio=2.0, num_classes=4),
-    dict(img_size=48, patch_size=4, in_chans=1, embed_dim=24, depth=3, mlp_ratio=4.0, num_classes=10),
+    dict(
+        img_size=32, patch_size=8, in_chans=3, embed_dim=32, depth=2, mlp_ratio=2.0, num_classes=4
+    ),
+    dict(
+        img_size=48, patch_size=4, in_chans=1, embed_dim=24, depth=3, mlp_ratio=4.0, num_classes=10
+    ),
 )
 
 
-def _count_parts(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> dict[str, int]:
+def _count_parts(
+    img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes
+) -> dict[str, int]:
     d, p = embed_dim, patch_size
     n = (img_size // p) ** 2
     hidden = int(d * mlp_ratio)
@@ -60,11 +66,19 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
         call = "fn(" + ", ".join(f"{k}={v}" for k, v in case.items()) + ")"
         got = call_student(fn, **case, call=call)
         with seeded(0):
-            model = TinyViT(**case, num_heads=2, pos_embed="learned", global_pool="token",
-                            input_mean=None, input_std=None)
+            model = TinyViT(
+                **case,
+                num_heads=2,
+                pos_embed="learned",
+                global_pool="token",
+                input_mean=None,
+                input_std=None,
+            )
         want = sum(q.numel() for q in model.parameters())
         parts = _count_parts(**case)
-        assert sum(v for k, v in parts.items() if k != "pos_cls_row") == want  # the checker's own sum
+        assert (
+            sum(v for k, v in parts.items() if k != "pos_cls_row") == want
+        )  # the checker's own sum
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if isinstance(got, float) and got.is_integer():
@@ -76,14 +90,24 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
         diff = want - got
         candidates = (
             (parts["pos"], "the learned position table ((1 + N) x D numbers)"),
-            (parts["pos_cls_row"], "the class token's row of the position table (it has 1 + N rows, not N)"),
+            (
+                parts["pos_cls_row"],
+                "the class token's row of the position table (it has 1 + N rows, not N)",
+            ),
             (parts["cls"], "the class token (D numbers)"),
-            (parts["cls"] + parts["pos_cls_row"], "the class token and its row of the position table"),
-            (parts["block_biases"] + parts["patch_bias"] + case["num_classes"],
-             "the biases (every Linear and the patch convolution has one)"),
+            (
+                parts["cls"] + parts["pos_cls_row"],
+                "the class token and its row of the position table",
+            ),
+            (
+                parts["block_biases"] + parts["patch_bias"] + case["num_classes"],
+                "the biases (every Linear and the patch convolution has one)",
+            ),
             (parts["block_biases"], "the biases of the Linear layers inside the blocks"),
-            (parts["block_norms"] + parts["final_norm"],
-             "the LayerNorms (a weight and a bias of D numbers each: 2 per block, 1 at the end)"),
+            (
+                parts["block_norms"] + parts["final_norm"],
+                "the LayerNorms (a weight and a bias of D numbers each: 2 per block, 1 at the end)",
+            ),
             (parts["block_norms"], "the two LayerNorms inside each block"),
             (parts["final_norm"], "the final LayerNorm (a weight and a bias, 2 x D)"),
             (parts["head"], "the classification head"),
@@ -95,22 +119,30 @@ def _parameter_count_checks(fn: Callable[..., object]) -> str:
         if diff in named:
             raise Mistake(
                 f"{call} returned {got}, expected {want}: {diff} short, exactly the size of "
-                + " -- or of ".join(named[diff]) + "."
+                + " -- or of ".join(named[diff])
+                + "."
             )
-        per_block = (parts["block_weights"] + parts["block_biases"] + parts["block_norms"]) // case["depth"]
+        per_block = (parts["block_weights"] + parts["block_biases"] + parts["block_norms"]) // case[
+            "depth"
+        ]
         if diff == (case["depth"] - 1) * per_block:
-            raise Mistake(f"{call} returned {got}, expected {want}: did you count one block but not multiply by depth={case['depth']}?")
+            raise Mistake(
+                f"{call} returned {got}, expected {want}: did you count one block but not multiply "
+                f"by depth={case['depth']}?"
+            )
         raise Mistake(
-            f"{call} returned {got}, expected {want} ({'short by' if diff > 0 else 'over by'} {abs(diff)}). "
-            "Count: patch embedding (D*C*P*P + D), class token (D), position table ((1 + N)*D), per block "
-            "2 LayerNorms (2D each), qkv (3D*D + 3D), proj (D*D + D), fc1 (D*hidden + hidden), "
-            "fc2 (hidden*D + D); the final LayerNorm (2D) and the head (D*classes + classes)."
+            f"{call} returned {got}, expected {want} ({'short by' if diff > 0 else 'over by'} "
+            f"{abs(diff)}). Count: patch embedding (D*C*P*P + D), class token (D), position table "
+            "((1 + N)*D), per block 2 LayerNorms (2D each), qkv (3D*D + 3D), proj (D*D + D), fc1 "
+            "(D*hidden + hidden), fc2 (hidden*D + D); the final LayerNorm (2D) and the head "
+            "(D*classes + classes)."
         )
     return "every parameter of the tiny ViT accounted for."
 
 
 def check_parameter_count(fn: Callable[..., object]) -> bool:
-    """Check ``fn(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
+    """Check
+    ``fn(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_classes) -> int``."""
     return run_checks("parameter count", lambda: _parameter_count_checks(fn))
 
 
@@ -131,17 +163,27 @@ _STRUCTURE_CASES = ((3, 5, 0), (4, 6, 1), (5, 3, 2))
 def _structure_table(rows: int, cols: int, prefix: int, dim: int = 8) -> torch.Tensor:
     """``(1, prefix + rows*cols, dim)``: codes linear in the centred (row, col), plus noise."""
     g = torch.Generator().manual_seed(1000 * rows + 10 * cols + prefix)
-    y, x = torch.meshgrid(torch.arange(rows, dtype=torch.float32), torch.arange(cols, dtype=torch.float32),
-                          indexing="ij")
-    centred = torch.stack([y.reshape(-1) - (rows - 1) / 2, x.reshape(-1) - (cols - 1) / 2], 1)  # (N, 2)
-    codes = centred @ torch.randn(2, dim, generator=g) + 0.6 * torch.randn(rows * cols, dim, generator=g)
-    codes = codes * (0.5 + 1.5 * torch.rand(rows * cols, 1, generator=g))  # every code its own length
+    y, x = torch.meshgrid(
+        torch.arange(rows, dtype=torch.float32),
+        torch.arange(cols, dtype=torch.float32),
+        indexing="ij",
+    )
+    centred = torch.stack(
+        [y.reshape(-1) - (rows - 1) / 2, x.reshape(-1) - (cols - 1) / 2], 1
+    )  # (N, 2)
+    codes = centred @ torch.randn(2, dim, generator=g) + 0.6 * torch.randn(
+        rows * cols, dim, generator=g
+    )
+    codes = codes * (
+        0.5 + 1.5 * torch.rand(rows * cols, 1, generator=g)
+    )  # every code its own length
     head = 4.0 * torch.randn(prefix, dim, generator=g)  # class token & co.: long, on no grid
     return torch.cat([head, codes], 0)[None]
 
 
 def _pairs(flat: torch.Tensor, rows: int, cols: int, *, by: int | None = None) -> torch.Tensor:
-    """Flat token indices ``(N,)`` -> ``(rows, cols, 2)`` (row, col) pairs, dividing by ``by`` (cols)."""
+    """Flat token indices ``(N,)`` -> ``(rows, cols, 2)`` (row, col) pairs, dividing by ``by``
+    (cols)."""
     by = cols if by is None else by
     return torch.stack([flat // by, flat % by], -1).reshape(rows, cols, 2)
 
@@ -153,8 +195,11 @@ def _best(scores: torch.Tensor, *, largest: bool = True) -> torch.Tensor:
     return s.argmax(-1) if largest else s.argmin(-1)
 
 
-def _most_similar_reference(pos_embed: torch.Tensor, grid_size: tuple[int, int], num_prefix_tokens: int) -> torch.Tensor:
-    """``(1, prefix + rows*cols, D) -> (rows, cols, 2)``: the checker's answer (cosine, self excluded)."""
+def _most_similar_reference(
+    pos_embed: torch.Tensor, grid_size: tuple[int, int], num_prefix_tokens: int
+) -> torch.Tensor:
+    """``(1, prefix + rows*cols, D) -> (rows, cols, 2)``: the checker's answer (cosine, self
+    excluded)."""
     rows, cols = grid_size
     codes = pos_embed[0, num_prefix_tokens:].double()
     unit = codes / codes.norm(dim=-1, keepdim=True)
@@ -162,48 +207,69 @@ def _most_similar_reference(pos_embed: torch.Tensor, grid_size: tuple[int, int],
 
 
 def _as_pairs(got: object, rows: int, cols: int, call: str) -> torch.Tensor:
-    """The student's answer as a ``(rows, cols, 2)`` int64 tensor, or a Mistake that says what came."""
+    """The student's answer as a ``(rows, cols, 2)`` int64 tensor, or a Mistake that says what
+    came."""
     if isinstance(got, torch.Tensor):
         t = got.detach()
     elif isinstance(got, np.ndarray):
         t = torch.from_numpy(got)
     else:
         raise Mistake(
-            f"{call} returned a {type(got).__name__}; return a tensor of shape ({rows}, {cols}, 2): "
-            "for each patch, the (row, col) of its most similar other patch."
+            f"{call} returned a {type(got).__name__}; return a tensor of shape "
+            f"({rows}, {cols}, 2): for each patch, the (row, col) of its most similar other patch."
         )
     shape = tuple(t.shape)
     n = rows * cols
     if shape != (rows, cols, 2):
         hint = ""
         if shape in ((n,), (rows, cols)):
-            hint = (" That looks like one flat token index per patch: turn index t into "
-                    "(row, col) = (t // cols, t % cols) and stack the two on the last axis.")
+            hint = (
+                " That looks like one flat token index per patch: turn index t into "
+                "(row, col) = (t // cols, t % cols) and stack the two on the last axis."
+            )
         elif shape == (n, 2):
-            hint = " One (row, col) pair per patch, but in a flat list: reshape it to (rows, cols, 2)."
+            hint = (
+                " One (row, col) pair per patch, but in a flat list: reshape it to (rows, cols, 2)."
+            )
         elif shape == (2, rows, cols):
-            hint = " The rows and the columns are stacked on the first axis: stack them on the last."
+            hint = (
+                " The rows and the columns are stacked on the first axis: stack them on the last."
+            )
         elif shape == (n, n) or shape == (rows, cols, rows, cols):
-            hint = " That is the whole similarity matrix: take, for each patch, the best other patch."
-        raise Mistake(f"{call} returned shape {shape_str(shape)}, expected ({rows}, {cols}, 2).{hint}")
+            hint = (
+                " That is the whole similarity matrix: take, for each patch, the best other patch."
+            )
+        raise Mistake(
+            f"{call} returned shape {shape_str(shape)}, expected ({rows}, {cols}, 2).{hint}"
+        )
     if t.is_floating_point():
         if not bool(torch.isfinite(t).all()) or not torch.equal(t, t.round()):
-            raise Mistake(f"{call} returned numbers that are not whole: rows and columns are integers.")
+            raise Mistake(
+                f"{call} returned numbers that are not whole: rows and columns are integers."
+            )
     elif t.dtype == torch.bool or t.is_complex():
         raise Mistake(f"{call} returned a {t.dtype} tensor; rows and columns are integers.")
     return t.long()
 
 
-def _most_similar_case(fn: Callable[..., object], rows: int, cols: int, prefix: int,
-                       passed_without_prefix: bool) -> None:
+def _most_similar_case(
+    fn: Callable[..., object], rows: int, cols: int, prefix: int, passed_without_prefix: bool
+) -> None:
     table = _structure_table(rows, cols, prefix)
     keep = table.clone()
-    call = f"fn(table of shape {shape_str(table.shape)}, grid_size=({rows}, {cols}), num_prefix_tokens={prefix})"
+    call = (
+        f"fn(table of shape {shape_str(table.shape)}, grid_size=({rows}, {cols}), "
+        f"num_prefix_tokens={prefix})"
+    )
     try:
         got = call_student(fn, table, (rows, cols), prefix, call=call)
     except Mistake as m:
-        if prefix and passed_without_prefix:  # typically: a (1 + N)-row similarity reshaped to the grid
-            raise Mistake(f"{m}\n  It worked on the table without prefix rows: {_prefix_words(prefix)}") from None
+        if (
+            prefix and passed_without_prefix
+        ):  # typically: a (1 + N)-row similarity reshaped to the grid
+            raise Mistake(
+                f"{m}\n  It worked on the table without prefix rows: {_prefix_words(prefix)}"
+            ) from None
         raise
     if not torch.equal(table, keep):
         raise Mistake(f"{call} changed the table it was given; work on a copy (or on new tensors).")
@@ -222,23 +288,38 @@ def _most_similar_case(fn: Callable[..., object], rows: int, cols: int, prefix: 
     every_unit = everything / everything.norm(dim=-1, keepdim=True)
     with_prefix = _best(every_unit @ every_unit.T)[prefix:]  # index into all 1 + N rows
     named = [
-        (own, "every patch came back as its own most similar patch. Its cosine similarity with "
-              "itself is 1, the largest there is: leave the patch itself out (for example set the "
-              "diagonal of the similarity matrix to -inf before taking the argmax)."),
-        (want.flip(-1), "the right patches, but as (col, row) pairs. Give (row, col): the row first, "
-                        "as in a (rows, cols) grid and in timm's raster order."),
-        (_pairs(flat_want, rows, cols, by=rows),
-         f"the flat index was turned into (row, col) with the number of rows ({rows}). In raster "
-         f"order token t sits at row t // cols and column t % cols, with cols = {cols}."),
-        (_pairs(_best(cos, largest=False), rows, cols),
-         "that is the LEAST similar patch of each (the argmin). Take the largest cosine similarity."),
-        (_pairs(_best(codes @ codes.T), rows, cols),
-         "that matches raw dot products. A dot product grows with the length of the codes, so long "
-         "codes (here: far from the centre of the grid) win everywhere. Divide each code by its "
-         "length first (cosine similarity), as the ViT paper's Figure 7 does."),
-        (_pairs(_best(torch.cdist(codes, codes), largest=False), rows, cols),
-         "that is the nearest code in Euclidean distance, which also counts the difference in "
-         "length. The question is about cosine similarity: the direction of the codes."),
+        (
+            own,
+            "every patch came back as its own most similar patch. Its cosine similarity with "
+            "itself is 1, the largest there is: leave the patch itself out (for example set the "
+            "diagonal of the similarity matrix to -inf before taking the argmax).",
+        ),
+        (
+            want.flip(-1),
+            "the right patches, but as (col, row) pairs. Give (row, col): the row first, "
+            "as in a (rows, cols) grid and in timm's raster order.",
+        ),
+        (
+            _pairs(flat_want, rows, cols, by=rows),
+            f"the flat index was turned into (row, col) with the number of rows ({rows}). In "
+            f"raster order token t sits at row t // cols and column t % cols, with cols = {cols}.",
+        ),
+        (
+            _pairs(_best(cos, largest=False), rows, cols),
+            "that is the LEAST similar patch of each (the argmin). Take the largest cosine "
+            "similarity.",
+        ),
+        (
+            _pairs(_best(codes @ codes.T), rows, cols),
+            "that matches raw dot products. A dot product grows with the length of the codes, so "
+            "long codes (here: far from the centre of the grid) win everywhere. Divide each code "
+            "by its length first (cosine similarity), as the ViT paper's Figure 7 does.",
+        ),
+        (
+            _pairs(_best(torch.cdist(codes, codes), largest=False), rows, cols),
+            "that is the nearest code in Euclidean distance, which also counts the difference in "
+            "length. The question is about cosine similarity: the direction of the codes.",
+        ),
     ]
     if prefix:
         first_n = everything[:n]  # the prefix rows left in, the last rows cut off
@@ -262,19 +343,24 @@ def _most_similar_case(fn: Callable[..., object], rows: int, cols: int, prefix: 
     gr, gc = (int(v) for v in got[r, c])
     wr, wc = (int(v) for v in want[r, c])
     if not (0 <= gr < rows and 0 <= gc < cols):
-        raise Mistake(f"{call}: for patch ({r}, {c}) you gave ({gr}, {gc}), which is not on the "
-                      f"{rows}x{cols} grid; the most similar patch is ({wr}, {wc}).")
+        raise Mistake(
+            f"{call}: for patch ({r}, {c}) you gave ({gr}, {gc}), which is not on the "
+            f"{rows}x{cols} grid; the most similar patch is ({wr}, {wc})."
+        )
     raise Mistake(
-        f"{call}: {int(bad.sum())} of the {n} patches differ. Patch ({r}, {c}): you gave ({gr}, {gc}), "
-        f"cosine similarity {float(cos[r * cols + c, gr * cols + gc]):.3f}; the most similar is "
-        f"({wr}, {wc}), cosine similarity {float(cos[r * cols + c, wr * cols + wc]):.3f}."
+        f"{call}: {int(bad.sum())} of the {n} patches differ. Patch ({r}, {c}): you gave "
+        f"({gr}, {gc}), cosine similarity {float(cos[r * cols + c, gr * cols + gc]):.3f}; the most "
+        f"similar is ({wr}, {wc}), cosine similarity "
+        f"{float(cos[r * cols + c, wr * cols + wc]):.3f}."
     )
 
 
 def _prefix_words(prefix: int) -> str:
-    return (f"the first {prefix} row(s) of the table belong to the class token (and any other prefix "
-            "token), not to the grid. Set them aside (pos_embed[0, num_prefix_tokens:]) before "
-            "comparing codes.")
+    return (
+        f"the first {prefix} row(s) of the table belong to the class token (and any other prefix "
+        "token), not to the grid. Set them aside (pos_embed[0, num_prefix_tokens:]) before "
+        "comparing codes."
+    )
 
 
 def _most_similar_checks(fn: Callable[..., object]) -> str:

@@ -87,8 +87,8 @@ def _diagnose_shape(got: torch.Tensor, x: torch.Tensor, p: int, call: str) -> No
         )
     if s[:3] == (b, rows, cols) and len(s) >= 3:
         raise Mistake(
-            f"{head}.\n  You kept the patch grid as two axes (rows, cols) = ({rows}, {cols}); merge "
-            f"them into one axis of N = rows * cols = {n} tokens, rows first (raster order)."
+            f"{head}.\n  You kept the patch grid as two axes (rows, cols) = ({rows}, {cols}); "
+            f"merge them into one axis of N = rows * cols = {n} tokens, rows first (raster order)."
         )
     if s == (n, f) or s == (b * n, f):
         what = "dropped" if s == (n, f) else "merged into the token axis"
@@ -151,8 +151,14 @@ def check_patchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
             bad = (got != want).any(dim=-1)[0].nonzero().flatten()
             if len(bad):
                 n0 = int(bad[0])
-                msg += f"\n  First wrong token in image 0: n = {n0} (grid row {n0 // cols}, column {n0 % cols})."
+                msg += (
+                    f"\n  First wrong token in image 0: n = {n0} "
+                    f"(grid row {n0 // cols}, column {n0 % cols})."
+                )
             raise Mistake(msg)
-        return f"It matches vitlearn.patchify on {len(_CASES)} batches (non-square images, P = 2 to 7)."
+        return (
+            f"It matches vitlearn.patchify on {len(_CASES)} batches "
+            "(non-square images, P = 2 to 7)."
+        )
 
     return run_checks("patchify", checks)

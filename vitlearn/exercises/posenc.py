@@ -23,18 +23,22 @@ __all__ = ["SHUFFLE_ANSWERS", "check_shuffle_prediction", "check_sincos_2d"]
 _CASES = [((3, 5), 16), ((5, 2), 8), (4, 16), ((2, 6), 32)]
 
 
-def _codes(rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "mae",
-           order: str = "row") -> torch.Tensor:
+def _codes(
+    rows: int, cols: int, dim: int, *, denom: str = "F", layout: str = "mae", order: str = "row"
+) -> torch.Tensor:
     """The MAE codes (``layout="mae"``, ``denom="F"``, row-major), or one typical mistake.
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
-    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout`` names the channel blocks. ``order`` is the token order.
+    ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout``
+    names the channel blocks. ``order`` is the token order.
     """
     f = dim // 4
     d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
     omega = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / d)  # "-F": growing frequencies
     y, x = torch.meshgrid(
-        torch.arange(rows, dtype=torch.float64), torch.arange(cols, dtype=torch.float64), indexing="ij"
+        torch.arange(rows, dtype=torch.float64),
+        torch.arange(cols, dtype=torch.float64),
+        indexing="ij",
     )
     if order == "col":  # tokens listed column by column
         y, x = y.T, x.T
@@ -102,8 +106,10 @@ def _as_tensor(result: Any, what: str) -> torch.Tensor:
     if isinstance(result, np.ndarray):
         result = torch.from_numpy(result)
     if not isinstance(result, torch.Tensor):
-        raise Mistake(f"{what} should be a torch.Tensor (or numpy array), but it is a "
-                      f"{type(result).__name__}.")
+        raise Mistake(
+            f"{what} should be a torch.Tensor (or numpy array), but it is a "
+            f"{type(result).__name__}."
+        )
     if not (result.is_floating_point()):
         raise Mistake(f"{what} has dtype {result.dtype}; sines and cosines need a float dtype.")
     return result.detach().double()
@@ -118,15 +124,20 @@ def _check_one(fn: Callable[..., Any], grid: int | tuple[int, int], dim: int) ->
     if tuple(got.shape) != (n, dim):
         hint = ""
         if tuple(got.shape) == (rows, cols, dim):
-            hint = " You returned the (rows, cols, dim) grid: flatten it row by row to (rows*cols, dim)."
+            hint = (
+                " You returned the (rows, cols, dim) grid: flatten it row by row to "
+                "(rows*cols, dim)."
+            )
         elif tuple(got.shape) == (dim, n):
             hint = " It is transposed: one ROW per token, one column per channel."
         elif rows != cols and got.dim() == 2 and got.shape[0] in (rows * rows, cols * cols):
             hint = " It looks like only one of rows/cols was used for both axes of the grid."
         elif got.dim() == 2 and got.shape[0] == n:
             hint = " The number of channels is off: a quarter each for sin x, cos x, sin y, cos y."
-        raise Mistake(f"{what} has shape {shape_str(got.shape)}, expected ({n}, {dim}) "
-                      f"for a {rows}x{cols} grid.{hint}")
+        raise Mistake(
+            f"{what} has shape {shape_str(got.shape)}, expected ({n}, {dim}) "
+            f"for a {rows}x{cols} grid.{hint}"
+        )
     if torch.isnan(got).any():
         raise Mistake(f"{what} contains NaN (a division by zero in the exponent?).")
     expected = _codes(rows, cols, dim)
@@ -141,8 +152,8 @@ def _check_one(fn: Callable[..., Any], grid: int | tuple[int, int], dim: int) ->
     token, channel = divmod(int(err.argmax()), dim)
     raise Mistake(
         f"{what} has the right shape but wrong values: e.g. token {token} (row {token // cols}, "
-        f"column {token % cols}), channel {channel}: expected {float(expected[token, channel]):.4f}, "
-        f"got {float(got[token, channel]):.4f}."
+        f"column {token % cols}), channel {channel}: expected "
+        f"{float(expected[token, channel]):.4f}, got {float(got[token, channel]):.4f}."
     )
 
 
@@ -158,7 +169,10 @@ def check_sincos_2d(fn: Callable[..., Any]) -> bool:
     def checks() -> str:
         for grid, dim in _CASES:
             _check_one(fn, grid, dim)
-        return "Same as vitlearn.sincos_2d_pos_embed(grid_size, dim, convention='mae'), on square and non-square grids."
+        return (
+            "Same as vitlearn.sincos_2d_pos_embed(grid_size, dim, convention='mae'), on square and "
+            "non-square grids."
+        )
 
     return run_checks("check_sincos_2d", checks)
 
@@ -196,16 +210,16 @@ _NOT_A_REORDERING = (
 # (model, quantity, the student's wrong answer) -> why the right answer is right
 _WHY: dict[tuple[str, str, str], str] = {
     ("none", "attention", "same"): (
-        "It is not the same matrix. Row i of the weights belongs to the token at place i, and after "
-        "the shuffle another patch sits there. Each weight depends only on the contents of its two "
-        "tokens, which moved together, so you get the old matrix with its rows AND its columns "
-        "reordered by the shuffle: 'permuted' (equivariance)."
+        "It is not the same matrix. Row i of the weights belongs to the token at place i, and "
+        "after the shuffle another patch sits there. Each weight depends only on the contents of "
+        "its two tokens, which moved together, so you get the old matrix with its rows AND its "
+        "columns reordered by the shuffle: 'permuted' (equivariance)."
     ),
     ("none", "attention", "changed"): (
-        "No new numbers appear. The score of tokens i and j, q_i . k_j, depends only on what the two "
-        "tokens contain; the shuffle moved contents and nothing else, and each softmax row sees the "
-        "same scores in another order. The matrix is the old one with its rows and columns "
-        "reordered: 'permuted' (equivariance)."
+        "No new numbers appear. The score of tokens i and j, q_i . k_j, depends only on what the "
+        "two tokens contain; the shuffle moved contents and nothing else, and each softmax row "
+        "sees the same scores in another order. The matrix is the old one with its rows and "
+        "columns reordered: 'permuted' (equivariance)."
     ),
     ("none", "patch_outputs", "same"): (
         "The output at place i is not the one it was: place i now holds another patch, and each "
@@ -215,27 +229,31 @@ _WHY: dict[tuple[str, str, str], str] = {
     ("none", "patch_outputs", "changed"): (
         "Every layer either acts on each token alone (layer norm, MLP) or mixes the tokens by "
         "content (attention, whose weights are only reordered). So a patch's output depends on its "
-        "own content and on the SET of all tokens, and the shuffle changes neither: it comes out at "
-        "another place, 'permuted' (equivariance)."
+        "own content and on the SET of all tokens, and the shuffle changes neither: it comes out "
+        "at another place, 'permuted' (equivariance)."
     ),
     ("none", "class_output", "permuted"): (
         "The class token stays in first place and is a single vector: there is nothing in it to "
-        "reorder. Attention updates it with a weighted sum over all the tokens in which each weight "
-        "travels with its token, and a sum does not depend on the order of its terms: it is the "
-        "'same' (invariance). That is why such a model cannot answer differently for a jigsaw."
+        "reorder. Attention updates it with a weighted sum over all the tokens in which each "
+        "weight travels with its token, and a sum does not depend on the order of its terms: it is "
+        "the 'same' (invariance). That is why such a model cannot answer differently for a jigsaw."
     ),
     ("none", "class_output", "changed"): (
         "It does not change at all. The class token stays in first place, and attention updates it "
-        "with a weighted sum over all the tokens in which each weight travels with its token; a sum "
-        "does not depend on the order of its terms. So it is the 'same' (invariance): the model "
-        "cannot answer differently for a jigsaw."
+        "with a weighted sum over all the tokens in which each weight travels with its token; a "
+        "sum does not depend on the order of its terms. So it is the 'same' (invariance): the "
+        "model cannot answer differently for a jigsaw."
     ),
     ("learned", "attention", "same"): "New tokens give new scores: 'changed'.",
     ("learned", "attention", "permuted"): (
         "Without codes the matrix would only be reordered; with them the tokens, hence the scores, "
         "are new numbers: 'changed'."
     ),
-    ("learned", "patch_outputs", "same"): "The blocks read new tokens, so they give new outputs: 'changed'.",
+    (
+        "learned",
+        "patch_outputs",
+        "same",
+    ): "The blocks read new tokens, so they give new outputs: 'changed'.",
     ("learned", "patch_outputs", "permuted"): (
         "The outputs are new numbers, not the old ones reordered: 'changed'."
     ),
@@ -267,7 +285,7 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
     got = call_student(fn, call="predict_shuffle()")
     if not isinstance(got, dict):
         raise Mistake(
-            f"predict_shuffle() should return a dict {{'none': {{...}}, 'learned': {{...}}}}, but it "
+            "predict_shuffle() should return a dict {'none': {...}, 'learned': {...}}, but it "
             f"returned a {type(got).__name__}."
         )
     wrong = []
@@ -283,7 +301,9 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
         if missing:
             raise Mistake(
                 f"predict_shuffle()[{model!r}] has no answer for {missing}: give one of 'same', "
-                "'permuted' or 'changed' for each of " + ", ".join(f"{q!r} ({_QUANTITIES[q]})" for q in answers) + "."
+                "'permuted' or 'changed' for each of "
+                + ", ".join(f"{q!r} ({_QUANTITIES[q]})" for q in answers)
+                + "."
             )
         for quantity, right in answers.items():
             said = _word(part[quantity], f"predict_shuffle()[{model!r}][{quantity!r}]")
@@ -291,14 +311,18 @@ def _shuffle_checks(fn: Callable[[], Any]) -> str:
                 why = _WHY[(model, quantity, said)]
                 if model == "learned" and not any(_NOT_A_REORDERING in w for w in wrong):
                     why = f"{_NOT_A_REORDERING} {why}"  # the shared reason, said once
-                wrong.append(f"- {_QUANTITIES[quantity]}, model {_MODELS[model]}: you said {said!r}. {why}")
+                wrong.append(
+                    f"- {_QUANTITIES[quantity]}, model {_MODELS[model]}: you said {said!r}. {why}"
+                )
     if wrong:
         total = sum(len(a) for a in SHUFFLE_ANSWERS.values())
-        raise Mistake(f"{len(wrong)} of {total} answers are not right yet.\n  " + "\n  ".join(wrong))
+        raise Mistake(
+            f"{len(wrong)} of {total} answers are not right yet.\n  " + "\n  ".join(wrong)
+        )
     return (
         "Without codes the shuffle only relabels the tokens: attention and patch outputs are "
-        "permuted (equivariance), the class token's output is the same (invariance). With a learned "
-        "table every number changes. The next cell measures it."
+        "permuted (equivariance), the class token's output is the same (invariance). With a "
+        "learned table every number changes. The next cell measures it."
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "show_quiz",
 ]
 
+
 @dataclass(frozen=True)
 class QuizQuestion:
     """One multiple-choice question: ``options`` maps a letter to a text; ``answer`` is a letter."""
@@ -41,7 +42,8 @@ QUIZ: dict[int, QuizQuestion] = {
             "a": "Attention scores every pair of tokens, so its cost grows with the square of "
             "their number",
             "b": "A pixel has only 3 numbers, too few for a linear layer to map to D dimensions",
-            "c": "Patches keep more detail than the pixels they are made of, so the model sees more",
+            "c": "Patches keep more detail than the pixels they are made of, so the model sees "
+            "more",
             "d": "Cutting the image into patches makes the model invariant to where objects are",
         },
         "a",
@@ -213,14 +215,17 @@ def show_quiz() -> None:
 
 
 def quiz_feedback(answers: Any) -> tuple[list[str], bool]:
-    """Mark ``answers`` (``{question number: letter}``): the feedback lines, and whether all are right.
+    """Mark ``answers`` (``{question number: letter}``): the feedback lines, and whether all are
+    right.
 
     Never raises: answers it cannot read are reported in the lines.
     """
     try:
         return _mark(answers)
     except Exception as e:  # never stop "Run All"
-        return [f"✗ quiz: the checker could not read your answers ({type(e).__name__}: {e})."], False
+        return [
+            f"✗ quiz: the checker could not read your answers ({type(e).__name__}: {e})."
+        ], False
 
 
 def check_quiz(answers: Any) -> bool:
@@ -246,14 +251,18 @@ def _mark(answers: Any) -> tuple[list[str], bool]:
         try:
             n = int(key)
         except (TypeError, ValueError):
-            lines.append(f"? quiz: {key!r} is not a question number (the questions are {sorted(QUIZ)}).")
+            lines.append(
+                f"? quiz: {key!r} is not a question number (the questions are {sorted(QUIZ)})."
+            )
             continue
         if n not in QUIZ:
             lines.append(f"? quiz: there is no question {n} (the questions are {sorted(QUIZ)}).")
             continue
         given[n] = str(value).strip().lower().rstrip(")") if value is not None else ""
     if not any(given.values()):
-        lines.append("… quiz: not done yet. Fill in the dict with your letters, then run this cell again.")
+        lines.append(
+            "… quiz: not done yet. Fill in the dict with your letters, then run this cell again."
+        )
         return lines, False
     right = 0
     for n, q in QUIZ.items():
@@ -261,7 +270,9 @@ def _mark(answers: Any) -> tuple[list[str], bool]:
         if not choice:
             lines.append(f"… {n}: not answered yet.")
         elif choice not in q.options:
-            lines.append(f"? {n}: {choice!r} is not an option; choose one of {', '.join(q.options)}.")
+            lines.append(
+                f"? {n}: {choice!r} is not an option; choose one of {', '.join(q.options)}."
+            )
         elif choice == q.answer:
             right += 1
             lines.append(f"✓ {n}: right. {q.why}")

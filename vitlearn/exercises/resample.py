@@ -35,10 +35,16 @@ _CASES = [(1, 4, (6, 6)), (1, 4, (3, 6)), (0, 5, (7, 2)), (2, 6, (4, 5))]
 _ACCEPTED = [
     ("bicubic", {"interpolation": "bicubic", "antialias": False}),
     ("bicubic with antialiasing (timm)", {"interpolation": "bicubic", "antialias": True}),
-    ("bicubic with align_corners=True", {"interpolation": "bicubic", "antialias": False, "align_corners": True}),
+    (
+        "bicubic with align_corners=True",
+        {"interpolation": "bicubic", "antialias": False, "align_corners": True},
+    ),
     ("bilinear", {"interpolation": "bilinear", "antialias": False}),
     ("bilinear with antialiasing", {"interpolation": "bilinear", "antialias": True}),
-    ("bilinear with align_corners=True", {"interpolation": "bilinear", "antialias": False, "align_corners": True}),
+    (
+        "bilinear with align_corners=True",
+        {"interpolation": "bilinear", "antialias": False, "align_corners": True},
+    ),
     ("bicubic with DINOv2's +0.1 offset", {"recipe": "dinov2_legacy"}),
 ]
 
@@ -67,31 +73,46 @@ def _flattened_1d(table: torch.Tensor, prefix: int, n_new: int) -> list[torch.Te
     return outs
 
 
-def _scrambled(table: torch.Tensor, prefix: int, side: int, new: tuple[int, int], kw: dict) -> torch.Tensor:
+def _scrambled(
+    table: torch.Tensor, prefix: int, side: int, new: tuple[int, int], kw: dict
+) -> torch.Tensor:
     """(1, N, D) reshaped straight to (1, D, n, n) and back without permute: channels scrambled."""
     dim = table.shape[-1]
     image = table[:, prefix:].reshape(1, dim, side, side)
     mode = kw.get("interpolation", "bicubic")
-    out = F.interpolate(image, size=new, mode=mode, align_corners=kw.get("align_corners", False),
-                        antialias=kw.get("antialias", False))
+    out = F.interpolate(
+        image,
+        size=new,
+        mode=mode,
+        align_corners=kw.get("align_corners", False),
+        antialias=kw.get("antialias", False),
+    )
     return torch.cat([table[:, :prefix], out.reshape(1, new[0] * new[1], dim)], 1)
 
 
-def _shape_mistake(got: torch.Tensor, want: tuple[int, ...], prefix: int, new: tuple[int, int],
-                   dim: int, call: str) -> Mistake:
+def _shape_mistake(
+    got: torch.Tensor, want: tuple[int, ...], prefix: int, new: tuple[int, int], dim: int, call: str
+) -> Mistake:
     rows, cols = new
     hint = ""
     if tuple(got.shape) == (1, rows * cols, dim) and prefix:
-        hint = (f" That is the grid alone: the {prefix} prefix row(s) (the class token) are missing. "
-                "Set them aside before interpolating and put them back in front with torch.cat.")
+        hint = (
+            f" That is the grid alone: the {prefix} prefix row(s) (the class token) are missing. "
+            "Set them aside before interpolating and put them back in front with torch.cat."
+        )
     elif tuple(got.shape) in ((1, dim, rows, cols), (1, rows, cols, dim)):
-        hint = (" That is still an image: flatten it back to a sequence of rows*cols tokens "
-                "(permute to (1, rows, cols, D), then reshape to (1, rows*cols, D)) and add the prefix rows.")
+        hint = (
+            " That is still an image: flatten it back to a sequence of rows*cols tokens "
+            "(permute to (1, rows, cols, D), then reshape to (1, rows*cols, D)) and add the "
+            "prefix rows."
+        )
     elif got.dim() == 3 and got.shape[1] == prefix + rows * cols + prefix:
         hint = " The prefix rows appear twice: concatenate them once, in front of the grid."
     elif got.dim() == 2:
         hint = " The leading batch dimension of 1 is missing."
-    return Mistake(f"{call} returned shape {shape_str(got.shape)}, expected {shape_str(want)}.{hint}")
+    return Mistake(
+        f"{call} returned shape {shape_str(got.shape)}, expected {shape_str(want)}.{hint}"
+    )
 
 
 def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> list[str]:
@@ -99,7 +120,9 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
     table = _table(prefix, side)
     dim = table.shape[-1]
     keep = table.clone()
-    call = f"fn(table of shape {shape_str(table.shape)}, new_size={new}, num_prefix_tokens={prefix})"
+    call = (
+        f"fn(table of shape {shape_str(table.shape)}, new_size={new}, num_prefix_tokens={prefix})"
+    )
     got = call_student(fn, table, new, num_prefix_tokens=prefix, call=call)
     if not torch.equal(table, keep):
         raise Mistake(f"{call} changed its input table in place; build a new tensor instead.")
@@ -112,18 +135,21 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
 
     if prefix and not torch.equal(got[:, :prefix], table[:, :prefix]):
         if torch.equal(got[:, -prefix:], table[:, :prefix]):
-            raise Mistake(f"{call}: the class token's row is at the end; it must stay in front "
-                          "(torch.cat([prefix_rows, grid_rows], dim=1)).")
+            raise Mistake(
+                f"{call}: the class token's row is at the end; it must stay in front "
+                "(torch.cat([prefix_rows, grid_rows], dim=1))."
+            )
         if any(_close(got, c) for c in _flattened_1d(table, prefix, new[0] * new[1])):
             raise Mistake(_FLATTENED)
         raise Mistake(
-            f"{call}: the first {prefix} row(s) (class token) changed. They have no position on the "
-            "grid, so they must not be interpolated: copy them unchanged and interpolate only the "
-            "rows after them."
+            f"{call}: the first {prefix} row(s) (class token) changed. They have no position on "
+            "the grid, so they must not be interpolated: copy them unchanged and interpolate only "
+            "the rows after them."
         )
 
     matches = [
-        name for name, kw in _ACCEPTED
+        name
+        for name, kw in _ACCEPTED
         if _close(got, resample_pos_embed(table, new, num_prefix_tokens=prefix, **kw))
     ]
     if matches:
@@ -136,7 +162,9 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
         transposed = grid.reshape(1, new[0], new[1], dim).transpose(1, 2).reshape(1, -1, dim)
         wrongs = [torch.cat([table[:, :prefix], transposed], 1)]
         if new[0] != new[1]:
-            wrongs.append(resample_pos_embed(table, (new[1], new[0]), num_prefix_tokens=prefix, **kw))
+            wrongs.append(
+                resample_pos_embed(table, (new[1], new[0]), num_prefix_tokens=prefix, **kw)
+            )
         for wrong in wrongs:
             if _close(got, wrong):
                 raise Mistake(
@@ -147,11 +175,14 @@ def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> l
                 )
         if "recipe" not in kw and _close(got, _scrambled(table, prefix, side, new, kw)):
             raise Mistake(
-                f"{call}: you reshaped the (1, N, D) tokens straight into a (1, D, rows, cols) image. "
-                "reshape keeps the memory order, so that mixes channels and positions; reshape to "
-                "(1, rows, cols, D) first and move the channels with permute(0, 3, 1, 2)."
+                f"{call}: you reshaped the (1, N, D) tokens straight into a (1, D, rows, cols) "
+                "image. reshape keeps the memory order, so that mixes channels and positions; "
+                "reshape to (1, rows, cols, D) first and move the channels with "
+                "permute(0, 3, 1, 2)."
             )
-    ref = resample_pos_embed(table, new, num_prefix_tokens=prefix, interpolation="bicubic", antialias=False)
+    ref = resample_pos_embed(
+        table, new, num_prefix_tokens=prefix, interpolation="bicubic", antialias=False
+    )
     diff = (got - ref).abs().amax(-1)[0]
     worst = int(diff.argmax())
     r, c = divmod(worst - prefix, new[1])
@@ -184,8 +215,10 @@ def check_resample_pos_embed(fn: Callable[..., torch.Tensor]) -> bool:
         common = [name for name in used[0] if all(name in u for u in used)] or used[-1]
         method = common[0]
         note = "" if method.startswith("bicubic") else " (timm, Hugging Face and MAE use bicubic.)"
-        return (f"Square and non-square grids, 0, 1 and 2 prefix tokens all work; your method "
-                f"matches {method}.{note}")
+        return (
+            f"Square and non-square grids, 0, 1 and 2 prefix tokens all work; your method "
+            f"matches {method}.{note}"
+        )
 
     return run_checks("resample_pos_embed", checks)
 
@@ -194,9 +227,10 @@ def check_resample_pos_embed(fn: Callable[..., torch.Tensor]) -> bool:
 #
 # The student writes ``fn(pos_embed, resized, new_size) -> str``: the name of the recipe of
 # :data:`vitlearn.resample.RECIPES` whose output is ``resized``. Hugging Face and MAE make the same
-# call, so either name is right for both; so are vit_jax and qwen3_vl (the same interpolation). The table is smooth with some fast detail, and the
-# targets enlarge, shrink and change the aspect ratio: on each, the recipes differ by a little,
-# which is the point (a tolerance wider than those differences picks the wrong one).
+# call, so either name is right for both; so are vit_jax and qwen3_vl (the same interpolation).
+# The table is smooth with some fast detail, and the targets enlarge, shrink and change the aspect
+# ratio: on each, the recipes differ by a little, which is the point (a tolerance wider than those
+# differences picks the wrong one).
 
 _RECIPE_TARGETS = ((12, 12), (5, 5), (6, 11))
 _SAME_NUMBERS = ({"hf", "mae"}, {"vit_jax", "qwen3_vl"})
@@ -220,20 +254,29 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
         for recipe in names:
             resized = resample_pos_embed(table, target, recipe=recipe)
             keep = (table.clone(), resized.clone())
-            call = (f"fn(table of shape {shape_str(table.shape)}, the table {recipe!r} resized to "
-                    f"{target}, new_size={target})")
+            call = (
+                f"fn(table of shape {shape_str(table.shape)}, the table {recipe!r} resized to "
+                f"{target}, new_size={target})"
+            )
             got = call_student(fn, table, resized, target, call=call)
             if not (torch.equal(table, keep[0]) and torch.equal(resized, keep[1])):
-                raise Mistake(f"{call} changed a table it was given; compare without changing them.")
+                raise Mistake(
+                    f"{call} changed a table it was given; compare without changing them."
+                )
             if got is None:
                 raise Mistake(
-                    f"{call} returned None: none of your comparisons matched. Resize with each recipe "
-                    f"to new_size = (rows, cols) = {target} and compare the whole table, class row included."
+                    f"{call} returned None: none of your comparisons matched. Resize with each "
+                    f"recipe to new_size = (rows, cols) = {target} and compare the whole table, "
+                    "class row included."
                 )
             if not isinstance(got, str):
-                raise Mistake(f"{call} returned a {type(got).__name__}; return the recipe's name, a str.")
+                raise Mistake(
+                    f"{call} returned a {type(got).__name__}; return the recipe's name, a str."
+                )
             if got not in RECIPES:
-                raise Mistake(f"{call} returned {got!r}, which is not a recipe; the names are {names}.")
+                raise Mistake(
+                    f"{call} returned {got!r}, which is not a recipe; the names are {names}."
+                )
             if got == recipe or any({got, recipe} <= same for same in _SAME_NUMBERS):
                 continue
             theirs = resample_pos_embed(table, target, recipe=got)
@@ -241,20 +284,22 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
             spread = float(table[0, 1:].std())
             if gap < 0.25 * spread:
                 raise Mistake(
-                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ by "
-                    f"up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not equal. A "
-                    "tolerance that wide lets the wrong recipe through; the same call on the same "
-                    "table gives exactly the same numbers, so compare with torch.equal (or "
-                    "torch.allclose with its default tolerance)."
+                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ "
+                    f"by up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not "
+                    "equal. A tolerance that wide lets the wrong recipe through; the same call on "
+                    "the same table gives exactly the same numbers, so compare with torch.equal "
+                    "(or torch.allclose with its default tolerance)."
                 )
             raise Mistake(
-                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} apart): "
-                f"that table came from {recipe!r}. Resize the table with each recipe and keep the "
-                "one whose output equals the table you were given."
+                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} "
+                f"apart): that table came from {recipe!r}. Resize the table with each recipe and "
+                "keep the one whose output equals the table you were given."
             )
-    return ("Every recipe recognised, enlarging, shrinking and non-square; "
-            "'hf' and 'mae' are the same call, and 'vit_jax' and 'qwen3_vl' the same "
-            "interpolation, so either name of a pair fits both.")
+    return (
+        "Every recipe recognised, enlarging, shrinking and non-square; 'hf' and 'mae' are the "
+        "same call, and 'vit_jax' and 'qwen3_vl' the same interpolation, so either name of a pair "
+        "fits both."
+    )
 
 
 def check_which_recipe(fn: Callable[..., object]) -> bool:

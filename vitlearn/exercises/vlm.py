@@ -69,7 +69,8 @@ def _as_count(got: Any, call: str) -> int:
         got = int(got)
     if isinstance(got, bool) or not isinstance(got, int):
         raise Mistake(
-            f"{call} returned {got!r} ({type(got).__name__}); return the number of tokens as an int."
+            f"{call} returned {got!r} ({type(got).__name__}); return the number of tokens as an "
+            "int."
         )
     return got
 
@@ -106,15 +107,18 @@ def _token_message(kind: str, call: str, got: int, p: int, m: int, high: int, ex
         f"patches and a {m} x {m} merge a token covers {factor} x {factor} px (patch_size * "
         f"merge_size); {expected}. (Counting Qwen3-VL's tokens with Qwen2-VL's 28 px, or the "
         "other way round, is a mistake found in the field.)",
-        "patch_step": f"{call} returned {got}: it looks like the sides were rounded to multiples of "
+        "patch_step": f"{call} returned {got}: it looks like the sides were rounded to multiples "
+        "of "
         f"the patch size {p}. They are rounded to multiples of patch_size * merge_size = {factor}, "
         f"so that the patches split into whole {m} x {m} blocks; {expected}.",
         "no_resize": f"{call} returned {got}, about height * width / {factor}**2: the image is not "
         f"resized first. Each side is rounded to a multiple of {factor} (and the pixel limits "
         f"applied) before counting; {expected}.",
-        "floor": f"{call} returned {got}: each side was rounded down. The processor rounds each side "
+        "floor": f"{call} returned {got}: each side was rounded down. The processor rounds each "
+        "side "
         f"to the nearest multiple of {factor} (Python's round); {expected}.",
-        "ceil": f"{call} returned {got}: each side was rounded up. The processor rounds each side to "
+        "ceil": f"{call} returned {got}: each side was rounded up. The processor rounds each side "
+        "to "
         f"the nearest multiple of {factor} (Python's round); {expected}.",
         "no_max": f"{call} returned {got}, more than max_pixels allows ({high} px, "
         f"{high // factor**2} tokens of {factor} px). When the rounded size is over max_pixels, "
@@ -180,7 +184,8 @@ def _token_checks(fn: Callable[..., Any]) -> None:
 
 def check_image_tokens(fn: Callable[..., Any]) -> bool:
     """Check ``fn(height, width, patch_size, merge_size, min_pixels, max_pixels) -> int`` against
-    :func:`vitlearn.smart_resize`. Prints friendly feedback, returns whether it is right; never raises."""
+    :func:`vitlearn.smart_resize`. Prints friendly feedback, returns whether it is right; never
+    raises."""
 
     def checks() -> str:
         _token_checks(fn)
@@ -276,8 +281,9 @@ def _check_ids(fn: Callable[..., Any], segments: list[tuple[str, Any]]) -> None:
     if got.shape[1] != want.shape[1]:
         if got.shape == unmerged.shape:
             raise Mistake(
-                f"{call} returned {got.shape[1]} tokens: one per patch. The merger makes one token of "
-                f"each 2 x 2 block, so an image of t x h x w patches gives t * (h/2) * (w/2) tokens; "
+                f"{call} returned {got.shape[1]} tokens: one per patch. The merger makes one token "
+                "of each 2 x 2 block, so an image of t x h x w patches gives t * (h/2) * (w/2) "
+                "tokens; "
                 f"{want.shape[1]} in all here."
             )
         raise Mistake(f"{call} returned {got.shape[1]} tokens, expected {want.shape[1]}.")
@@ -286,7 +292,8 @@ def _check_ids(fn: Callable[..., Any], segments: list[tuple[str, Any]]) -> None:
             dict(one_d=True),
             "the image tokens got plain 1-D ids (the same number on t, h and w, "
             "counting up). The sequence then runs, but the language model no longer sees the image "
-            "as a grid: the token below is as far away as the token w/2 places later in the text. No "
+            "as a grid: the token below is as far away as the token w/2 places later in the text. "
+            "No "
             "error is raised, the model just reads positions it was never trained on. Give image "
             "token (k, r, c) the ids (s + k, s + r, s + c).",
         ),
@@ -323,7 +330,8 @@ def _check_ids(fn: Callable[..., Any], segments: list[tuple[str, Any]]) -> None:
     bad = (got != want).any(dim=0).nonzero()
     first = int(bad[0]) if bad.numel() else 0
     raise Mistake(
-        f"{call}: token {first} has ids {got[:, first].tolist()}, expected {want[:, first].tolist()}; "
+        f"{call}: token {first} has ids {got[:, first].tolist()}, expected "
+        f"{want[:, first].tolist()}; "
         f"{expected}"
     )
 

@@ -8,8 +8,8 @@ similar codes, and so do patches of the same row or column. This module holds a 
 enough to train on a laptop CPU whose table has learned the grid too, by the two measures of
 :func:`vitlearn.posenc.grid_structure`, so the course can look at a learned table with structure
 in it without training one in class. (Its structure is of another kind than the paper's: its
-codes point from the centre of the grid towards their patch; ``vitlearn/trained/weights/course_vit.md``
-shows how it came about.)
+codes point from the centre of the grid towards their patch;
+``vitlearn/trained/weights/course_vit.md`` shows how it came about.)
 
 - :func:`load_course_vit` returns the shipped model (a :class:`vitlearn.TinyViT`, timm parameter
   names), in eval mode, with ``model.meta``: how it was made and how well it does.
@@ -24,7 +24,8 @@ red shape left of, right of, above or below the blue one, along the axis where t
 apart?), drawn at 56 x 56 pixels and cut into 4 x 4 pixel patches: a 14 x 14 grid of patches like
 ViT-B/16 at 224 pixels, one patch to a cell, so a difference of one patch decides the answer.
 Every training step draws new scenes, so the model never sees the same example twice. How the
-recipe was found, and what made the structure appear, is in ``vitlearn/trained/weights/course_vit.md``.
+recipe was found, and what made the structure appear, is in
+``vitlearn/trained/weights/course_vit.md``.
 
 The module is named for what it holds (shipped weights), as the package layout plans it; the
 weights live next to it in ``vitlearn/trained/weights/``.
@@ -225,12 +226,19 @@ def train_course_vit(
     cfg = {**COURSE_VIT_RECIPE, **overrides}
     if steps is not None:
         cfg["steps"] = steps
-    for name, value in (("steps", cfg["steps"]), ("batch_size", cfg["batch_size"]),
-                        ("warmup", cfg["warmup"]), ("n_val", n_val), ("n_test", n_test)):
+    for name, value in (
+        ("steps", cfg["steps"]),
+        ("batch_size", cfg["batch_size"]),
+        ("warmup", cfg["warmup"]),
+        ("n_val", n_val),
+        ("n_test", n_test),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if cfg["n_train"] is not None and cfg["n_train"] < cfg["batch_size"]:
-        raise ValueError(f"n_train must be None or at least batch_size={cfg['batch_size']}, got {cfg['n_train']}")
+        raise ValueError(
+            f"n_train must be None or at least batch_size={cfg['batch_size']}, got {cfg['n_train']}"
+        )
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     seeds = _seeds(cfg["seed"], cfg["steps"])
@@ -264,8 +272,12 @@ def train_course_vit(
     keep = set(_table_steps(snaps))
     grid = model.grid_size
     history: dict[str, list[Any]] = {
-        "step": [], "val_accuracy": [], "spearman": [], "neighbour_fraction": [],
-        "loss_step": [], "loss": [],
+        "step": [],
+        "val_accuracy": [],
+        "spearman": [],
+        "neighbour_fraction": [],
+        "loss_step": [],
+        "loss": [],
     }
     tables: list[torch.Tensor] = []
     table_steps: list[int] = []
@@ -308,8 +320,12 @@ def train_course_vit(
                 snapshot(done)
                 model.train()
             if bar.due(done):
-                bar.update(done, loss=history["loss"][-1] if history["loss"] else losses[-1],
-                           val=history["val_accuracy"][-1], rho=history["spearman"][-1])
+                bar.update(
+                    done,
+                    loss=history["loss"][-1] if history["loss"] else losses[-1],
+                    val=history["val_accuracy"][-1],
+                    rho=history["spearman"][-1],
+                )
         seconds = time.perf_counter() - start
         bar.close()
         model.eval()
@@ -390,7 +406,9 @@ def _default_command(
     return " ".join(parts)
 
 
-def _write(out: Path, model: TinyViT, record: dict[str, Any], tables: torch.Tensor, steps: list[int]) -> None:
+def _write(
+    out: Path, model: TinyViT, record: dict[str, Any], tables: torch.Tensor, steps: list[int]
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     torch.save(state, out / WEIGHTS_FILE)
@@ -413,8 +431,11 @@ def _file(directory: str | os.PathLike[str] | None, name: str) -> Path:
         where = "the installed vitlearn package" if directory is None else f"folder {directory}"
         raise FileNotFoundError(
             f"{name} not found in {where} ({path}); "
-            + ("reinstall vitlearn" if directory is None else "train one there with "
-               f"`python -m vitlearn train-course-vit --out {directory}`")
+            + (
+                "reinstall vitlearn"
+                if directory is None
+                else f"train one there with `python -m vitlearn train-course-vit --out {directory}`"
+            )
         )
     return path
 
@@ -473,7 +494,11 @@ _SCENE_STATS = "scene stats"
 def experiment_row(record: dict[str, Any], run: str, note: str = "") -> dict[str, Any]:
     """One row of the experiments table, from the record :func:`train_course_vit` returned."""
     cfg = record["config"]
-    inputs = "[-1, 1]" if cfg["input_mean"] == [0.5] * 3 and cfg["input_std"] == [0.5] * 3 else _SCENE_STATS
+    inputs = (
+        "[-1, 1]"
+        if cfg["input_mean"] == [0.5] * 3 and cfg["input_std"] == [0.5] * 3
+        else _SCENE_STATS
+    )
     return {
         "run": run,
         "task": cfg["task"],
@@ -502,15 +527,50 @@ def experiment_row(record: dict[str, Any], run: str, note: str = "") -> dict[str
 
 def experiments_table(rows: Sequence[dict[str, Any]]) -> str:
     """The rows of ``load_course_vit_record()["experiments"]`` as a Markdown table."""
-    head = ("run", "task", "cells", "grid", "D", "depth", "heads", "steps", "lr", "wd (table)",
-            "inputs", "table std", "test acc", "rho", "neighbours", "min", "note")
+    head = (
+        "run",
+        "task",
+        "cells",
+        "grid",
+        "D",
+        "depth",
+        "heads",
+        "steps",
+        "lr",
+        "wd (table)",
+        "inputs",
+        "table std",
+        "test acc",
+        "rho",
+        "neighbours",
+        "min",
+        "note",
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         wd = f"{r['weight_decay']:g} ({'on' if r['decay_pos_embed'] else 'off'})"
-        check = f"{r['neighbour_fraction']:.3f}" + (" all" if r["all_neighbours_above_median"] else "")
-        cells = [r["run"], r["task"], f"{r['cells']}x{r['cells']}", r["grid"], r["embed_dim"], r["depth"],
-                 r["num_heads"], r["steps"], f"{r['lr']:g}", wd, r["inputs"], f"{r['pos_embed_std']:g}",
-                 f"{r['test_accuracy']:.3f}", f"{r['spearman']:.3f}", check, f"{r['minutes']:.1f}", r["note"]]
+        check = f"{r['neighbour_fraction']:.3f}" + (
+            " all" if r["all_neighbours_above_median"] else ""
+        )
+        cells = [
+            r["run"],
+            r["task"],
+            f"{r['cells']}x{r['cells']}",
+            r["grid"],
+            r["embed_dim"],
+            r["depth"],
+            r["num_heads"],
+            r["steps"],
+            f"{r['lr']:g}",
+            wd,
+            r["inputs"],
+            f"{r['pos_embed_std']:g}",
+            f"{r['test_accuracy']:.3f}",
+            f"{r['spearman']:.3f}",
+            check,
+            f"{r['minutes']:.1f}",
+            r["note"],
+        ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -519,40 +579,90 @@ def experiments_table(rows: Sequence[dict[str, Any]]) -> str:
 
 HELP = "train the course ViT (the small pretrained model shipped in the package) from scratch"
 
-_INT_OPTIONS = ("steps", "cells", "image_size", "patch_size", "embed_dim", "depth", "num_heads",
-                "batch_size", "warmup", "n_train", "seed")
+_INT_OPTIONS = (
+    "steps",
+    "cells",
+    "image_size",
+    "patch_size",
+    "embed_dim",
+    "depth",
+    "num_heads",
+    "batch_size",
+    "warmup",
+    "n_train",
+    "seed",
+)
 _FLOAT_OPTIONS = ("mlp_ratio", "pos_embed_std", "lr", "weight_decay")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=_DEFAULT_OUT,
-                   help="folder to write course_vit.pt/.json/_history.pt into (default: ./course_vit; "
-                        "the shipped model lives in vitlearn/trained/weights)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads while training (default 1)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=_DEFAULT_OUT,
+        help="folder to write course_vit.pt/.json/_history.pt into (default: ./course_vit; "
+        "the shipped model lives in vitlearn/trained/weights)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads while training (default 1)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--task", choices=tuple(TASKS), default=COURSE_VIT_RECIPE["task"],
-                   help=f"the scenes to learn (default {COURSE_VIT_RECIPE['task']})")
-    p.add_argument("--n-val", type=int, default=N_VAL, metavar="N",
-                   help=f"validation scenes, measured at each snapshot (default {N_VAL})")
-    p.add_argument("--n-test", type=int, default=N_TEST, metavar="N",
-                   help=f"test scenes, measured at the end (default {N_TEST})")
+    p.add_argument(
+        "--task",
+        choices=tuple(TASKS),
+        default=COURSE_VIT_RECIPE["task"],
+        help=f"the scenes to learn (default {COURSE_VIT_RECIPE['task']})",
+    )
+    p.add_argument(
+        "--n-val",
+        type=int,
+        default=N_VAL,
+        metavar="N",
+        help=f"validation scenes, measured at each snapshot (default {N_VAL})",
+    )
+    p.add_argument(
+        "--n-test",
+        type=int,
+        default=N_TEST,
+        metavar="N",
+        help=f"test scenes, measured at the end (default {N_TEST})",
+    )
     for name in _INT_OPTIONS + _FLOAT_OPTIONS:
-        p.add_argument("--" + name.replace("_", "-"), type=int if name in _INT_OPTIONS else float,
-                       default=COURSE_VIT_RECIPE[name], metavar="N" if name in _INT_OPTIONS else "X",
-                       help=f"default {COURSE_VIT_RECIPE[name]}")
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int if name in _INT_OPTIONS else float,
+            default=COURSE_VIT_RECIPE[name],
+            metavar="N" if name in _INT_OPTIONS else "X",
+            help=f"default {COURSE_VIT_RECIPE[name]}",
+        )
     for name in ("input_mean", "input_std"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, nargs=3, metavar=("R", "G", "B"),
-                       default=COURSE_VIT_RECIPE[name], help=f"default {COURSE_VIT_RECIPE[name]}")
-    p.add_argument("--decay-pos-embed", action=argparse.BooleanOptionalAction,
-                   default=COURSE_VIT_RECIPE["decay_pos_embed"],
-                   help="apply weight decay to the position table and class token too")
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=float,
+            nargs=3,
+            metavar=("R", "G", "B"),
+            default=COURSE_VIT_RECIPE[name],
+            help=f"default {COURSE_VIT_RECIPE[name]}",
+        )
+    p.add_argument(
+        "--decay-pos-embed",
+        action=argparse.BooleanOptionalAction,
+        default=COURSE_VIT_RECIPE["decay_pos_embed"],
+        help="apply weight decay to the position table and class token too",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     names = ("task", *_INT_OPTIONS, *_FLOAT_OPTIONS, "input_mean", "input_std", "decay_pos_embed")
     overrides = {name: getattr(args, name) for name in names}
-    record = train_course_vit(args.out, threads=args.threads, n_val=args.n_val, n_test=args.n_test,
-                              progress=not args.quiet, **overrides)
+    record = train_course_vit(
+        args.out,
+        threads=args.threads,
+        n_val=args.n_val,
+        n_test=args.n_test,
+        progress=not args.quiet,
+        **overrides,
+    )
     print(
         f"test accuracy {record['test_accuracy']:.3f} on {record['n_test']} scenes, "
         f"spearman {record['spearman']:.3f}, neighbours above median in "

@@ -61,7 +61,8 @@ class Explorer:
         return {}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Change the existing artists to show ``state`` (already validated); return what was drawn."""
+        """Change the existing artists to show ``state`` (already validated); return what was
+        drawn."""
         raise NotImplementedError
 
     # -- state -------------------------------------------------------------------------------
@@ -123,7 +124,9 @@ class Explorer:
             animated: list[Artist] = self.__dict__.get("_animated", [])
             if self.__dict__.get("_background") is None or not animated:
                 canvas.draw()  # everything but the animated artists
-                self.__dict__["_background"] = canvas.copy_from_bbox(self.fig.bbox) if animated else None
+                self.__dict__["_background"] = (
+                    canvas.copy_from_bbox(self.fig.bbox) if animated else None
+                )
             else:
                 canvas.restore_region(self.__dict__["_background"])
             for artist in animated:
@@ -165,8 +168,11 @@ class Explorer:
         # Shown at its own size: a column box stretches its children to its width, which would
         # blow the PNG up (a 400-pixel figure drawn 960 wide, blurred) on ipywidgets 7 and 8 alike;
         # on a narrower screen it still shrinks to fit.
-        image = W.Image(value=self.render_png(), format="png",
-                        layout=W.Layout(align_self="flex-start", max_width="100%"))
+        image = W.Image(
+            value=self.render_png(),
+            format="png",
+            layout=W.Layout(align_self="flex-start", max_width="100%"),
+        )
         status = W.HTML(value="")
 
         greyed: set[str] = set()  # sliders disabled here because their range is one value
@@ -258,4 +264,3 @@ def _coalesced(fn: Callable[[], None]) -> Callable[[], None]:
             loop.call_soon(flush)
 
     return call
-

@@ -25,14 +25,23 @@ from ._base import Explorer
 __all__ = ["DEFAULT_SIZES", "AnyResolutionExplorer", "default_codes"]
 
 DEFAULT_SIZES: tuple[tuple[int, int], ...] = (
-    (32, 32), (40, 40), (48, 48), (56, 56), (64, 64), (48, 64), (40, 72),
+    (32, 32),
+    (40, 40),
+    (48, 48),
+    (56, 56),
+    (64, 64),
+    (48, 64),
+    (40, 72),
 )
 """Test sizes ``(H, W)`` in pixels: the training size, four larger squares up to 2x, a 3:4 and a
 (nearly) 16:9 grid at 8 px patches."""
 
 
 def default_codes(
-    sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES, patch_size: int = 8, dim: int = 32, heads: int = 4
+    sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES,
+    patch_size: int = 8,
+    dim: int = 32,
+    heads: int = 4,
 ) -> dict[str, dict[tuple[int, int], torch.Tensor]]:
     """Codes that need no trained model, at every size: 2-D sin-cos recomputed for the grid, and
     rotary codes ``[cos | sin]`` of the angles on patch indices (the course's default temperature,
@@ -40,7 +49,9 @@ def default_codes(
     index = RotaryEmbedding2D(dim // heads)
     box = RotaryEmbedding2D(dim // heads, 100.0, normalize_coords="separate")
     out: dict[str, dict[tuple[int, int], torch.Tensor]] = {
-        "sin-cos, recomputed": {}, "RoPE, patch indices": {}, "RoPE, DINOv3 box": {},
+        "sin-cos, recomputed": {},
+        "RoPE, patch indices": {},
+        "RoPE, DINOv3 box": {},
     }
     for size in sizes:
         h, w = as_pair(size, "size")
@@ -107,21 +118,26 @@ class AnyResolutionExplorer(Explorer):
                 check_tensor(table, f"codes[{name!r}][{hw}]", (2,), "(rows*cols, D)")
                 if table.shape[0] != grid[0] * grid[1]:
                     raise ValueError(
-                        f"codes[{name!r}][{hw}] must have {grid[0]}*{grid[1]} = {grid[0] * grid[1]} rows "
-                        f"(one per patch of the {grid[0]}x{grid[1]} grid), got shape {shape_str(table.shape)}"
+                        f"codes[{name!r}][{hw}] must have {grid[0]}*{grid[1]} = "
+                        f"{grid[0] * grid[1]} rows (one per patch of the {grid[0]}x{grid[1]} "
+                        f"grid), got shape {shape_str(table.shape)}"
                     )
                 sim = position_similarity(table.detach().float(), grid).numpy()
                 self._sim[name, hw] = sim
                 self._mosaic[name, hw] = similarity_mosaic(sim)
         missing = [(n, s) for n in self.schemes for s in self.sizes if (n, s) not in self._sim]
         if missing:
-            raise ValueError(f"codes must give every scheme at every size; missing (scheme, size): {missing}")
+            raise ValueError(
+                f"codes must give every scheme at every size; missing (scheme, size): {missing}"
+            )
         self.accuracy: dict[str, dict[tuple[int, int], float]] | None = None
         if accuracy is not None:
             self.accuracy = {}
             for name in self.schemes:
                 if name not in accuracy:
-                    raise ValueError(f"accuracy has no entry for scheme {name!r}; schemes: {self.schemes}")
+                    raise ValueError(
+                        f"accuracy has no entry for scheme {name!r}; schemes: {self.schemes}"
+                    )
                 per = {as_pair(k, "size"): float(v) for k, v in accuracy[name].items()}
                 gaps = [s for s in self.sizes if s not in per]
                 if gaps:
@@ -147,8 +163,13 @@ class AnyResolutionExplorer(Explorer):
         ax = self.ax_acc
         ax.set_xlim(-0.5, len(self.sizes) - 0.5)
         ax.set_ylim(0.0, 1.02)
-        ax.set_xticks(x, [_size_label(s, self.patch_size) for s in self.sizes], rotation=35,
-                      ha="right", fontsize=7)
+        ax.set_xticks(
+            x,
+            [_size_label(s, self.patch_size) for s in self.sizes],
+            rotation=35,
+            ha="right",
+            fontsize=7,
+        )
         ax.tick_params(axis="y", labelsize=7)
         ax.set_ylabel("test accuracy", fontsize=8)
         if chance is not None:
@@ -158,31 +179,64 @@ class AnyResolutionExplorer(Explorer):
         self._lines: dict[str, Any] = {}
         if self.accuracy is not None:
             for name in self.schemes:
-                (line,) = ax.plot(x, [self.accuracy[name][s] for s in self.sizes], "o-", ms=3,
-                                  lw=1, color="0.75", zorder=1)
+                (line,) = ax.plot(
+                    x,
+                    [self.accuracy[name][s] for s in self.sizes],
+                    "o-",
+                    ms=3,
+                    lw=1,
+                    color="0.75",
+                    zorder=1,
+                )
                 self._lines[name] = line
         else:
-            ax.text(0.5, 0.5, "no accuracies given\n(pass accuracy=...)", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=8, color="0.4")
+            ax.text(
+                0.5,
+                0.5,
+                "no accuracies given\n(pass accuracy=...)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="0.4",
+            )
         (self._marker,) = ax.plot([], [], "o", ms=9, mfc="none", mec="red", mew=1.5, zorder=3)
         self._acc_title = self.fig.text(0.28, 0.97, "", ha="center", va="top", fontsize=9)
-        self._map = self.ax_map.imshow(np.zeros((2, 2)), cmap="viridis", vmin=-1, vmax=1,
-                                       interpolation="nearest")
+        self._map = self.ax_map.imshow(
+            np.zeros((2, 2)), cmap="viridis", vmin=-1, vmax=1, interpolation="nearest"
+        )
         self.ax_map.set_axis_off()  # no ticks: the limits change with the grid, cheaply
         self._map_title = self.fig.text(0.77, 0.97, "", ha="center", va="top", fontsize=9)
-        self._map_note = self.ax_map.text(0.5, 0.5, "", ha="center", va="center", fontsize=9,
-                                          transform=self.ax_map.transAxes, color="0.3")
-        self._animate(*self._lines.values(), self._marker, self._acc_title, self._map,
-                      self._map_title, self._map_note)
+        self._map_note = self.ax_map.text(
+            0.5,
+            0.5,
+            "",
+            ha="center",
+            va="center",
+            fontsize=9,
+            transform=self.ax_map.transAxes,
+            color="0.3",
+        )
+        self._animate(
+            *self._lines.values(),
+            self._marker,
+            self._acc_title,
+            self._map,
+            self._map_title,
+            self._map_note,
+        )
 
     def controls(self) -> dict[str, Any]:
         import ipywidgets as W
 
         return {
-            "scheme": W.Dropdown(options=self.schemes, value=self.state["scheme"], description="scheme"),
+            "scheme": W.Dropdown(
+                options=self.schemes, value=self.state["scheme"], description="scheme"
+            ),
             "size": W.Dropdown(
                 options=[(_size_label(s, self.patch_size), s) for s in self.sizes],
-                value=self.state["size"], description="test size",
+                value=self.state["size"],
+                description="test size",
             ),
         }
 
@@ -211,7 +265,9 @@ class AnyResolutionExplorer(Explorer):
             self._acc_title.set_text(f"{scheme} at {_size_label(size, self.patch_size)}")
         else:
             self._marker.set_data([i], [acc])
-            self._acc_title.set_text(f"{scheme}: accuracy {acc:.3f} at {_size_label(size, self.patch_size)}")
+            self._acc_title.set_text(
+                f"{scheme}: accuracy {acc:.3f} at {_size_label(size, self.patch_size)}"
+            )
         mosaic = self._mosaic[scheme, size]
         sim = self._sim[scheme, size]
         rows, cols = mosaic.shape
@@ -225,7 +281,15 @@ class AnyResolutionExplorer(Explorer):
         else:
             low = min(float(np.nanmin(mosaic)), 0.99)
             self._map.set_clim(low, 1.0)
-            self._map_title.set_text(f"its codes on the {grid[0]}x{grid[1]} grid (cos {low:.2f} .. 1)")
+            self._map_title.set_text(
+                f"its codes on the {grid[0]}x{grid[1]} grid (cos {low:.2f} .. 1)"
+            )
             self._map_note.set_text("")
-        return {"scheme": scheme, "size": size, "grid": grid, "accuracy": acc,
-                "similarity": sim, "mosaic": mosaic}
+        return {
+            "scheme": scheme,
+            "size": size,
+            "grid": grid,
+            "accuracy": acc,
+            "similarity": sim,
+            "mosaic": mosaic,
+        }

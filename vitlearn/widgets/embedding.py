@@ -116,7 +116,9 @@ class ReconstructionExplorer(Explorer):
         self.state = self._validate({"image": image, "dim": dim, "projection": projection})
         self._build()
         self._err_image: str | None = None  # the photo whose curves set the error axes' scale
-        self._animate(self._im_orig, self._im_rec, self._title_rec, *self._lines.values(), self._marker)
+        self._animate(
+            self._im_orig, self._im_rec, self._title_rec, *self._lines.values(), self._marker
+        )
         self.update()
         # lay the figure out once, then keep that layout: re-running the layout engine on every
         # redraw would cost more than the drawing itself
@@ -159,8 +161,13 @@ class ReconstructionExplorer(Explorer):
         rank = int(self._ranks[projection][int(dim) - 1])
         tokens, patches_hat = torch.from_numpy(tokens), torch.from_numpy(patches_hat)
         image_hat = unpatchify(patches_hat, self.patch_size, self.grid)  # (3, H, W)
-        return {"tokens": tokens, "patches_hat": patches_hat, "image_hat": image_hat,
-                "error": error, "rank": rank}
+        return {
+            "tokens": tokens,
+            "patches_hat": patches_hat,
+            "image_hat": image_hat,
+            "error": error,
+            "rank": rank,
+        }
 
     def error_curve(self, image: str, projection: str = "random") -> np.ndarray:
         """``(max_dim,)``: the RMS reconstruction error for D = 1 .. max_dim (index D - 1)."""
@@ -187,8 +194,15 @@ class ReconstructionExplorer(Explorer):
             for proj in PROJECTIONS
         }
         ax_err.axvline(self.patch_dim, color="0.4", ls="--", lw=1)
-        ax_err.text(self.patch_dim, 1.0, f" P·P·C = {self.patch_dim}", fontsize=8, color="0.3",
-                    va="top", transform=ax_err.get_xaxis_transform())
+        ax_err.text(
+            self.patch_dim,
+            1.0,
+            f" P·P·C = {self.patch_dim}",
+            fontsize=8,
+            color="0.3",
+            va="top",
+            transform=ax_err.get_xaxis_transform(),
+        )
         (self._marker,) = ax_err.plot([], [], "o", color="k", ms=6, zorder=3)
         ax_err.set_xlim(0, self.max_dim + 1)
         ax_err.set_xlabel("D (token width)", fontsize=9)
@@ -203,11 +217,20 @@ class ReconstructionExplorer(Explorer):
         import ipywidgets as W
 
         return {
-            "dim": W.IntSlider(value=self.state["dim"], min=1, max=self.max_dim, step=1,
-                               description="D", continuous_update=False),
-            "image": W.Dropdown(options=self.images, value=self.state["image"], description="photo"),
-            "projection": W.Dropdown(options=list(PROJECTIONS), value=self.state["projection"],
-                                     description="W"),
+            "dim": W.IntSlider(
+                value=self.state["dim"],
+                min=1,
+                max=self.max_dim,
+                step=1,
+                description="D",
+                continuous_update=False,
+            ),
+            "image": W.Dropdown(
+                options=self.images, value=self.state["image"], description="photo"
+            ),
+            "projection": W.Dropdown(
+                options=list(PROJECTIONS), value=self.state["projection"], description="W"
+            ),
         }
 
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:

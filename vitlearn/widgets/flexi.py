@@ -1,4 +1,5 @@
-"""PatchSizeExplorer: resize a patch-embedding kernel to another patch size, naively or by PI-resize.
+"""PatchSizeExplorer: resize a patch-embedding kernel to another patch size, naively or by
+PI-resize.
 
 A slider picks the new patch size ``P'``. The explorer shows one filter of the kernel at its
 original size, interpolated like an image (naive) and PI-resized
@@ -45,7 +46,8 @@ def token_errors(
     ``||tokens' - tokens|| / ||tokens||`` over all tokens, with ``tokens`` those of the original
     images and kernel.
 
-    Shapes: ``(D, C, P, P), (B, C, rows*P, cols*P) -> {"naive": (len(sizes),), "pi": (len(sizes),)}``.
+    Shapes:
+    ``(D, C, P, P), (B, C, rows*P, cols*P) -> {"naive": (len(sizes),), "pi": (len(sizes),)}``.
     """
     w = weight.detach().double()
     x = images.detach().double()
@@ -115,7 +117,8 @@ class PatchSizeExplorer(Explorer):
         d, c, ph, pw = w.shape
         if ph != pw:
             raise ValueError(
-                f"the explorer shows square patches; weight has {ph}x{pw} filters {shape_str(w.shape)}"
+                f"the explorer shows square patches; weight has {ph}x{pw} filters "
+                f"{shape_str(w.shape)}"
             )
         p = ph
         if images is None:
@@ -170,7 +173,9 @@ class PatchSizeExplorer(Explorer):
         # Lay the figure out once, with every title present, then keep that layout: a layout
         # computed with empty titles cuts them off, and one recomputed at every move is slow.
         self.fig.tight_layout()
-        self.state = self._validate({"patch_size": p if p in self.sizes else init, "filter": filter})
+        self.state = self._validate(
+            {"patch_size": p if p in self.sizes else init, "filter": filter}
+        )
         self._animate(*self._im, *self._titles, self._marker, self._title)
         self.update()
 
@@ -182,7 +187,10 @@ class PatchSizeExplorer(Explorer):
                 options=self.sizes, value=self.state["patch_size"], description="new P'"
             ),
             "filter": W.IntSlider(
-                value=self.state["filter"], min=0, max=self.weight.shape[0] - 1, description="filter"
+                value=self.state["filter"],
+                min=0,
+                max=self.weight.shape[0] - 1,
+                description="filter",
             ),
         }
 

@@ -50,7 +50,9 @@ class PatchExplorer(Explorer):
         # every size that divides both sides and leaves at least two tokens: with one token (a
         # patch as big as a square image) the "tokens shown" slider would have nothing to move
         self.patch_sizes = [
-            p for p in range(2, min(h, w) + 1) if h % p == 0 and w % p == 0 and (h // p) * (w // p) >= 2
+            p
+            for p in range(2, min(h, w) + 1)
+            if h % p == 0 and w % p == 0 and (h // p) * (w // p) >= 2
         ]
         if not self.patch_sizes:
             raise ValueError(
@@ -120,8 +122,12 @@ class PatchExplorer(Explorer):
             "patch_size": W.SelectionSlider(
                 options=self.patch_sizes, value=self.state["patch_size"], description="patch P"
             ),
-            "k": W.IntSlider(value=self.state["k"], min=1, max=self._k_max(self.state["patch_size"]),
-                             description="tokens shown"),
+            "k": W.IntSlider(
+                value=self.state["k"],
+                min=1,
+                max=self._k_max(self.state["patch_size"]),
+                description="tokens shown",
+            ),
         }
 
     def _k_max(self, p: int) -> int:

@@ -102,11 +102,13 @@ class JigsawExplorer(Explorer):
             self._base = {k: m(self.image[None])[0].float() for k, m in self.models.items()}
         k_out = {v.shape[-1] for v in self._base.values()}
         if len(k_out) != 1:
-            raise ValueError(f"every model must return (B, K) with the same K, got K in {sorted(k_out)}")
+            raise ValueError(
+                f"every model must return (B, K) with the same K, got K in {sorted(k_out)}"
+            )
         self.k = k_out.pop()
-        self.output_names = list(output_names) if output_names is not None else [
-            str(i) for i in range(self.k)
-        ]
+        self.output_names = (
+            list(output_names) if output_names is not None else [str(i) for i in range(self.k)]
+        )
         self.state: dict[str, Any] = {"seed": check_int(seed, "seed", minimum=0)}
 
         m = len(self.models)
@@ -135,7 +137,9 @@ class JigsawExplorer(Explorer):
         for i, (name, base) in enumerate(self._base.items()):
             ax = self.fig.add_axes(box(0.2 + 2 * (img_w + 0.1) + 0.35 + 2.4 * i, 1.9, 0.14, 0.68))
             ax.bar(x - 0.2, base.numpy(), width=0.4, color="0.7", label="image")
-            self._bars[name] = ax.bar(x + 0.2, base.numpy(), width=0.4, color=f"C{i}", label="jigsaw")
+            self._bars[name] = ax.bar(
+                x + 0.2, base.numpy(), width=0.4, color=f"C{i}", label="jigsaw"
+            )
             ax.set_xticks(x, self.output_names, fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
             ax.axhline(0, color="k", linewidth=0.5)
@@ -146,9 +150,15 @@ class JigsawExplorer(Explorer):
             self._bar_axes[name] = ax
         self._bar_axes[next(iter(self._bar_axes))].legend(fontsize=7, loc="upper left")
         self._jig_title = self.ax_jig.set_title(" ", fontsize=9)
-        self._bar_titles = {name: ax.set_title(" ", fontsize=8) for name, ax in self._bar_axes.items()}
-        self._animate(self._jig, self._jig_title, *self._bar_titles.values(),
-                      *(bar for bars in self._bars.values() for bar in bars))
+        self._bar_titles = {
+            name: ax.set_title(" ", fontsize=8) for name, ax in self._bar_axes.items()
+        }
+        self._animate(
+            self._jig,
+            self._jig_title,
+            *self._bar_titles.values(),
+            *(bar for bars in self._bars.values() for bar in bars),
+        )
         self.update()
 
     def controls(self) -> dict[str, Any]:
@@ -186,14 +196,21 @@ class JigsawExplorer(Explorer):
                 diffs[name] = float((out - base).abs().max())
                 outputs[name] = (base.numpy(), out.numpy())
                 self._bar_titles[name].set_text(f"{name}\nmax |change| = {diffs[name]:.2g}")
-        return {"seed": seed, "perm": perm.numpy(), "jigsaw": jigsaw.numpy(), "outputs": outputs,
-                "max_diff": diffs}
+        return {
+            "seed": seed,
+            "perm": perm.numpy(),
+            "jigsaw": jigsaw.numpy(),
+            "outputs": outputs,
+            "max_diff": diffs,
+        }
 
 
 # --- similarity ------------------------------------------------------------------------------
 
 
-def default_tables(grid_size: int | Sequence[int], dim: int, seed: int = 0) -> dict[str, torch.Tensor]:
+def default_tables(
+    grid_size: int | Sequence[int], dim: int, seed: int = 0
+) -> dict[str, torch.Tensor]:
     """A code of each kind for a ``(rows, cols)`` grid: ``{name: (rows*cols, dim)}``.
 
     The learned kinds are shown at initialisation (before any training), drawn with ``seed``.
@@ -212,9 +229,9 @@ class SimilarityExplorer(Explorer):
     """Choose a kind of position code and a patch (row, col); see the similarity of its code to all.
 
     ``tables`` maps a name to a table of codes ``(num_prefix_tokens + rows*cols, D)`` (default:
-    :func:`default_tables`). Left: the ``(rows, cols)`` map of cosine similarities between the chosen
-    patch's code and every patch's code (one tile of the ViT paper's Figure 7, centre), the chosen
-    patch outlined. Right: the chosen code itself, channel by channel.
+    :func:`default_tables`). Left: the ``(rows, cols)`` map of cosine similarities between the
+    chosen patch's code and every patch's code (one tile of the ViT paper's Figure 7, centre), the
+    chosen patch outlined. Right: the chosen code itself, channel by channel.
     """
 
     def __init__(
@@ -232,7 +249,9 @@ class SimilarityExplorer(Explorer):
         rows, cols = self.grid
         raw = dict(tables) if tables is not None else default_tables(self.grid, dim)
         self.kinds = list(raw)
-        self._sim = {k: position_similarity(t, self.grid, num_prefix_tokens).numpy() for k, t in raw.items()}
+        self._sim = {
+            k: position_similarity(t, self.grid, num_prefix_tokens).numpy() for k, t in raw.items()
+        }
         self._codes = {
             k: (t[0] if t.dim() == 3 else t)[num_prefix_tokens:].detach().float().numpy()
             for k, t in raw.items()
@@ -244,8 +263,9 @@ class SimilarityExplorer(Explorer):
         self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
         self.ax_map = self.fig.add_axes((0.02, 0.04, 0.42, 0.78))
         self.ax_code = self.fig.add_axes((0.52, 0.18, 0.45, 0.64))
-        self._map = self.ax_map.imshow(np.zeros((rows, cols)), cmap="viridis", vmin=-1, vmax=1,
-                                       interpolation="nearest")
+        self._map = self.ax_map.imshow(
+            np.zeros((rows, cols)), cmap="viridis", vmin=-1, vmax=1, interpolation="nearest"
+        )
         from matplotlib.patches import Rectangle
 
         self._box = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
@@ -288,7 +308,9 @@ class SimilarityExplorer(Explorer):
         low = min(float(self._sim[kind].min()), 0.99)
         self._map.set_clim(low, 1.0)
         self._box.set_xy((c - 0.5, r - 0.5))
-        self._map_title.set_text(f"{kind}: patch ({r}, {c}) vs all\ncos: dark {low:.2f} .. yellow 1")
+        self._map_title.set_text(
+            f"{kind}: patch ({r}, {c}) vs all\ncos: dark {low:.2f} .. yellow 1"
+        )
         self._line.set_data(np.arange(code.shape[0]), code)
         if kind != self._line_kind:  # the code axes' scale belongs to the cached background
             self._line_kind = kind
@@ -306,12 +328,13 @@ class SimilarityExplorer(Explorer):
 # --- frequencies -----------------------------------------------------------------------------
 
 
-def describe_sincos_channel(channel: int, dim: int, convention: str = "mae",
-                            temperature: float = 10000.0) -> dict[str, Any]:
+def describe_sincos_channel(
+    channel: int, dim: int, convention: str = "mae", temperature: float = 10000.0
+) -> dict[str, Any]:
     """What channel ``channel`` of :func:`vitlearn.sincos_2d_pos_embed` holds, in ``convention``.
 
-    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's value
-    at the patch in column x, row y is ``func(axis * w_k)``.
+    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's
+    value at the patch in column x, row y is ``func(axis * w_k)``.
     """
     check_choice(convention, "convention", SINCOS_CONVENTIONS)
     f = dim // 4
@@ -345,22 +368,30 @@ class FrequencyExplorer(Explorer):
     ) -> None:
         self.grid = as_pair(grid_size, "grid_size")
         self.dim = dim
-        self._tables = {c: sincos_2d_pos_embed(self.grid, dim, convention=c).numpy()
-                        for c in SINCOS_CONVENTIONS}
+        self._tables = {
+            c: sincos_2d_pos_embed(self.grid, dim, convention=c).numpy() for c in SINCOS_CONVENTIONS
+        }
         self.state: dict[str, Any] = {"convention": convention, "channel": channel}
         self.state = self._validate(self.state)
         rows, cols = self.grid
         self.fig = Figure(figsize=(6.4, 2.8), dpi=self.dpi)
         self.ax_map = self.fig.add_axes((0.02, 0.06, 0.38, 0.76))
         self.ax_tab = self.fig.add_axes((0.50, 0.14, 0.47, 0.68))
-        self._map = self.ax_map.imshow(np.zeros((rows, cols)), cmap="RdBu_r", vmin=-1, vmax=1,
-                                       interpolation="nearest")
+        self._map = self.ax_map.imshow(
+            np.zeros((rows, cols)), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
+        )
         self.ax_map.set_xlabel("column x", fontsize=8)
         self.ax_map.set_ylabel("row y", fontsize=8)
         self.ax_map.set_xticks([])
         self.ax_map.set_yticks([])
-        self._tab = self.ax_tab.imshow(self._tables[convention], cmap="RdBu_r", vmin=-1, vmax=1,
-                                       aspect="auto", interpolation="nearest")
+        self._tab = self.ax_tab.imshow(
+            self._tables[convention],
+            cmap="RdBu_r",
+            vmin=-1,
+            vmax=1,
+            aspect="auto",
+            interpolation="nearest",
+        )
         self._mark = self.ax_tab.axvline(channel, color="k", linewidth=1.5)
         self.ax_tab.set_xlabel("channel", fontsize=8)
         self.ax_tab.set_ylabel("token (row-major)", fontsize=8)
@@ -376,10 +407,14 @@ class FrequencyExplorer(Explorer):
         import ipywidgets as W
 
         return {
-            "convention": W.Dropdown(options=list(SINCOS_CONVENTIONS),
-                                     value=self.state["convention"], description="convention"),
-            "channel": W.IntSlider(value=self.state["channel"], min=0, max=self.dim - 1,
-                                   description="channel"),
+            "convention": W.Dropdown(
+                options=list(SINCOS_CONVENTIONS),
+                value=self.state["convention"],
+                description="convention",
+            ),
+            "channel": W.IntSlider(
+                value=self.state["channel"], min=0, max=self.dim - 1, description="channel"
+            ),
         }
 
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -401,7 +436,8 @@ class FrequencyExplorer(Explorer):
         period = 2 * np.pi / info["omega"]
         self._map_title.set_text(
             f"channel {ch} = {info['func']}({info['axis']} * w_{info['k']})\n"
-            f"w = {info['omega']:.3g}, period {period:.3g} patches")
+            f"w = {info['omega']:.3g}, period {period:.3g} patches"
+        )
         self._tab.set_data(table)
         self._mark.set_xdata([ch, ch])
         self._tab_title.set_text(f"{conv}: the whole table ({rows * cols}, {self.dim})")

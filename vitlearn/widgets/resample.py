@@ -22,14 +22,20 @@ from ._base import Explorer
 __all__ = ["METHODS", "ResampleExplorer"]
 
 
-def _method(**kwargs: Any) -> Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int], torch.Tensor]:
-    def run(table: torch.Tensor, new: tuple[int, int], old: tuple[int, int], prefix: int) -> torch.Tensor:
+def _method(
+    **kwargs: Any,
+) -> Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int], torch.Tensor]:
+    def run(
+        table: torch.Tensor, new: tuple[int, int], old: tuple[int, int], prefix: int
+    ) -> torch.Tensor:
         return resample_pos_embed(table, new, old_size=old, num_prefix_tokens=prefix, **kwargs)
 
     return run
 
 
-METHODS: dict[str, Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int], torch.Tensor]] = {
+METHODS: dict[
+    str, Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int], torch.Tensor]
+] = {
     "bicubic + antialias (timm)": _method(recipe="timm"),
     "bicubic (HF, MAE)": _method(recipe="hf"),
     "bilinear": _method(interpolation="bilinear", antialias=False),
@@ -37,7 +43,8 @@ METHODS: dict[str, Callable[[torch.Tensor, tuple[int, int], tuple[int, int], int
     "nearest": _method(interpolation="nearest"),
     "flattened 1-D (wrong)": lambda table, new, old, prefix: flattened_resample(table, new, prefix),
 }
-"""The methods of the explorer's menu: name -> ``f(table, new (rows, cols), old (rows, cols), prefix)``."""
+"""The methods of the explorer's menu: name ->
+``f(table, new (rows, cols), old (rows, cols), prefix)``."""
 
 
 def _default_table(grid: tuple[int, int], dim: int) -> torch.Tensor:
@@ -60,9 +67,10 @@ class ResampleExplorer(Explorer):
 
     ``pos_embed`` is ``(1, prefix + rows*cols, D)`` or ``(prefix + rows*cols, D)`` on the grid
     ``grid_size`` (default: square from the token count; default table: 2-D sin-cos codes on a
-    14 x 14 grid plus a class token). Panels, left to right: the similarity of patch ``(row, col)``'s
-    code to every code on the old grid; the same for the matching patch on the new grid (the cell
-    at the same relative position); channel ``channel`` of the old table; of the new table.
+    14 x 14 grid plus a class token). Panels, left to right: the similarity of patch
+    ``(row, col)``'s code to every code on the old grid; the same for the matching patch on the new
+    grid (the cell at the same relative position); channel ``channel`` of the old table; of the new
+    table.
     """
 
     def __init__(
@@ -80,10 +88,15 @@ class ResampleExplorer(Explorer):
     ) -> None:
         if pos_embed is None:
             pos_embed = _default_table(as_pair(grid_size or 14, "grid_size"), 64)
-        check_tensor(pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)")
+        check_tensor(
+            pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)"
+        )
         table = (pos_embed if pos_embed.dim() == 3 else pos_embed[None]).detach().float()
         self.old = token_grid(
-            table.shape[1], num_prefix_tokens, grid_size, what=f"pos_embed {shape_str(pos_embed.shape)}"
+            table.shape[1],
+            num_prefix_tokens,
+            grid_size,
+            what=f"pos_embed {shape_str(pos_embed.shape)}",
         )
         self.table = table
         self.prefix = num_prefix_tokens
@@ -103,8 +116,12 @@ class ResampleExplorer(Explorer):
         axes = [self.fig.add_axes((0.01 + 0.25 * i, 0.04, 0.22, 0.72)) for i in range(4)]
         self.ax_sim_old, self.ax_sim_new, self.ax_ch_old, self.ax_ch_new = axes
         blank = np.zeros((2, 2))
-        self._sim_old = self.ax_sim_old.imshow(blank, cmap="viridis", vmin=-1, vmax=1, interpolation="nearest")
-        self._sim_new = self.ax_sim_new.imshow(blank, cmap="viridis", vmin=-1, vmax=1, interpolation="nearest")
+        self._sim_old = self.ax_sim_old.imshow(
+            blank, cmap="viridis", vmin=-1, vmax=1, interpolation="nearest"
+        )
+        self._sim_new = self.ax_sim_new.imshow(
+            blank, cmap="viridis", vmin=-1, vmax=1, interpolation="nearest"
+        )
         self._ch_old = self.ax_ch_old.imshow(blank, cmap="RdBu_r", interpolation="nearest")
         self._ch_new = self.ax_ch_new.imshow(blank, cmap="RdBu_r", interpolation="nearest")
         from matplotlib.patches import Rectangle
@@ -120,19 +137,34 @@ class ResampleExplorer(Explorer):
         self.ax_sim_old.add_patch(self._box_old)
         self.ax_sim_new.add_patch(self._box_new)
         for ax in axes:
-            ax.set_axis_off()  # no ticks or spines: the axes limits can change without a full redraw
+            # no ticks or spines: the axes limits can change without a full redraw
+            ax.set_axis_off()
         self.state = self._validate(self.state)
-        self._animate(self._sim_old, self._sim_new, self._ch_old, self._ch_new,
-                      self._box_old, self._box_new, self._suptitle, *self._titles)
+        self._animate(
+            self._sim_old,
+            self._sim_new,
+            self._ch_old,
+            self._ch_new,
+            self._box_old,
+            self._box_new,
+            self._suptitle,
+            *self._titles,
+        )
         self.update()
 
     def controls(self) -> dict[str, Any]:
         import ipywidgets as W
 
         return {
-            "size": W.IntSlider(value=self.state["size"], min=2, max=self.max_size, description="new grid"),
-            "method": W.Dropdown(options=list(METHODS), value=self.state["method"], description="method"),
-            "channel": W.IntSlider(value=self.state["channel"], min=0, max=self.dim - 1, description="channel"),
+            "size": W.IntSlider(
+                value=self.state["size"], min=2, max=self.max_size, description="new grid"
+            ),
+            "method": W.Dropdown(
+                options=list(METHODS), value=self.state["method"], description="method"
+            ),
+            "channel": W.IntSlider(
+                value=self.state["channel"], min=0, max=self.dim - 1, description="channel"
+            ),
         }
 
     @staticmethod
@@ -156,7 +188,8 @@ class ResampleExplorer(Explorer):
         return {"size": state["size"], "method": method, "channel": channel, "row": r, "col": c}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Draw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old grid).
+        """Draw for ``size`` (int or (rows, cols)), ``method``, ``channel``, ``row``, ``col`` (old
+        grid).
 
         Returns the new grid ``size``, the patch on each grid, the similarity maps ``sim_old``
         (old rows, old cols) and ``sim_new`` (new rows, new cols), the channel images
@@ -168,7 +201,7 @@ class ResampleExplorer(Explorer):
 
         with torch.no_grad():
             table = METHODS[method](self.table, new, self.old, self.prefix)
-        codes = table[0, self.prefix:].numpy()  # (new_rows*new_cols, D)
+        codes = table[0, self.prefix :].numpy()  # (new_rows*new_cols, D)
         # the new cell whose centre is at the same relative position as the chosen old cell
         nr = min(new[0] - 1, max(0, int(np.floor((r + 0.5) * new[0] / rows))))
         nc = min(new[1] - 1, max(0, int(np.floor((c + 0.5) * new[1] / cols))))
@@ -179,11 +212,16 @@ class ResampleExplorer(Explorer):
 
         self._show(self._sim_old, self.ax_sim_old, sim_old)
         self._show(self._sim_new, self.ax_sim_new, sim_new)
-        low = min(float(sim_old.min()), float(sim_new.min()), 0.99)  # one colour scale for both maps
+        low = min(
+            float(sim_old.min()), float(sim_new.min()), 0.99
+        )  # one colour scale for both maps
         self._sim_old.set_clim(low, 1.0)
         self._sim_new.set_clim(low, 1.0)
         lim = max(float(np.abs(ch_old).max()), 1e-6)
-        for image, ax, data in ((self._ch_old, self.ax_ch_old, ch_old), (self._ch_new, self.ax_ch_new, ch_new)):
+        for image, ax, data in (
+            (self._ch_old, self.ax_ch_old, ch_old),
+            (self._ch_new, self.ax_ch_new, ch_new),
+        ):
             self._show(image, ax, data)
             image.set_clim(-lim, lim)
         self._box_old.set_xy((c - 0.5, r - 0.5))
