@@ -128,7 +128,7 @@ def test_learned_table_has_the_grid_structure(model):
 
 
 def test_the_table_started_as_timm_starts_it(model):
-    start = build_course_vit(model.meta["config"]).pos_embed.detach()
+    start = build_course_vit(model.recipe).pos_embed.detach()
     assert model.meta["config"]["pos_embed_std"] == 0.02
     assert 0.015 < float(start.std()) < 0.025 and float(start.abs().max()) <= 2.0
     assert not torch.equal(start, model.pos_embed.detach())  # training moved it
@@ -149,7 +149,7 @@ def test_record_history_and_tables(model, record):
     assert torch.equal(
         tables[-1], model.pos_embed.detach()[0]
     )  # the last snapshot is the shipped table
-    start = build_course_vit(record["config"]).pos_embed.detach()[0]
+    start = build_course_vit(record["recipe"]).pos_embed.detach()[0]
     assert torch.equal(tables[0], start)  # the first is the untrained table
     for step, table in zip(record["table_steps"], tables, strict=True):
         rho = grid_structure(table, model.grid_size, 1)["spearman"]
@@ -199,13 +199,13 @@ def test_cli_parses_every_recipe_option():
         and args.lr == 0.002
     )
     assert args.input_std == [0.2, 0.3, 0.4] and args.decay_pos_embed is False and args.threads == 2
-    assert args.cells == COURSE_VIT_RECIPE["cells"] and args.n_train is None
+    assert args.cells == COURSE_VIT_RECIPE.cells and args.n_train is None
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train-course-vit", "--task", "colour"])
 
 
 TINY = dict(
-    image_size=16, patch_size=4, cells=2, embed_dim=8, depth=1, num_heads=1, batch_size=8, warmup=1
+    img_size=16, patch_size=4, cells=2, embed_dim=8, depth=1, num_heads=1, batch_size=8, warmup=1
 )
 
 
@@ -255,9 +255,33 @@ def test_cli_trains_and_reports(tmp_path, capsys):
 
 
 def test_errors_name_what_was_expected(tmp_path):
-    with pytest.raises(TypeError, match="unknown settings"):
+    with pytest.raises(TypeError, match=r"unknown TrainRecipe fields \['colour'\]"):
         train_course_vit(None, steps=1, colour="red")
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
         train_course_vit(None, steps=0)
+    with pytest.raises(TypeError, match="steps must be an int, got float 2.0"):
+        train_course_vit(None, steps=2.0)
+    with pytest.raises(TypeError, match="n_val must be an int"):
+        train_course_vit(None, steps=1, n_val=1.5)
     with pytest.raises(FileNotFoundError, match="train-course-vit --out"):
         load_course_vit(tmp_path)
+
+
+def test_cli_options_are_the_recipe_fields_and_its_command_runs_the_recipe():
+    import dataclasses
+
+    from vitlearn.trained._recipe_cli import recipe_command
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["train-course-vit"]
+    dests = {a.dest for a in sub._actions} - {"help", "out", "threads", "quiet", "n_val"}
+    assert dests == {f.name for f in dataclasses.fields(COURSE_VIT_RECIPE)}
+    changed = COURSE_VIT_RECIPE.replace(
+        img_size=(48, 64), n_train=512, lr=2e-3, decay_pos_embed=True, input_std=(0.2, 0.3, 0.4)
+    )
+    command = recipe_command("python -m vitlearn train-course-vit", changed, COURSE_VIT_RECIPE)
+    args = parser.parse_args(command.split()[3:])
+    from vitlearn.trained._recipe_cli import recipe_from_options
+
+    assert recipe_from_options(args, COURSE_VIT_RECIPE) == changed
+    assert recipe_command("x", COURSE_VIT_RECIPE, COURSE_VIT_RECIPE) == "x"

@@ -284,8 +284,8 @@ def test_vit_embedding_errors() -> None:
         match=r"made for a 2x2 grid .*\(H, W\) = \(8, 8\).*\(1, 3, 12, 12\).*resample_pos_embed",
     ):
         emb(torch.zeros(1, 3, 12, 12))
-    with pytest.raises(ValueError, match="unknown pos_embed 'rope'"):
-        ViTEmbedding(8, 4, 3, 8, pos_embed="rope")
+    with pytest.raises(ValueError, match="unknown pos_embed 'rotary'"):
+        ViTEmbedding(8, 4, 3, 8, pos_embed="rotary")
     with pytest.raises(ValueError, match="not a multiple"):
         ViTEmbedding(10, 4, 3, 8)
     with pytest.raises(ValueError, match="reg_tokens must be an int >= 0"):
@@ -294,6 +294,17 @@ def test_vit_embedding_errors() -> None:
         ViTEmbedding(8, 4, 3, 8, reg_tokens=1.5)
     with pytest.raises(ValueError, match="multiple of 4"):
         ViTEmbedding(8, 4, 3, 6, pos_embed="sincos")
+
+
+def test_rope_embedding_adds_nothing_and_takes_any_grid() -> None:
+    # "rope": positions enter attention (vitlearn.TinyViT rotates queries and keys), so the
+    # embedding layer itself is the one of "none"
+    rope = ViTEmbedding(8, 4, 3, 8, pos_embed="rope")
+    none = ViTEmbedding(8, 4, 3, 8, pos_embed="none")
+    none.load_state_dict(rope.state_dict())
+    x = torch.rand(2, 3, 12, 16)
+    assert rope.pos_embed is None and torch.equal(rope(x), none(x))
+    assert rope(x).shape == (2, 1 + 3 * 4, 8)
 
 
 def test_vit_embedding_exported() -> None:

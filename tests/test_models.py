@@ -13,7 +13,8 @@ from vitlearn import (
     save_timm_state_dict,
     train_tiny_vit,
 )
-from vitlearn.models import POS_EMBED_KINDS, Attention, Block
+from vitlearn.embedding import POS_EMBED_KINDS
+from vitlearn.models import Attention, Block
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_vit_timm.pt"
 TIMM_KEYS_TOKEN = {

@@ -46,8 +46,10 @@ from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
     TrainRecipe,
+    build_model,
     evaluate,
     make_trained_tiny_vit,
+    train,
     train_tiny_vit,
 )
 from .video import (
@@ -96,6 +98,7 @@ __all__ = [
     "TrainRecipe",
     "TrainedTinyViT",
     "TubeletEmbed",
+    "build_model",
     "ViTEmbedding",
     "add_decomposed_rel_pos",
     "conv_to_linear_weight",
@@ -139,6 +142,7 @@ __all__ = [
     "smart_resize",
     "spacetime_pos_embed",
     "task_info",
+    "train",
     "train_course_vit",
     "train_tiny_vit",
     "tubeletify",

@@ -158,7 +158,10 @@ class PatchEmbed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, N, D)``, N = rows * cols of the patch grid, raster order."""
-        x = self._check_images(x)
+        return self._project(self._check_images(x))
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` for images already checked by :meth:`_check_images`."""
         x = self.proj(x)  # (B, D, rows, cols): one output position per patch
         return x.flatten(2).transpose(1, 2)  # (B, rows*cols, D), row by row
 
@@ -211,8 +214,9 @@ class PatchEmbed(nn.Module):
 # The complete embedding layer of a ViT
 # --------------------------------------------------------------------------------------------
 
-POS_EMBED_KINDS: tuple[str, ...] = ("learned", "sincos", "factorized", "none")
-"""The position codes :class:`ViTEmbedding` adds to the tokens (see its ``pos_embed`` argument)."""
+POS_EMBED_KINDS: tuple[str, ...] = ("none", "learned", "sincos", "rope", "factorized")
+"""The kinds of position code of :class:`ViTEmbedding` and :class:`vitlearn.TinyViT` (see the
+``pos_embed`` argument): ``"rope"`` adds nothing here, positions enter attention instead."""
 
 
 class ViTEmbedding(nn.Module):
@@ -237,8 +241,10 @@ class ViTEmbedding(nn.Module):
        - ``"factorized"``: a learned code per row plus one per column
          (:class:`vitlearn.FactorizedPosEmbed`, parameters ``pos_embed_factorized.row_embed`` and
          ``.col_embed``; not a timm name); made for one grid, like ``"learned"``;
-       - ``"none"``: nothing (a subclass may add positions elsewhere, e.g. rotary codes inside
-         attention);
+       - ``"rope"``: nothing here either: the positions enter attention as rotations of queries
+         and keys (:class:`vitlearn.RotaryEmbedding2D`; :class:`vitlearn.TinyViT` applies them in
+         every block);
+       - ``"none"``: nothing; a model on top sees a *set* of patches;
     4. ``pos_drop`` (dropout) is applied.
 
     Parameter names and layout follow timm's ``VisionTransformer``, so the entries
@@ -413,9 +419,13 @@ class ViTEmbedding(nn.Module):
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """The embedding and the grid it used:
         ``(B, C, H, W) -> ((B, prefix + N, D), (rows, cols))``."""
-        x = self.patch_embed._check_images(x)
-        grid = self.patch_embed.grid_shape(tuple(x.shape[-2:]))
-        tokens = self.patch_embed(x)  # (B, N, D), row by row
+        return self._embed(self.patch_embed._check_images(x))
+
+    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """:meth:`embed` for images already checked by ``patch_embed._check_images``."""
+        (ph, pw), (h, w) = self.patch_size, x.shape[-2:]
+        grid = (h // ph, w // pw)
+        tokens = self.patch_embed._project(x)  # (B, N, D), row by row
         kind = self.pos_embed_kind
         if kind in ("learned", "factorized") and grid != self.grid_size:
             (r, c), (h, w) = self.grid_size, self.img_size

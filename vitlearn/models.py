@@ -35,15 +35,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_tensor
+from ._checks import check_choice, check_int, check_number
 from .data import SCENE_MEAN, SCENE_STD
-from .embedding import POS_EMBED_KINDS as _EMBEDDING_KINDS
-from .embedding import ViTEmbedding
+from .embedding import POS_EMBED_KINDS, ViTEmbedding
 from .posenc import RotaryEmbedding2D
 
 __all__ = [
     "POOL_KINDS",
-    "POS_EMBED_KINDS",
     "Attention",
     "Block",
     "Mlp",
@@ -51,7 +49,6 @@ __all__ = [
     "save_timm_state_dict",
 ]
 
-POS_EMBED_KINDS: tuple[str, ...] = ("none", "learned", "sincos", "rope", "factorized")
 POOL_KINDS: tuple[str, ...] = ("token", "avg")
 """``global_pool`` as timm names it: read the class token, or average the patch tokens."""
 
@@ -232,6 +229,10 @@ class TinyViT(ViTEmbedding):
                     f"= {embed_dim} // {num_heads}"
                 )
         check_choice(global_pool, "global_pool", POOL_KINDS)
+        check_int(num_classes, "num_classes")
+        check_int(embed_dim, "embed_dim")
+        check_int(depth, "depth")
+        check_number(mlp_ratio, "mlp_ratio", above=0.0)
         check_int(num_heads, "num_heads")
         if embed_dim % num_heads:
             raise ValueError(
@@ -243,10 +244,9 @@ class TinyViT(ViTEmbedding):
             patch_size,
             in_chans,
             embed_dim,
-            pos_embed=pos_embed if pos_embed in _EMBEDDING_KINDS else "none",
+            pos_embed=pos_embed,
             pos_embed_std=pos_embed_std,
         )
-        self.pos_embed_kind = pos_embed
         if (input_mean is None) != (input_std is None):
             raise ValueError("give both input_mean and input_std, or neither")
         if input_mean is not None:
@@ -294,10 +294,10 @@ class TinyViT(ViTEmbedding):
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Standardise the pixels, then :meth:`ViTEmbedding.embed`:
         ``(B, C, H, W) -> ((B, 1 + N, D), grid)``."""
-        check_tensor(x, "x", (4,), "(B, C, H, W)")
+        x = self.patch_embed._check_images(x)  # the one check of the input, at the boundary
         if self.input_mean is not None:
             x = (x - self.input_mean) / self.input_std  # pixels standardised per channel
-        return super().embed(x)
+        return self._embed(x)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, 1 + N, D)``: all tokens after the blocks (and ``norm``)."""

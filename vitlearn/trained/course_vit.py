@@ -39,22 +39,28 @@ import json
 import os
 import platform
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .._progress import ProgressBar
+from .._checks import check_int
 from .._state import threads as torch_threads
-from ..data import TASKS, make_scenes, render_scenes, task_info
 from ..models import TinyViT
 from ..posenc import grid_structure
-from ..training import _lr_at, evaluate
+from ..training import (
+    TrainRecipe,
+    build_model,
+    evaluate,
+    render_task,
+    sample_batches,
+    scene_batches,
+    train,
+)
+from ._recipe_cli import add_recipe_options, recipe_command, recipe_from_options
 
 __all__ = [
     "COURSE_VIT_RECIPE",
@@ -65,48 +71,54 @@ __all__ = [
     "train_course_vit",
 ]
 
-COURSE_VIT_RECIPE: dict[str, Any] = {
-    "task": "relation",
-    "cells": 14,
-    "image_size": 56,
-    "patch_size": 4,
-    "embed_dim": 64,
-    "depth": 2,
-    "num_heads": 2,
-    "mlp_ratio": 2.0,
-    "input_mean": [0.5, 0.5, 0.5],
-    "input_std": [0.5, 0.5, 0.5],
-    "pos_embed_std": 0.02,
-    "steps": 3000,
-    "batch_size": 64,
-    "lr": 3e-3,
-    "weight_decay": 0.05,
-    "decay_pos_embed": False,
-    "warmup": 100,
-    "n_train": None,
-    "seed": 4,
-}
-"""The recipe of the shipped model. ``input_mean``/``input_std``: the model maps pixels in
-``[0, 1]`` to ``[-1, 1]``, as timm's ViTs do (``IMAGENET_INCEPTION_MEAN``/``STD``, both 0.5), not
-with the scenes' own statistics (TinyViT's default; see the training record for why).
-``pos_embed_std``: the position table starts as timm's, a truncated normal (cut at +-2) with
-this std; 0.02 is timm's value, the shipped model's, and the point of the exercise.
-``n_train=None``: fresh scenes at every step (no fixed training set); an int trains on that many
-scenes, drawn once. ``decay_pos_embed``: whether AdamW's weight decay also pulls the position
-table (and the class token) towards zero. ``seed``: 4, because the recipe is sensitive to the
-initial draw: of seeds 0 to 4, two sat at chance for over a thousand steps and one left a few
-positions below the neighbour check (``vitlearn/trained/weights/course_vit.md``)."""
+COURSE_VIT_RECIPE = TrainRecipe(
+    img_size=56,
+    patch_size=4,
+    embed_dim=64,
+    depth=2,
+    num_heads=2,
+    mlp_ratio=2.0,
+    pos_embed="learned",
+    global_pool="token",
+    pos_embed_std=0.02,
+    input_mean=(0.5, 0.5, 0.5),
+    input_std=(0.5, 0.5, 0.5),
+    task="relation",
+    cells=14,
+    n_train=None,
+    n_test=1000,
+    steps=3000,
+    batch_size=64,
+    lr=3e-3,
+    weight_decay=0.05,
+    decay_pos_embed=False,
+    warmup=100,
+    seed=4,
+)
+"""The recipe of the shipped model (a :class:`vitlearn.TrainRecipe`). ``input_mean``/``input_std``:
+the model maps pixels in ``[0, 1]`` to ``[-1, 1]``, as timm's ViTs do
+(``IMAGENET_INCEPTION_MEAN``/``STD``, both 0.5), not with the scenes' own statistics (TinyViT's
+default; see the training record for why). ``pos_embed_std``: the position table starts as
+timm's, a truncated normal (cut at +-2) with this std; 0.02 is timm's value, the shipped model's,
+and the point of the exercise. ``n_train=None``: new scenes at every step (no fixed training
+set); an int trains on that many scenes, drawn once. ``decay_pos_embed``: whether AdamW's weight
+decay also pulls the position table (and the class token) towards zero. ``seed``: 4, because the
+recipe is sensitive to the initial draw: of seeds 0 to 4, two sat at chance for over a thousand
+steps and one left a few positions below the neighbour check
+(``vitlearn/trained/weights/course_vit.md``)."""
 
 WEIGHTS_FILE = "course_vit.pt"
 RECORD_FILE = "course_vit.json"
 HISTORY_FILE = "course_vit_history.pt"
 EXPERIMENTS_FILE = "course_vit_experiments.json"
+COMMAND = "python -m vitlearn train-course-vit"
 _DEFAULT_OUT = Path("course_vit")  # where the command line writes unless told otherwise
+RECORD_FORMAT = 2
+"""Format 2 keeps the recipe under ``"config"`` as :meth:`TrainRecipe.to_dict` writes it; format 1
+(the first records) used the names of a plain dict (``image_size`` for ``img_size``)."""
 
 N_VAL = 1000
 """Scenes measured at each snapshot during training."""
-N_TEST = 1000
-"""Scenes of the test split the record's ``test_accuracy`` is measured on."""
 
 # Scene seeds, per run seed s: validation s*10**6 + 1, test s*10**6 + 2, and training batch k
 # (step k, or the fixed set for k = 0) s*10**6 + 100_000 + k. Every other seed below 100_000 is
@@ -128,44 +140,31 @@ def _seeds(seed: int, steps: int) -> dict[str, Any]:
 # -- the model -----------------------------------------------------------------------------------
 
 
-def build_course_vit(config: dict[str, Any] | None = None) -> TinyViT:
-    """A fresh, untrained course ViT for ``config`` (default :data:`COURSE_VIT_RECIPE`).
+def recipe_from_record(
+    config: Mapping[str, Any], record_format: int = RECORD_FORMAT
+) -> TrainRecipe:
+    """The :class:`TrainRecipe` a record's ``"config"`` holds (either format)."""
+    fields = dict(config)
+    if record_format == 1:
+        fields["img_size"] = fields.pop("image_size")
+    return TrainRecipe.from_dict(fields)
 
-    ``(B, 3, S, S) -> (B, 4)`` logits with ``S = config["image_size"]``. The one place the model
-    is built, for training and for loading alike. Its initial weights depend on
-    ``config["seed"]`` only; the global random state is left as it was.
+
+def build_course_vit(recipe: TrainRecipe | None = None) -> TinyViT:
+    """A fresh, untrained course ViT for ``recipe`` (default :data:`COURSE_VIT_RECIPE`).
+
+    ``(B, 3, S, S) -> (B, 4)`` logits with ``S = recipe.img_size``:
+    :func:`vitlearn.training.build_model`, the one place the model is built, for training and for
+    loading alike. Its initial weights depend on ``recipe.seed`` only; the global random state is
+    left as it was. The table starts as
+    timm's (truncated normal, std 0.02), not at TinyViT's std 1: the point of this model is that
+    the grid structure comes from training, not from a start that already dominates the patch
+    tokens.
     """
-    cfg = {**COURSE_VIT_RECIPE, **(config or {})}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg["seed"])
-        model = TinyViT(
-            img_size=cfg["image_size"],
-            patch_size=cfg["patch_size"],
-            num_classes=task_info(cfg["task"]).num_classes,
-            embed_dim=cfg["embed_dim"],
-            depth=cfg["depth"],
-            num_heads=cfg["num_heads"],
-            mlp_ratio=cfg["mlp_ratio"],
-            pos_embed="learned",
-            global_pool="token",
-            # the table starts as timm's (truncated normal, std 0.02), not at TinyViT's std 1:
-            # the point of this model is that the grid structure comes from training, not from
-            # a start that already dominates the patch tokens
-            pos_embed_std=cfg["pos_embed_std"],
-            input_mean=cfg["input_mean"],
-            input_std=cfg["input_std"],
-        )
-    return model
+    return build_model(COURSE_VIT_RECIPE if recipe is None else recipe)
 
 
 # -- training ------------------------------------------------------------------------------------
-
-
-def _scenes(n: int, seed: int, cfg: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` scenes of the task: images ``(n, 3, S, S)`` in ``[0, 1]`` and labels ``(n,)``."""
-    extra = {"cells": cfg["cells"]} if cfg["task"] != "shape" else {}
-    scenes = make_scenes(n, seed=seed, task=cfg["task"], **extra)
-    return render_scenes(scenes, cfg["image_size"]), torch.from_numpy(scenes.labels)
 
 
 def snapshot_steps(steps: int, count: int = 8) -> list[int]:
@@ -191,27 +190,24 @@ def _table_steps(snapshots: Sequence[int]) -> list[int]:
 def train_course_vit(
     out: str | os.PathLike[str] | None = None,
     *,
-    steps: int | None = None,
+    recipe: TrainRecipe = COURSE_VIT_RECIPE,
     threads: int | None = 1,
     n_val: int = N_VAL,
-    n_test: int = N_TEST,
     progress: bool = True,
     command: str | None = None,
-    **overrides: Any,
+    **changes: Any,
 ) -> dict[str, Any]:
     """Train the course ViT from scratch; write it to ``out`` and return its record.
 
-    ``overrides`` replace entries of :data:`COURSE_VIT_RECIPE` (``task``, ``cells``,
-    ``image_size``, ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``, ``mlp_ratio``,
-    ``input_mean``, ``input_std``, ``pos_embed_std``, ``batch_size``, ``lr``, ``weight_decay``,
-    ``decay_pos_embed``, ``warmup``, ``n_train``, ``seed``); ``steps`` too.
-    ``threads``: torch threads while training (restored afterwards; None keeps the current
-    count). Results are reproducible for the same recipe, threads and machine. ``n_val``,
-    ``n_test``: scenes in the validation split (measured at each snapshot) and the test split.
+    ``changes`` replace fields of ``recipe`` (default :data:`COURSE_VIT_RECIPE`; see
+    :class:`vitlearn.TrainRecipe`), e.g. ``steps=800, seed=0``. ``threads``: torch threads while
+    training (restored afterwards; None keeps the current count). Results are reproducible for the
+    same recipe, threads and machine. ``n_val``: scenes in the validation split, measured at each
+    snapshot; the test split has ``recipe.n_test``.
 
     Each step draws ``batch_size`` new scenes (or, with ``n_train``, samples them from a fixed
-    set), and takes an AdamW step with a linear warm-up and a cosine decay of the learning rate.
-    At the steps of :func:`snapshot_steps` the accuracy on a validation split and
+    set), and takes a step of :func:`vitlearn.training.train`. At the steps of
+    :func:`snapshot_steps` the accuracy on the validation split and
     :func:`vitlearn.posenc.grid_structure` of the table are recorded; at four of them the table
     itself. At the end the accuracy on the test split is measured.
 
@@ -220,55 +216,23 @@ def train_course_vit(
     :func:`load_course_vit` ``(out)`` loads them. Returns the record (what the JSON holds) with
     ``"model"`` added: the trained model, in eval mode.
     """
-    unknown = set(overrides) - set(COURSE_VIT_RECIPE) - {"steps"}
-    if unknown:
-        raise TypeError(f"unknown settings {sorted(unknown)}; known: {sorted(COURSE_VIT_RECIPE)}")
-    cfg = {**COURSE_VIT_RECIPE, **overrides}
-    if steps is not None:
-        cfg["steps"] = steps
-    for name, value in (
-        ("steps", cfg["steps"]),
-        ("batch_size", cfg["batch_size"]),
-        ("warmup", cfg["warmup"]),
-        ("n_val", n_val),
-        ("n_test", n_test),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if cfg["n_train"] is not None and cfg["n_train"] < cfg["batch_size"]:
-        raise ValueError(
-            f"n_train must be None or at least batch_size={cfg['batch_size']}, got {cfg['n_train']}"
-        )
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-    seeds = _seeds(cfg["seed"], cfg["steps"])
-    if cfg["n_train"] is not None:
+    recipe = recipe.replace(**changes)
+    check_int(n_val, "n_val")
+    if threads is not None:
+        check_int(threads, "threads")
+    seeds = _seeds(recipe.seed, recipe.steps)
+    if recipe.n_train is not None:
         seeds["train"] = [seeds["train"][0], seeds["train"][0]]
 
-    model = build_course_vit(cfg)
-    x_val, y_val = _scenes(n_val, seeds["val"], cfg)
-    fixed = _scenes(cfg["n_train"], seeds["train"][0], cfg) if cfg["n_train"] is not None else None
-    gen = torch.Generator().manual_seed(cfg["seed"])  # picks batches from a fixed set
+    model = build_course_vit(recipe)
+    x_val, y_val = render_task(recipe, n_val, seeds["val"])
+    if recipe.n_train is None:
+        batches = scene_batches(recipe, seeds["train"][0])
+    else:
+        fixed = render_task(recipe, recipe.n_train, seeds["train"][0])
+        batches = sample_batches(*fixed, recipe.batch_size, recipe.seed)
 
-    table_decay = bool(cfg["decay_pos_embed"])
-
-    def decays(name: str, p: torch.nn.Parameter) -> bool:
-        # matrices decay, biases and norms do not (as in timm); the table and the class token
-        # only when asked: they are what this model is studied for
-        if name in ("pos_embed", "cls_token"):
-            return table_decay
-        return p.ndim >= 2
-
-    params = list(model.named_parameters())
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for n, p in params if decays(n, p)], "weight_decay": cfg["weight_decay"]},
-            {"params": [p for n, p in params if not decays(n, p)], "weight_decay": 0.0},
-        ],
-        lr=cfg["lr"],
-    )
-
-    snaps = snapshot_steps(cfg["steps"])
+    snaps = snapshot_steps(recipe.steps)
     keep = set(_table_steps(snaps))
     grid = model.grid_size
     history: dict[str, list[Any]] = {
@@ -282,7 +246,7 @@ def train_course_vit(
     tables: list[torch.Tensor] = []
     table_steps: list[int] = []
 
-    def snapshot(step: int) -> None:
+    def snapshot(step: int) -> dict[str, float]:
         s = grid_structure(model.pos_embed.detach(), grid, num_prefix_tokens=1)
         history["step"].append(step)
         history["val_accuracy"].append(evaluate(model, x_val, y_val))
@@ -291,69 +255,54 @@ def train_course_vit(
         if step in keep:
             tables.append(model.pos_embed.detach()[0].clone())
             table_steps.append(step)
+        return {"val": history["val_accuracy"][-1], "rho": history["spearman"][-1]}
 
-    bar = ProgressBar(cfg["steps"], desc="course ViT", enabled=progress)
-    losses: list[float] = []
-    start = time.perf_counter()
+    def on_step(step: int, _model: TinyViT, trained: dict[str, Any]) -> dict[str, float] | None:
+        if step % 50 == 0 or step == recipe.steps:  # the mean training loss over each 50 steps
+            recent = trained["loss"][-50:]
+            history["loss_step"].append(step)
+            history["loss"].append(round(sum(recent) / len(recent), 6))
+        return snapshot(step) if step in snaps else None
+
     with torch_threads(threads):
         snapshot(0)
-        model.train()
-        for step in range(cfg["steps"]):
-            if fixed is None:
-                x, y = _scenes(cfg["batch_size"], seeds["train"][0] + step, cfg)
-            else:
-                idx = torch.randint(0, fixed[0].shape[0], (cfg["batch_size"],), generator=gen)
-                x, y = fixed[0][idx], fixed[1][idx]
-            for group in opt.param_groups:
-                group["lr"] = _lr_at(step, cfg["steps"], cfg["lr"], cfg["warmup"])
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            done = step + 1
-            if done % 50 == 0 or done == cfg["steps"]:
-                recent = losses[-50:]
-                history["loss_step"].append(done)
-                history["loss"].append(round(sum(recent) / len(recent), 6))
-            if done in snaps:
-                snapshot(done)
-                model.train()
-            if bar.due(done):
-                bar.update(
-                    done,
-                    loss=history["loss"][-1] if history["loss"] else losses[-1],
-                    val=history["val_accuracy"][-1],
-                    rho=history["spearman"][-1],
-                )
-        seconds = time.perf_counter() - start
-        bar.close()
-        model.eval()
-        x_test, y_test = _scenes(n_test, seeds["test"], cfg)
+        trained = train(
+            model,
+            batches,
+            recipe,
+            on_step=on_step,
+            threads=threads,
+            progress=progress,
+            desc="course ViT",
+        )
+        x_test, y_test = render_task(recipe, recipe.n_test, seeds["test"])
         test_accuracy = evaluate(model, x_test, y_test)
         structure = grid_structure(model.pos_embed.detach(), grid, num_prefix_tokens=1)
         used_threads = torch.get_num_threads()
 
+    extra = [f"--threads {threads}"] if threads != 1 else []
+    extra += [f"--n-val {n_val}"] if n_val != N_VAL else []
+    extra += [f"--out {out}"] if out is not None and Path(out) != _DEFAULT_OUT else []
     record: dict[str, Any] = {
-        "format": 1,
-        "command": command or _default_command(cfg, threads, n_val, n_test, out),
+        "format": RECORD_FORMAT,
+        "command": command or recipe_command(COMMAND, recipe, COURSE_VIT_RECIPE, extra),
         "created": datetime.date.today().isoformat(),
-        "task": cfg["task"],
-        "cells": cfg["cells"],
-        "image_size": cfg["image_size"],
-        "patch_size": cfg["patch_size"],
+        "task": recipe.task,
+        "cells": recipe.cells,
+        "image_size": recipe.img_size,
+        "patch_size": recipe.patch_size,
         "grid_size": list(grid),
         "num_prefix_tokens": 1,
-        "config": cfg,
+        "config": recipe.to_dict(),
         "seeds": seeds,
         "n_val": n_val,
-        "n_test": n_test,
+        "n_test": recipe.n_test,
         "test_accuracy": test_accuracy,
         "spearman": structure["spearman"],
         "neighbour_fraction": structure["neighbour_fraction"],
         "all_neighbours_above_median": structure["all_neighbours_above_median"],
         "num_parameters": model.num_parameters(),
-        "train_seconds": round(seconds, 1),
+        "train_seconds": round(trained["seconds"], 1),
         "threads": used_threads,
         "versions": {
             "python": platform.python_version(),
@@ -374,36 +323,6 @@ def _vitlearn_version() -> str:
     from .. import __version__
 
     return __version__
-
-
-def _default_command(
-    cfg: dict[str, Any],
-    threads: int | None,
-    n_val: int = N_VAL,
-    n_test: int = N_TEST,
-    out: str | os.PathLike[str] | None = None,
-) -> str:
-    """The command line that runs ``cfg`` (options that differ from the defaults only)."""
-    parts = ["python -m vitlearn train-course-vit"]
-    for key, value in cfg.items():
-        if COURSE_VIT_RECIPE[key] == value:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parts.append(flag if value else "--no-" + key.replace("_", "-"))
-        elif isinstance(value, (list, tuple)):
-            parts.append(f"{flag} {' '.join(str(v) for v in value)}")
-        else:
-            parts.append(f"{flag} {value}")
-    if threads != 1:
-        parts.append(f"--threads {threads}")
-    if n_val != N_VAL:
-        parts.append(f"--n-val {n_val}")
-    if n_test != N_TEST:
-        parts.append(f"--n-test {n_test}")
-    if out is not None and Path(out) != _DEFAULT_OUT:
-        parts.append(f"--out {out}")
-    return " ".join(parts)
 
 
 def _write(
@@ -446,7 +365,8 @@ def load_course_vit(directory: str | os.PathLike[str] | None = None) -> TinyViT:
     ``directory``: where :func:`train_course_vit` wrote a model (default: the one shipped in the
     package). Nothing is downloaded; the weights are read with ``torch.load(weights_only=True)``.
     Besides :class:`vitlearn.TinyViT`'s own ``grid_size`` ``(14, 14)`` and ``patch_size``
-    ``(4, 4)``, the model carries ``model.meta``: the record without its training history
+    ``(4, 4)``, the model carries ``model.recipe`` (its :class:`vitlearn.TrainRecipe`) and
+    ``model.meta``: the record without its training history
     (``task``, ``cells``, ``image_size``, ``patch_size``, ``test_accuracy``, ``command``,
     ``config``, ``seeds``, ``versions``, ...; see :func:`load_course_vit_record` for the rest).
 
@@ -455,9 +375,11 @@ def load_course_vit(directory: str | os.PathLike[str] | None = None) -> TinyViT:
     """
     record = json.loads(_file(directory, RECORD_FILE).read_text())
     state = torch.load(_file(directory, WEIGHTS_FILE), map_location="cpu", weights_only=True)
-    model = build_course_vit(record["config"])
+    recipe = recipe_from_record(record["config"], record.get("format", 1))
+    model = build_course_vit(recipe)
     model.load_state_dict(state)
     model.eval()
+    model.recipe = recipe
     model.meta = {k: v for k, v in record.items() if k not in ("history", "table_steps")}
     return model
 
@@ -465,7 +387,8 @@ def load_course_vit(directory: str | os.PathLike[str] | None = None) -> TinyViT:
 def load_course_vit_record(directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """How the course ViT was made and how it learned: the record of :func:`train_course_vit`.
 
-    Keys: everything in ``model.meta`` (:func:`load_course_vit`), plus ``history`` (lists
+    Keys: everything in ``model.meta`` (:func:`load_course_vit`), ``recipe`` (the
+    :class:`vitlearn.TrainRecipe`), ``history`` (lists
     ``step``, ``val_accuracy``, ``spearman``, ``neighbour_fraction`` at each snapshot, and
     ``loss_step``/``loss``, the mean training loss over each 50 steps), ``table_steps`` and
     ``tables`` ``(k, 1 + rows*cols, D)``: the position table (class token row first) at each of
@@ -476,6 +399,7 @@ def load_course_vit_record(directory: str | os.PathLike[str] | None = None) -> d
     record = json.loads(_file(directory, RECORD_FILE).read_text())
     saved = torch.load(_file(directory, HISTORY_FILE), map_location="cpu", weights_only=True)
     record["tables"] = saved["tables"]
+    record["recipe"] = recipe_from_record(record["config"], record.get("format", 1))
     if saved["steps"].tolist() != record["table_steps"]:
         raise ValueError(
             f"{HISTORY_FILE} holds tables at steps {saved['steps'].tolist()}, but the record says "
@@ -579,21 +503,6 @@ def experiments_table(rows: Sequence[dict[str, Any]]) -> str:
 
 HELP = "train the course ViT (the small pretrained model shipped in the package) from scratch"
 
-_INT_OPTIONS = (
-    "steps",
-    "cells",
-    "image_size",
-    "patch_size",
-    "embed_dim",
-    "depth",
-    "num_heads",
-    "batch_size",
-    "warmup",
-    "n_train",
-    "seed",
-)
-_FLOAT_OPTIONS = ("mlp_ratio", "pos_embed_std", "lr", "weight_decay")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -608,60 +517,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
-        "--task",
-        choices=tuple(TASKS),
-        default=COURSE_VIT_RECIPE["task"],
-        help=f"the scenes to learn (default {COURSE_VIT_RECIPE['task']})",
-    )
-    p.add_argument(
         "--n-val",
         type=int,
         default=N_VAL,
         metavar="N",
         help=f"validation scenes, measured at each snapshot (default {N_VAL})",
     )
-    p.add_argument(
-        "--n-test",
-        type=int,
-        default=N_TEST,
-        metavar="N",
-        help=f"test scenes, measured at the end (default {N_TEST})",
-    )
-    for name in _INT_OPTIONS + _FLOAT_OPTIONS:
-        p.add_argument(
-            "--" + name.replace("_", "-"),
-            type=int if name in _INT_OPTIONS else float,
-            default=COURSE_VIT_RECIPE[name],
-            metavar="N" if name in _INT_OPTIONS else "X",
-            help=f"default {COURSE_VIT_RECIPE[name]}",
-        )
-    for name in ("input_mean", "input_std"):
-        p.add_argument(
-            "--" + name.replace("_", "-"),
-            type=float,
-            nargs=3,
-            metavar=("R", "G", "B"),
-            default=COURSE_VIT_RECIPE[name],
-            help=f"default {COURSE_VIT_RECIPE[name]}",
-        )
-    p.add_argument(
-        "--decay-pos-embed",
-        action=argparse.BooleanOptionalAction,
-        default=COURSE_VIT_RECIPE["decay_pos_embed"],
-        help="apply weight decay to the position table and class token too",
-    )
+    add_recipe_options(p, COURSE_VIT_RECIPE)  # one option per TrainRecipe field
 
 
 def run(args: argparse.Namespace) -> None:
-    names = ("task", *_INT_OPTIONS, *_FLOAT_OPTIONS, "input_mean", "input_std", "decay_pos_embed")
-    overrides = {name: getattr(args, name) for name in names}
     record = train_course_vit(
         args.out,
+        recipe=recipe_from_options(args, COURSE_VIT_RECIPE),
         threads=args.threads,
         n_val=args.n_val,
-        n_test=args.n_test,
         progress=not args.quiet,
-        **overrides,
     )
     print(
         f"test accuracy {record['test_accuracy']:.3f} on {record['n_test']} scenes, "
