@@ -1,5 +1,6 @@
 """resample_pos_embed: parity with timm, Hugging Face, MAE, vit_jax and DINOv2 (fixtures made by
-tests/make_resample_fixtures.py), dtypes, errors, and the numpy interpolation matrix vs torch."""
+tests/make_resample_fixtures.py; Qwen3-VL's in tests/test_vlm.py, from tests/make_vlm_fixtures.py),
+dtypes, errors, and the numpy interpolation matrix vs torch."""
 
 from __future__ import annotations
 
@@ -28,11 +29,23 @@ def _load_cases():
 CASES = _load_cases()
 
 
+def _qwen3_vl_cases():
+    """Qwen3-VL's resizes, as {recipe, old, new, prefix}: its table is checked in tests/test_vlm.py
+    against its vision tower, whose output comes in another order than the other libraries'."""
+    data = np.load(Path(__file__).parent / "fixtures" / "vlm_qwen.npz")
+    return [
+        {"recipe": "qwen3_vl", "old": [c["side"]] * 2, "new": c["grid_thw"][1:], "prefix": 0}
+        for c in json.loads(str(data["cases"]))
+        if c["kind"] == "qwen3_pos"
+    ]
+
+
 def test_fixtures_cover_every_recipe_both_ways_and_non_square():
-    recipes = {c["recipe"] for c, _, _ in CASES}
+    every = [c for c, _, _ in CASES] + _qwen3_vl_cases()
+    recipes = {c["recipe"] for c in every}
     assert recipes == set(RECIPES)
     for recipe in RECIPES:
-        mine = [c for c, _, _ in CASES if c["recipe"] == recipe]
+        mine = [c for c in every if c["recipe"] == recipe]
         assert any(c["new"][0] > c["old"][0] for c in mine), recipe
         assert any(c["new"][0] < c["old"][0] for c in mine), recipe
     assert any(c["old"][0] != c["old"][1] for c, _, _ in CASES)
@@ -63,6 +76,7 @@ def test_recipes_really_differ_on_the_same_table():
     table = torch.from_numpy(table_in)
     outs = {r: resample_pos_embed(table, 6, recipe=r) for r in RECIPES}
     assert torch.equal(outs["hf"], outs["mae"])  # same call in both libraries
+    assert torch.equal(outs["vit_jax"], outs["qwen3_vl"])  # the same interpolation, two roads
     for a, b in [("timm", "hf"), ("hf", "vit_jax"), ("hf", "dinov2_legacy"), ("timm", "vit_jax")]:
         assert (outs[a] - outs[b]).abs().max() > 1e-2, (a, b)
 
