@@ -291,6 +291,18 @@ MISTAKES = [
         "image must be a floating-point tensor, got dtype torch.uint8",
     ),
     (
+        "get_rel_pos dtype",
+        lambda: vitlearn.get_rel_pos(3, 3, torch.zeros(5, 2, dtype=torch.long)),
+        TypeError,
+        "rel_pos must be a floating-point tensor, got dtype torch.int64",
+    ),
+    (
+        "get_abs_pos dtype",
+        lambda: vitlearn.get_abs_pos(torch.zeros(1, 17, 2, dtype=torch.long), True, 4),
+        TypeError,
+        "abs_pos must be a floating-point tensor, got dtype torch.int64",
+    ),
+    (
         "load_pos_embed timeout",
         lambda: vitlearn.load_pos_embed("http://127.0.0.1:9/x.pth", timeout="5"),
         TypeError,

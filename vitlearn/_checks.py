@@ -115,10 +115,13 @@ def _split(size: int, patch: int) -> str:
     return f"{size} = {size // patch} * {patch} + {size % patch}"
 
 
-def patch_grid(image_size: int | Sequence[int], patch_size: int | Sequence[int]) -> tuple[int, int]:
+def patch_grid(
+    image_size: int | Sequence[int], patch_size: int | Sequence[int], *, hint: str = ""
+) -> tuple[int, int]:
     """The patch grid ``(rows, cols) = (H // ph, W // pw)``; a ``ValueError`` unless it is exact.
 
-    The error names both sizes, how each splits, and the crop and pad that would fix it.
+    The error names both sizes, how each splits, and the crop and pad that would fix it; ``hint``
+    is a sentence added to it (how to apply the fix to a clip, say).
     """
     h, w = as_pair(image_size, "image_size")
     ph, pw = as_pair(patch_size, "patch_size")
@@ -141,6 +144,7 @@ def patch_grid(image_size: int | Sequence[int], patch_size: int | Sequence[int])
             + " and ".join(problems)
             + f". Crop it with vitlearn.crop_to_multiple(images, {p}) (-> {crop[0]} x {crop[1]}) "
             f"or pad it with vitlearn.pad_to_multiple(images, {p}) (-> {pad[0]} x {pad[1]})"
+            + (f". {hint}" if hint else "")
         )
     return h // ph, w // pw
 

@@ -44,11 +44,6 @@ __all__ = [
 ]
 
 
-def _check_float(x: torch.Tensor, name: str) -> None:
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-
-
 def get_abs_pos(
     abs_pos: torch.Tensor, has_cls_token: bool, hw: int | Sequence[int]
 ) -> torch.Tensor:
@@ -64,8 +59,7 @@ def get_abs_pos(
     >>> get_abs_pos(torch.zeros(1, 1 + 14 * 14, 8), True, (64, 64)).shape
     torch.Size([1, 64, 64, 8])
     """
-    check_tensor(abs_pos, "abs_pos", (3,), "(1, [1 +] n*n, C)")
-    _check_float(abs_pos, "abs_pos")
+    check_tensor(abs_pos, "abs_pos", (3,), "(1, [1 +] n*n, C)", floating=True)
     if abs_pos.shape[0] != 1:
         raise ValueError(
             "abs_pos must have a leading dimension of 1, (1, [1 +] n*n, C), got "
@@ -106,8 +100,7 @@ def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor
     """
     q = check_int(q_size, "q_size")
     k = check_int(k_size, "k_size")
-    check_tensor(rel_pos, "rel_pos", (2,), "a 2-D table (L, C), one row per offset")
-    _check_float(rel_pos, "rel_pos")
+    check_tensor(rel_pos, "rel_pos", (2,), "a 2-D table (L, C), one row per offset", floating=True)
     span = 2 * max(q, k) - 1  # offsets -(n-1) .. n-1 on the longer axis
     table = rel_pos
     if rel_pos.shape[0] != span:

@@ -54,13 +54,13 @@ def tubelet_grid(
     t = check_int(tubelet_size, "tubelet_size")
     if frames % t:
         check_multiple(frames, "num_frames T", t, f"whole tubelets of tubelet_size={t} frames")
-    try:
-        rows, cols = patch_grid((h, w), patch_size)
-    except ValueError as err:  # the crop and pad helpers take images: say how to use them on a clip
-        raise ValueError(
-            f"{err}. A clip is (B, C, T, H, W): pass videos.flatten(1, 2) to them, then "
-            ".unflatten(1, (C, T))"
-        ) from None
+    # the crop and pad helpers take images: the hint says how to use them on a clip
+    rows, cols = patch_grid(
+        (h, w),
+        patch_size,
+        hint="A clip is (B, C, T, H, W): pass videos.flatten(1, 2) to them, then "
+        ".unflatten(1, (C, T))",
+    )
     return frames // t, rows, cols
 
 
