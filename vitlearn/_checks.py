@@ -226,10 +226,8 @@ def check_choice(value: str, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_cell(
-    row: object, col: object, grid: Sequence[int], *, what: str = "patch"
-) -> tuple[int, int]:
-    """A cell ``(row, col)`` inside a ``(rows, cols)`` grid, both ints from 0; returned as a pair.
+def check_cell(row: object, col: object, grid: Sequence[int]) -> tuple[int, int]:
+    """A patch ``(row, col)`` inside a ``(rows, cols)`` grid, both ints from 0; returned as a pair.
 
     >>> check_cell(1, 2, (3, 4))
     (1, 2)
@@ -237,5 +235,5 @@ def check_cell(
     r, c = check_int(row, "row", minimum=0), check_int(col, "col", minimum=0)
     rows, cols = grid
     if r >= rows or c >= cols:
-        raise ValueError(f"{what} (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
     return r, c
