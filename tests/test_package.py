@@ -205,6 +205,41 @@ def test_an_index_out_of_its_range_names_the_range(name: str) -> None:
 # a ZeroDivisionError) and now goes through vitlearn/_checks.py.
 MISTAKES = [
     (
+        "TrainRecipe decay_pos_embed=1",
+        lambda: vitlearn.TrainRecipe(decay_pos_embed=1),
+        TypeError,
+        "decay_pos_embed must be a bool, got int 1",
+    ),
+    (
+        "TrainRecipe input_mean without input_std",
+        lambda: vitlearn.TrainRecipe(input_std=None),
+        ValueError,
+        "give both input_mean and input_std, or neither",
+    ),
+    (
+        "TinyViT input_std without input_mean",
+        lambda: vitlearn.TinyViT(input_mean=None),
+        ValueError,
+        "give both input_mean and input_std, or neither",
+    ),
+    (
+        "train_tiny_vit eval_images without eval_labels",
+        lambda: vitlearn.train_tiny_vit(
+            vitlearn.TinyViT(),
+            torch.zeros(4, 3, 32, 32),
+            torch.zeros(4, dtype=torch.long),
+            eval_images=torch.zeros(2, 3, 32, 32),
+        ),
+        ValueError,
+        "give both eval_images and eval_labels, or neither",
+    ),
+    (
+        "get_abs_pos has_cls_token=1",
+        lambda: vitlearn.segmentation.get_abs_pos(torch.zeros(1, 17, 8), 1, (4, 4)),
+        TypeError,
+        "has_cls_token must be a bool, got int 1",
+    ),
+    (
         "describe_sincos_channel dim=2",
         lambda: describe_sincos_channel(0, 2),
         ValueError,

@@ -46,6 +46,23 @@ def check_int(value: object, name: str, *, minimum: int = 1, maximum: int | None
     return int(value)
 
 
+def check_bool(value: object, name: str) -> bool:
+    """A bool (``TypeError`` for anything else, 0 and 1 included).
+
+    >>> check_bool(True, "decay_pos_embed")
+    True
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_both_or_neither(a: object, b: object, name_a: str, name_b: str) -> None:
+    """Two arguments that only make sense together: both given, or both None."""
+    if (a is None) != (b is None):
+        raise ValueError(f"give both {name_a} and {name_b}, or neither")
+
+
 def check_number(
     value: object, name: str, *, minimum: float | None = None, above: float | None = None
 ) -> float:

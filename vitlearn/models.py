@@ -35,7 +35,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_multiple, check_number
+from ._checks import (
+    check_both_or_neither,
+    check_choice,
+    check_int,
+    check_multiple,
+    check_number,
+)
 from .data import SCENE_MEAN, SCENE_STD
 from .embedding import POS_EMBED_KINDS, ViTEmbedding
 from .posenc import RotaryEmbedding2D
@@ -253,8 +259,7 @@ class TinyViT(ViTEmbedding):
             pos_embed=pos_embed,
             pos_embed_std=pos_embed_std,
         )
-        if (input_mean is None) != (input_std is None):
-            raise ValueError("give both input_mean and input_std, or neither")
+        check_both_or_neither(input_mean, input_std, "input_mean", "input_std")
         if input_mean is not None:
             if len(input_mean) != in_chans or len(input_std) != in_chans:
                 raise ValueError(

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_int, check_tensor, shape_str
+from ._checks import as_pair, check_bool, check_int, check_tensor, shape_str
 from .resample import resample_pos_embed
 
 __all__ = [
@@ -65,10 +65,7 @@ def get_abs_pos(
             "abs_pos must have a leading dimension of 1, (1, [1 +] n*n, C), got "
             f"{shape_str(abs_pos.shape)}"
         )
-    if not isinstance(has_cls_token, bool):
-        raise TypeError(
-            f"has_cls_token must be a bool, got {type(has_cls_token).__name__} {has_cls_token!r}"
-        )
+    check_bool(has_cls_token, "has_cls_token")
     rows, cols = as_pair(hw, "hw")
     prefix = int(has_cls_token)
     table = resample_pos_embed(
