@@ -85,6 +85,14 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    cols = max(1, int(np.ceil(width * s / patch_size)))\n"
         "    return rows * patch_size, cols * patch_size\n",
     ),
+    "10_positions_in_the_wild": (
+        "my_mrope_ids",
+        "def my_mrope_ids(segments):\n"
+        "    # image tokens numbered like text: one id per token, the same on all three axes\n"
+        "    sizes = [n if kind == 'text' else n[0] * (n[1] // 2) * (n[2] // 2)\n"
+        "             for kind, n in segments]\n"
+        "    return torch.arange(sum(sizes)).expand(3, sum(sizes))\n",
+    ),
 }
 
 # A correct my_sincos_2d that raises torch's UserWarning (meshgrid without `indexing`).
