@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from vitlearn.editions.nbgrader import BEGIN_SOLUTION, END_SOLUTION
 
+AUTOGRADE_SECONDS: dict[str, float] = {}
+"""How long nbgrader took to autograde each assignment (filled by ``test_nbgrader.py``, printed at
+the end of the run by ``conftest.py``)."""
+
 # One typical mistake per assignment: (the function, its wrong version) or ("quiz", wrong letters).
 # Each wrong function keeps the stub's signature and uses only the notebook's imports.
 MISTAKES: dict[str, tuple[str, str]] = {

@@ -39,7 +39,6 @@ says "not done yet".
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import subprocess
@@ -49,7 +48,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from submissions import MISTAKES, WARNING_ANSWER, quiz_with_one_mistake, without_markers
+from submissions import (
+    AUTOGRADE_SECONDS,
+    MISTAKES,
+    WARNING_ANSWER,
+    quiz_with_one_mistake,
+    without_markers,
+)
 
 from vitlearn.editions.nbgrader import BEGIN_HIDDEN, BEGIN_SOLUTION, quiz_key, to_nbgrader
 from vitlearn.editions.student import NOTEBOOK_GLOB
@@ -336,7 +341,7 @@ def _stream(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
-TIMES: dict[str, float] = {}
+TIMES = AUTOGRADE_SECONDS
 
 
 def _graded(course: Path, name: str) -> list[str]:
@@ -470,16 +475,3 @@ def test_export_writes_every_score(course):
                 assert 0.0 <= score < full, (name, student, score)
             else:
                 assert score == expected, (name, student, score)
-
-
-def test_report_times(course):
-    """Print what autograding took, per assignment (the submissions of ``_students``)."""
-    if not TIMES:
-        pytest.skip("run together with test_autograde")
-    lines = [f"  {n}: {t:6.1f} s" for n, t in TIMES.items()]
-    print(
-        "autograde time per assignment:\n"
-        + "\n".join(lines)
-        + f"\n  total {sum(TIMES.values()):.0f} s"
-    )
-    print(json.dumps({n: round(t, 1) for n, t in TIMES.items()}))
