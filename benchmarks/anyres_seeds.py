@@ -23,10 +23,10 @@ from vitlearn import (
     render_scenes,
     resample_pos_embed,
 )
+from vitlearn.anyres import TEST_SIZES as SIZES
 
 P = 8
 TRAIN_SIZE = (32, 32)
-SIZES = [(32, 32), (40, 40), (48, 48), (56, 56), (64, 64), (48, 64), (40, 72)]
 BOX = {"temperature": 100.0, "normalize_coords": "separate"}
 SCHEMES = {  # as in notebooks/09_any_resolution.ipynb, section 2
     "none": ("none", None),

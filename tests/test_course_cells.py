@@ -59,6 +59,40 @@ def test_cell1_is_the_setup_cell(path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_setup_imports_and_solutions_are_folded_away(path: Path) -> None:
+    """The lesson comes first: the setup cell, the imports cell and every solution carry the
+    metadata that folds their code away in Colab (a form showing the title line) and JupyterLab."""
+    cells = _cells(path)
+    folded = {1: "the setup cell", 2: "the imports cell"}
+    folded |= {
+        i: f"the solution in cell {i}"
+        for i, c in enumerate(cells)
+        if "solution" in c.metadata.get("tags", [])
+    }
+    for i, what in folded.items():
+        meta = cells[i].metadata
+        shown = {k: meta.get(k) for k in _course.COLLAPSED}
+        assert shown == _course.COLLAPSED, (
+            f"{path.name}: {what} must carry the metadata {_course.COLLAPSED}, has {shown}"
+        )
+    assert cells[2].source.startswith(_course.IMPORTS_TITLE + "\n"), (
+        f"{path.name}: the imports cell must start with the line {_course.IMPORTS_TITLE!r}"
+    )
+    for i in folded.keys() - {1, 2}:
+        assert cells[i].source.startswith(_course.SOLUTION_TITLE + "\n"), (
+            f"{path.name}: cell {i} (a solution) must start with {_course.SOLUTION_TITLE!r}"
+        )
+    others = [
+        i
+        for i, c in enumerate(cells)
+        if i not in folded and c.cell_type == "code" and c.metadata.get("jupyter")
+    ]
+    assert not others, (
+        f"{path.name}: cells {others} are folded, but only setup, imports, solutions are"
+    )
+
+
 def test_repo_url_is_written_in_one_place() -> None:
     url = _course.REPO_URL
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url), url

@@ -182,7 +182,7 @@ def test_relation_cells_patches_of_one_cell_never_show_both_colours():
 def test_relation_cells_errors():
     with pytest.raises(ValueError, match="cells must be an int >= 2"):
         make_scenes(4, cells=1)
-    with pytest.raises(ValueError, match="cells must be an int >= 2"):
+    with pytest.raises(TypeError, match="cells must be an int, got float 7.0"):
         make_scenes(4, cells=7.0)
     with pytest.raises(
         ValueError, match="cells=7 applies to the tasks with cells; 'shape' has none"

@@ -132,8 +132,17 @@ def test_modifying_input_is_reported(capsys):
     assert not ok and "changed the input" in out
 
 
-def test_column_major_only_caught_on_non_square_grid(capsys):
-    # sanity of the checker's own cases: its first case is non-square, so rows != cols
-    ok, _ = check(column_major, capsys)
-    assert not ok
-    assert torch.equal(good(torch.ones(1, 1, 4, 4), 2), column_major(torch.ones(1, 1, 4, 4), 2))
+def one_side_for_both(x, p):
+    """Uses H for both axes of the grid: right on square images, wrong on every other."""
+    b, c, h, _ = x.shape
+    n = h // p
+    return x.reshape(b, c, n, p, n, p).permute(0, 2, 4, 3, 5, 1).reshape(b, -1, p * p * c)
+
+
+def test_a_mistake_only_a_non_square_image_shows_is_caught(capsys):
+    """The checker tries non-square images: an answer that mixes up H and W is right on every
+    square image, so only those cases can reject it."""
+    square = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))  # all distinct
+    assert torch.equal(one_side_for_both(square, 4), good(square, 4))
+    ok, out = check(one_side_for_both, capsys)
+    assert not ok and "(2, 3, 8, 12)" in out, out  # rejected on the first, non-square, case

@@ -150,6 +150,8 @@ def test_fetch_script_pins_full_commits_and_hashes(fetch_sources):
     assert {s.repo for s in fetch_sources.SOURCES} == {
         "facebookresearch/mae",
         "facebookresearch/dinov2",
+        "facebookresearch/segment-anything",
+        "facebookresearch/detectron2",
     }
     for source in fetch_sources.SOURCES:
         assert re.fullmatch(r"[0-9a-f]{64}", source.sha256), source

@@ -563,8 +563,10 @@ def test_bad_sources(source, error, message) -> None:
 
 
 def test_bad_timeout() -> None:
-    with pytest.raises(ValueError, match="timeout must be a positive number of seconds, got 0"):
+    with pytest.raises(ValueError, match=r"timeout \(in seconds\) must be greater than 0, got 0"):
         load_pos_embed("http://127.0.0.1:9/x.pth", timeout=0)
+    with pytest.raises(TypeError, match=r"timeout \(in seconds\) must be a number, got str '5'"):
+        load_pos_embed("http://127.0.0.1:9/x.pth", timeout="5")
 
 
 # ---- the catalogue -------------------------------------------------------------------------------

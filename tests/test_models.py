@@ -230,7 +230,9 @@ def test_bad_settings_are_named():
         TinyViT(global_pool="cls")
     with pytest.raises(TypeError, match="num_heads must be an int"):
         TinyViT(num_heads=2.0)
-    with pytest.raises(ValueError, match="divisible by num_heads"):
+    with pytest.raises(
+        ValueError, match=r"embed_dim must be a positive multiple of 4 .*nearest valid: 28 or 32"
+    ):
         TinyViT(embed_dim=30, num_heads=4)
 
 

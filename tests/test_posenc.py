@@ -20,6 +20,7 @@ from vitlearn import (
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
 )
+from vitlearn.posenc import SINCOS_CONVENTIONS, SINCOS_LAYOUTS, describe_sincos_channel
 
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "posenc_sincos.npz")
 SINCOS_KEYS = [k for k in FIXTURES.files if k.split("_")[0] in ("mae", "big", "timm")]
@@ -71,8 +72,39 @@ def test_conventions_are_permutations_or_frequency_changes_of_each_other():
     torch.testing.assert_close(bv[:, f - 1], torch.sin(cols_idx / 10000.0))
 
 
+@pytest.mark.parametrize("convention", SINCOS_CONVENTIONS)
+def test_every_channel_is_what_the_layout_table_says(convention):
+    """SINCOS_LAYOUTS, read by describe_sincos_channel, names the function, the axis and the
+    frequency of every channel of the table (which the fixtures above pin to the libraries)."""
+    rows, cols, dim = 3, 5, 16
+    table = sincos_2d_pos_embed((rows, cols), dim, convention=convention).double()
+    y, x = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+    coord = {"y": y.reshape(-1).double(), "x": x.reshape(-1).double()}
+    seen = set()
+    for channel in range(dim):
+        info = describe_sincos_channel(channel, dim, convention)
+        want = getattr(torch, info["func"])(coord[info["axis"]] * info["omega"])
+        torch.testing.assert_close(table[:, channel], want, rtol=0, atol=1e-6)
+        seen.add((info["func"], info["axis"], info["k"]))
+    assert len(seen) == dim  # each (func, axis, k) once: the table is a layout, not a guess
+
+
+def test_the_docstring_table_is_the_layout_table():
+    doc = sincos_2d_pos_embed.__doc__
+    for name, layout in SINCOS_LAYOUTS.items():
+        row = next(line for line in doc.splitlines() if line.strip().startswith(f'``"{name}"``'))
+        assert f"``{layout.channels}``" in row, (name, row)
+        exponent = layout.exponent if layout.offset == 0 else f"({layout.exponent})"
+        assert f"(-k/{exponent})".replace(" ", "") in row.replace(" ", ""), (name, row)
+    assert SINCOS_LAYOUTS["mae"].channels == "[sin x | cos x | sin y | cos y]"
+    assert SINCOS_LAYOUTS["timm"].channels == "[sin y | sin x | cos y | cos x]"
+    assert describe_sincos_channel(3, 16, "big_vision")["omega"] == pytest.approx(1e-4)
+
+
 def test_sincos_1d_matches_mae_1d():
-    for key in [k for k in FIXTURES.files if k.startswith("mae1d_")]:
+    keys = [k for k in FIXTURES.files if k.startswith("mae1d_")]
+    assert len(keys) >= 2, f"the fixture has no MAE 1-D tables to compare with: {FIXTURES.files}"
+    for key in keys:
         _, n, d = key.split("_")
         got = sincos_1d_pos_embed(int(n), int(d[1:]))
         np.testing.assert_allclose(got.numpy(), FIXTURES[key], rtol=0, atol=2e-6)

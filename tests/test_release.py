@@ -97,7 +97,9 @@ def test_release_writes_every_notebook_and_a_readme(tmp_path, capsys):
 def test_release_removes_solutions_keeps_stub_and_check(tmp_path):
     src = _make_course(tmp_path / "repo")
     assert _release(tmp_path / "out", "--notebooks", src) == 0
-    for path in (tmp_path / "out" / "notebooks").iterdir():
+    released = sorted((tmp_path / "out" / "notebooks").iterdir())
+    assert [p.name for p in released] == ["01_alpha.ipynb", "02_beta.ipynb"]
+    for path in released:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
         assert not any("solution" in _tags(c) for c in nb.cells)
@@ -255,6 +257,8 @@ def test_course_student_notebook_runs_and_every_check_says_not_done_yet(released
     except CellExecutionError as e:
         pytest.fail(f"the student edition of {source.name} stops with an error:\n{e}")
     checks = [c for c in nb.cells if "check" in _tags(c)]
+    source_checks = [c for c in nbformat.read(source, as_version=4).cells if "check" in _tags(c)]
+    assert len(checks) == len(source_checks), f"{source.name}: the release lost check cells"
     for cell in checks:
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         assert "not done yet" in text, (

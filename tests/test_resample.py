@@ -1,7 +1,8 @@
 """resample_pos_embed: parity with timm, Hugging Face, MAE, vit_jax and DINOv2 (fixtures made by
-tests/make_resample_fixtures.py), with the tables timm's and transformers' everyday calls end up
-with (tests/make_library_resize_fixtures.py), dtypes, errors, and the numpy interpolation matrix
-vs torch."""
+tests/make_resample_fixtures.py; Qwen3-VL's in tests/test_vlm.py, from tests/make_vlm_fixtures.py),
+with the tables timm's and transformers' everyday calls end up with
+(tests/make_library_resize_fixtures.py), dtypes, errors, and the numpy interpolation matrix vs
+torch."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from vitlearn import resample_pos_embed
@@ -31,11 +32,23 @@ def _load_cases():
 CASES = _load_cases()
 
 
+def _qwen3_vl_cases():
+    """Qwen3-VL's resizes, as {recipe, old, new, prefix}: its table is checked in tests/test_vlm.py
+    against its vision tower, whose output comes in another order than the other libraries'."""
+    data = np.load(Path(__file__).parent / "fixtures" / "vlm_qwen.npz")
+    return [
+        {"recipe": "qwen3_vl", "old": [c["side"]] * 2, "new": c["grid_thw"][1:], "prefix": 0}
+        for c in json.loads(str(data["cases"]))
+        if c["kind"] == "qwen3_pos"
+    ]
+
+
 def test_fixtures_cover_every_recipe_both_ways_and_non_square():
-    recipes = {c["recipe"] for c, _, _ in CASES}
+    every = [c for c, _, _ in CASES] + _qwen3_vl_cases()
+    recipes = {c["recipe"] for c in every}
     assert recipes == set(RECIPES)
     for recipe in RECIPES:
-        mine = [c for c, _, _ in CASES if c["recipe"] == recipe]
+        mine = [c for c in every if c["recipe"] == recipe]
         assert any(c["new"][0] > c["old"][0] for c in mine), recipe
         assert any(c["new"][0] < c["old"][0] for c in mine), recipe
     assert any(c["old"][0] != c["old"][1] for c, _, _ in CASES)
@@ -98,6 +111,7 @@ def test_recipes_really_differ_on_the_same_table():
     table = torch.from_numpy(table_in)
     outs = {r: resample_pos_embed(table, 6, recipe=r) for r in RECIPES}
     assert torch.equal(outs["hf"], outs["mae"])  # same call in both libraries
+    assert torch.equal(outs["vit_jax"], outs["qwen3_vl"])  # the same interpolation, two roads
     for a, b in [("timm", "hf"), ("hf", "vit_jax"), ("hf", "dinov2_legacy"), ("timm", "vit_jax")]:
         assert (outs[a] - outs[b]).abs().max() > 1e-2, (a, b)
 
@@ -170,33 +184,49 @@ def test_every_mode_runs(mode):
     assert set(INTERPOLATIONS) >= {mode}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    rows=st.integers(1, 7),
-    cols=st.integers(1, 7),
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 6),
+    new=st.integers(1, 9),
     prefix=st.integers(0, 3),
     mode=st.sampled_from(["bilinear", "bicubic", "nearest"]),
     corners=st.booleans(),
+    along_rows=st.booleans(),
 )
-def test_resizing_to_the_same_grid_is_identity(rows, cols, prefix, mode, corners):
-    """Without antialiasing, F.interpolate to the same size copies the grid; the early return
-    changes nothing. Checked with a grid that differs in one direction so it really runs."""
-    table = torch.randn(1, prefix + rows * cols, 3)
+def test_an_axis_that_keeps_its_size_is_copied(rows, cols, new, prefix, mode, corners, along_rows):
+    """Without antialiasing, resizing an axis to its own size copies it, which is why returning
+    the input for an unchanged grid changes nothing. Checked where the interpolation really
+    runs: the grid changes along one axis only; the other axis must come out as it went in, and
+    the changed one as the (independently written, torch-checked) interpolation matrix says."""
+    assume(new != (rows if along_rows else cols))
+    new_size = (new, cols) if along_rows else (rows, new)
+    table = torch.randn(1, prefix + rows * cols, 3, dtype=torch.float64).float()
     align = corners if mode != "nearest" else None
     out = resample_pos_embed(
         table,
-        (rows, cols),
+        new_size,
         old_size=(rows, cols),
         num_prefix_tokens=prefix,
         interpolation=mode,
         antialias=False,
         align_corners=align,
     )
-    assert torch.equal(out, table)
-    grid = table[:, prefix:].reshape(1, rows, cols, 3).permute(0, 3, 1, 2)
-    kwargs = {} if mode == "nearest" else {"align_corners": corners}
-    again = F.interpolate(grid, size=(rows, cols), mode=mode, **kwargs)
-    assert torch.allclose(again, grid, atol=1e-6)
+    assert out.shape == (1, prefix + new_size[0] * new_size[1], 3)
+    assert torch.equal(out[:, :prefix], table[:, :prefix])
+    grid = table[0, prefix:].reshape(rows, cols, 3).double().numpy()
+    kept = rows if not along_rows else cols
+    np.testing.assert_allclose(
+        interpolation_matrix(kept, kept, mode, False, bool(align)), np.eye(kept), atol=1e-6
+    )
+    if along_rows:
+        m = interpolation_matrix(rows, new, mode, False, bool(align))  # (new, rows)
+        want = np.einsum("ir,rcd->icd", m, grid)  # every column resized, the columns kept
+    else:
+        m = interpolation_matrix(cols, new, mode, False, bool(align))  # (new, cols)
+        want = np.einsum("jc,rcd->rjd", m, grid)  # every row resized, the rows kept
+    got = out[0, prefix:].reshape(*new_size, 3).double().numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
 
 
 @settings(max_examples=40, deadline=None)
@@ -362,7 +392,9 @@ def test_interpolation_matrix_scale_factor_matches_dinov2_recipe():
 def test_interpolation_matrix_errors():
     with pytest.raises(ValueError, match="unknown interpolation 'area'"):
         interpolation_matrix(4, 5, "area")
-    with pytest.raises(ValueError, match="at least 1, got old=0, new=5"):
+    with pytest.raises(ValueError, match="old must be a positive int, got 0"):
         interpolation_matrix(0, 5)
+    with pytest.raises(ValueError, match="new must be a positive int, got 0"):
+        interpolation_matrix(4, 0)
     with pytest.raises(ValueError, match="antialias=True works only"):
         interpolation_matrix(4, 5, "nearest", antialias=True)

@@ -77,10 +77,10 @@ def test_bad_input():
 def test_no_dead_control_in_the_notebooks_explorer():
     """Notebook 07 builds the explorer with its own arguments (a 32-filter 8 x 8 kernel, the new
     patch size from 4 to 16): every control moves the picture from every corner there too."""
-    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner
+    from explorer_contract import assert_every_control_changes_the_picture
 
     g = torch.Generator().manual_seed(0)
     weight = torch.randn(32, 3, 8, 8, generator=g)
     images = torch.rand(4, 3, 32, 32, generator=g)
     explorer = PatchSizeExplorer(weight, images, sizes=list(range(4, 17)))
-    test_every_control_changes_the_picture_from_every_corner(explorer)
+    assert_every_control_changes_the_picture(explorer)

@@ -114,8 +114,8 @@ def test_a_square_image_never_offers_a_single_token():
 
 
 def test_the_notebooks_explorers_have_no_dead_control():
-    """The corner test of test_widgets_base, on the explorers as notebooks 00 and 01 build them."""
-    from test_widgets_base import test_every_control_changes_the_picture_from_every_corner as check
+    """The explorer contract (tests/explorer_contract.py), on the explorers of notebooks 00, 01."""
+    from explorer_contract import assert_every_control_changes_the_picture as check
 
     check(PatchExplorer("astronaut", patch_size=32, size=(128, 128), k=8))  # notebook 00
     check(PatchExplorer("rocket", patch_size=32))  # notebook 01

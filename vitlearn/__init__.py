@@ -40,6 +40,7 @@ from .posenc import (
     sincos_2d_pos_embed,
 )
 from .resample import flattened_resample, resample_pos_embed
+from .segmentation import add_decomposed_rel_pos, get_abs_pos, get_rel_pos, window_partition
 from .trained import (
     load_course_vit,
     load_course_vit_record,
@@ -58,6 +59,14 @@ from .training import (
     train,
     train_tiny_vit,
 )
+from .video import (
+    TubeletEmbed,
+    sincos_spacetime_pos_embed,
+    spacetime_pos_embed,
+    tubeletify,
+    videomae_pos_embed,
+)
+from .vlm import PatchMerger, merge_order, mrope_position_ids, smart_resize, vision_rope_ids
 
 __version__ = "0.1.0"
 
@@ -88,19 +97,24 @@ __all__ = [
     "LearnedPosEmbed",
     "OfflineError",
     "PatchEmbed",
+    "PatchMerger",
     "RelativePositionBias",
     "RotaryEmbedding2D",
     "Scenes",
     "TinyViT",
     "TrainRecipe",
     "TrainedTinyViT",
+    "TubeletEmbed",
     "build_model",
     "ViTEmbedding",
+    "add_decomposed_rel_pos",
     "conv_to_linear_weight",
     "crop_to_multiple",
     "evaluate",
     "exercises",
     "flattened_resample",
+    "get_abs_pos",
+    "get_rel_pos",
     "grid_shape",
     "grid_structure",
     "linear_to_conv_weight",
@@ -114,6 +128,8 @@ __all__ = [
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
+    "merge_order",
+    "mrope_position_ids",
     "naflex_resize",
     "naflex_size",
     "online",
@@ -131,11 +147,18 @@ __all__ = [
     "shuffle_patches",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
+    "sincos_spacetime_pos_embed",
+    "smart_resize",
+    "spacetime_pos_embed",
     "task_info",
     "train",
     "train_course_vit",
     "train_stripes_vit",
     "train_tiny_vit",
+    "tubeletify",
     "unpatchify",
+    "videomae_pos_embed",
+    "vision_rope_ids",
     "widgets",
+    "window_partition",
 ]

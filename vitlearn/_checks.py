@@ -27,18 +27,40 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """An int of at least ``minimum`` (``TypeError`` for any other type, bools included).
+def check_int(value: object, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """An int of at least ``minimum`` and, when given, at most ``maximum`` (``TypeError`` for any
+    other type, bools included).
 
     >>> check_int(3, "depth")
     3
+    >>> check_int(5, "channel", minimum=0, maximum=7)
+    5
     """
     if not _is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be in {minimum}..{maximum}, got {value!r}")
     if value < minimum:
         what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return int(value)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """A bool (``TypeError`` for anything else, 0 and 1 included).
+
+    >>> check_bool(True, "decay_pos_embed")
+    True
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_both_or_neither(a: object, b: object, name_a: str, name_b: str) -> None:
+    """Two arguments that only make sense together: both given, or both None."""
+    if (a is None) != (b is None):
+        raise ValueError(f"give both {name_a} and {name_b}, or neither")
 
 
 def check_number(
@@ -110,10 +132,13 @@ def _split(size: int, patch: int) -> str:
     return f"{size} = {size // patch} * {patch} + {size % patch}"
 
 
-def patch_grid(image_size: int | Sequence[int], patch_size: int | Sequence[int]) -> tuple[int, int]:
+def patch_grid(
+    image_size: int | Sequence[int], patch_size: int | Sequence[int], *, hint: str = ""
+) -> tuple[int, int]:
     """The patch grid ``(rows, cols) = (H // ph, W // pw)``; a ``ValueError`` unless it is exact.
 
-    The error names both sizes, how each splits, and the crop and pad that would fix it.
+    The error names both sizes, how each splits, and the crop and pad that would fix it; ``hint``
+    is a sentence added to it (how to apply the fix to a clip, say).
     """
     h, w = as_pair(image_size, "image_size")
     ph, pw = as_pair(patch_size, "patch_size")
@@ -136,6 +161,7 @@ def patch_grid(image_size: int | Sequence[int], patch_size: int | Sequence[int])
             + " and ".join(problems)
             + f". Crop it with vitlearn.crop_to_multiple(images, {p}) (-> {crop[0]} x {crop[1]}) "
             f"or pad it with vitlearn.pad_to_multiple(images, {p}) (-> {pad[0]} x {pad[1]})"
+            + (f". {hint}" if hint else "")
         )
     return h // ph, w // pw
 
@@ -178,10 +204,13 @@ def token_grid(
     return rows, cols
 
 
-def check_tensor(x: object, name: str, ndims: Sequence[int], layout: str = "") -> torch.Tensor:
+def check_tensor(
+    x: object, name: str, ndims: Sequence[int], layout: str = "", *, floating: bool = False
+) -> torch.Tensor:
     """Check that ``x`` is a tensor with one of the allowed numbers of dimensions.
 
     ``layout`` describes the expected shape for the message, e.g. ``"(B, C, H, W) or (C, H, W)"``.
+    ``floating=True``: the dtype must be a floating-point one too (``TypeError`` otherwise).
     """
     if not isinstance(x, torch.Tensor):
         hint = (
@@ -193,12 +222,35 @@ def check_tensor(x: object, name: str, ndims: Sequence[int], layout: str = "") -
         raise ValueError(
             f"{name} must be {want}, got a {x.dim()}-D tensor of shape {shape_str(x.shape)}"
         )
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     return x
 
 
 def check_choice(value: str, name: str, choices: Sequence[str]) -> str:
-    """Check that ``value`` is one of ``choices``; the error lists them."""
+    """Check that ``value`` is one of ``choices``; the error lists them.
+
+    When every choice is a str, a value of another type is a ``TypeError`` (``task=3``), an
+    unknown str a ``ValueError``.
+    """
+    known = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str) and choices and all(isinstance(c, str) for c in choices):
+        raise TypeError(
+            f"{name} must be a str, one of {known}; got {type(value).__name__} {value!r}"
+        )
     if value not in choices:
-        known = ", ".join(repr(c) for c in choices)
         raise ValueError(f"unknown {name} {value!r}; known: {known}")
     return value
+
+
+def check_cell(row: object, col: object, grid: Sequence[int]) -> tuple[int, int]:
+    """A patch ``(row, col)`` inside a ``(rows, cols)`` grid, both ints from 0; returned as a pair.
+
+    >>> check_cell(1, 2, (3, 4))
+    (1, 2)
+    """
+    r, c = check_int(row, "row", minimum=0), check_int(col, "col", minimum=0)
+    rows, cols = grid
+    if r >= rows or c >= cols:
+        raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+    return r, c

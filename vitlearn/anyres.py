@@ -27,6 +27,7 @@ from .resample import resample_pos_embed
 
 __all__ = [
     "NAFLEX_POS_EMBED_RESIZE",
+    "TEST_SIZES",
     "NaflexSize",
     "naflex_resize",
     "naflex_size",
@@ -44,6 +45,21 @@ Checked in Hugging Face transformers (``Siglip2VisionEmbeddings.resize_positiona
 ``F.interpolate(..., mode="bilinear", align_corners=False, antialias=True)``) and in big_vision
 (``naflex_vit._pos_emb_resize``: ``jax.image.scale_and_translate(..., method="bilinear",
 antialias=True)``, no translation, i.e. half-pixel centres)."""
+
+
+TEST_SIZES: tuple[tuple[int, int], ...] = (
+    (32, 32),
+    (40, 40),
+    (48, 48),
+    (56, 56),
+    (64, 64),
+    (48, 64),
+    (40, 72),
+)
+"""The any-resolution test sizes ``(H, W)`` in pixels, for models trained at 32 x 32 with 8 px
+patches: the training size, four larger squares up to 2x (grids 5x5 to 8x8), a 3:4 image (6x8)
+and a nearly 16:9 one (5x9). The one list notebook 09, ``benchmarks/anyres_seeds.py`` and the
+:class:`vitlearn.widgets.AnyResolutionExplorer` use."""
 
 
 class NaflexSize(NamedTuple):
@@ -134,9 +150,7 @@ def naflex_resize(
     antialias=True)`` does; Hugging Face's processor uses PIL's bilinear filter). Returns the
     resized image, same layout and dtype (float), and the :class:`NaflexSize`.
     """
-    check_tensor(image, "image", (3, 4), "(C, H, W) or (B, C, H, W)")
-    if not image.is_floating_point():
-        raise TypeError(f"image must be a floating-point tensor, got dtype {image.dtype}")
+    check_tensor(image, "image", (3, 4), "(C, H, W) or (B, C, H, W)", floating=True)
     h, w = int(image.shape[-2]), int(image.shape[-1])
     size = naflex_size(h, w, patch_size, max_patches)
     batch = image if image.dim() == 4 else image[None]

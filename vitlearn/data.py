@@ -280,9 +280,9 @@ def make_scenes(
     Draw them at any resolution with :func:`render_scenes`.
     """
     check_int(n, "n")
+    check_int(seed, "seed", minimum=0)
     check_choice(task, "task", tuple(TASKS))
-    if isinstance(cells, bool) or not isinstance(cells, int) or cells < 2:
-        raise ValueError(f"cells must be an int >= 2 (a cells x cells grid), got {cells!r}")
+    check_int(cells, "cells", minimum=2)
     if task == "shape" and cells != RELATION_CELLS:
         raise ValueError(f"cells={cells} applies to the tasks with cells; 'shape' has none")
     rng = np.random.default_rng(seed)

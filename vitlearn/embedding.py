@@ -28,6 +28,7 @@ from ._checks import (
     check_choice,
     check_int,
     check_multiple,
+    check_number,
     check_tensor,
     patch_grid,
     shape_str,
@@ -291,7 +292,7 @@ class ViTEmbedding(nn.Module):
         self.num_prefix_tokens = int(bool(class_token)) + self.num_reg_tokens
         self.no_embed_class = no_embed_class
         self.pos_embed_kind = pos_embed
-        self.pos_embed_std = float(pos_embed_std)
+        self.pos_embed_std = check_number(pos_embed_std, "pos_embed_std", minimum=0.0)
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if class_token else None
         self.reg_token = (
@@ -370,16 +371,13 @@ class ViTEmbedding(nn.Module):
             )
         rows, cols = as_pair(grid_size, "grid_size")
         want = (1, self._table_len((rows, cols)), self.embed_dim)
-        if not isinstance(pos_embed, torch.Tensor) or tuple(pos_embed.shape) != want:
-            got = (
-                shape_str(pos_embed.shape)
-                if isinstance(pos_embed, torch.Tensor)
-                else type(pos_embed).__name__
-            )
+        check_tensor(pos_embed, "pos_embed", (3,), shape_str(want))
+        if tuple(pos_embed.shape) != want:
             prefix = 0 if self.no_embed_class else self.num_prefix_tokens
             raise ValueError(
                 f"pos_embed for a {rows}x{cols} grid must have shape {shape_str(want)} "
-                f"({prefix} prefix + {rows}*{cols} patches, width {self.embed_dim}), got {got}"
+                f"({prefix} prefix + {rows}*{cols} patches, width {self.embed_dim}), got "
+                f"{shape_str(pos_embed.shape)}"
             )
         self.pos_embed = nn.Parameter(pos_embed.detach().clone().to(self.patch_embed.proj.weight))
         self.grid_size = (rows, cols)

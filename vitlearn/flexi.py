@@ -43,10 +43,7 @@ antialias)."""
 
 
 def _check_kernel(weight: object) -> torch.Tensor:
-    w = check_tensor(weight, "weight", (4,), "a 4-D conv kernel (D, C, ph, pw)")
-    if not w.is_floating_point():
-        raise TypeError(f"weight must be a floating-point tensor, got dtype {w.dtype}")
-    return w
+    return check_tensor(weight, "weight", (4,), "a 4-D conv kernel (D, C, ph, pw)", floating=True)
 
 
 def resize_matrix(

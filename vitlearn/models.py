@@ -35,7 +35,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_number
+from ._checks import (
+    check_both_or_neither,
+    check_choice,
+    check_int,
+    check_multiple,
+    check_number,
+)
 from .data import SCENE_MEAN, SCENE_STD
 from .embedding import POS_EMBED_KINDS, ViTEmbedding
 from .posenc import RotaryEmbedding2D
@@ -53,6 +59,18 @@ POOL_KINDS: tuple[str, ...] = ("token", "avg")
 """``global_pool`` as timm names it: read the class token, or average the patch tokens."""
 
 
+def _check_heads(embed_dim: int, num_heads: int) -> None:
+    """Both positive ints, ``embed_dim`` a multiple of ``num_heads``: every head gets
+    ``embed_dim / num_heads`` channels."""
+    check_int(num_heads, "num_heads")
+    check_multiple(
+        embed_dim,
+        "embed_dim",
+        num_heads,
+        f"each of the num_heads={num_heads} heads gets an equal share",
+    )
+
+
 class Attention(nn.Module):
     """Multi-head self-attention, timm's layout: one ``qkv`` Linear, one output ``proj``.
 
@@ -64,8 +82,7 @@ class Attention(nn.Module):
 
     def __init__(self, dim: int, num_heads: int = 4, qkv_bias: bool = True) -> None:
         super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"embed_dim {dim} must be divisible by num_heads {num_heads}")
+        _check_heads(dim, num_heads)
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim**-0.5
@@ -134,7 +151,7 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, num_heads)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.mlp = Mlp(dim, int(dim * check_number(mlp_ratio, "mlp_ratio", above=0.0)))
 
     def forward(
         self,
@@ -233,12 +250,7 @@ class TinyViT(ViTEmbedding):
         check_int(embed_dim, "embed_dim")
         check_int(depth, "depth")
         check_number(mlp_ratio, "mlp_ratio", above=0.0)
-        check_int(num_heads, "num_heads")
-        if embed_dim % num_heads:
-            raise ValueError(
-                f"embed_dim {embed_dim} must be divisible by num_heads {num_heads} "
-                f"(each head gets embed_dim / num_heads channels)"
-            )
+        _check_heads(embed_dim, num_heads)
         super().__init__(
             img_size,
             patch_size,
@@ -247,8 +259,7 @@ class TinyViT(ViTEmbedding):
             pos_embed=pos_embed,
             pos_embed_std=pos_embed_std,
         )
-        if (input_mean is None) != (input_std is None):
-            raise ValueError("give both input_mean and input_std, or neither")
+        check_both_or_neither(input_mean, input_std, "input_mean", "input_std")
         if input_mean is not None:
             if len(input_mean) != in_chans or len(input_std) != in_chans:
                 raise ValueError(

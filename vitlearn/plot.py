@@ -21,11 +21,11 @@ def to_numpy_image(image: torch.Tensor | np.ndarray) -> np.ndarray:
     ``(H, W)`` numpy array. Float images are clipped to ``[0, 1]``; one channel becomes ``(H, W)``.
     """
     if isinstance(image, torch.Tensor):
-        t = image.detach().cpu()
+        from ._checks import check_tensor
+
+        t = check_tensor(image, "image", (2, 3), "(C, H, W) or (H, W)").detach().cpu()
         if t.dim() == 3:
             t = t.permute(1, 2, 0)  # (C, H, W) -> (H, W, C)
-        elif t.dim() != 2:
-            raise ValueError(f"image must be (C, H, W) or (H, W), got shape {tuple(t.shape)}")
         arr = t.numpy()
     else:
         arr = np.asarray(image)
@@ -136,15 +136,14 @@ def token_strip(
     column in patch, channel, as :func:`vitlearn.patchify` makes them); the gaps are white. A
     leading batch dimension of 1 is dropped. Values are clipped to ``[0, 1]``.
     """
-    from ._checks import as_pair
+    from ._checks import as_pair, check_tensor
 
-    t = tokens.detach().cpu()
+    layout = "(N, ph*pw*C) or (1, N, ph*pw*C)"
+    t = check_tensor(tokens, "tokens", (2, 3), layout).detach().cpu()
     if t.dim() == 3 and t.shape[0] == 1:
         t = t[0]
     if t.dim() != 2:
-        raise ValueError(
-            f"tokens must be (N, ph*pw*C) or (1, N, ph*pw*C), got {tuple(tokens.shape)}"
-        )
+        raise ValueError(f"tokens must be {layout}, got {tuple(tokens.shape)}")
     ph, pw = as_pair(patch_size, "patch_size")
     n, f = t.shape
     if f % (ph * pw):
@@ -219,9 +218,10 @@ def filter_mosaic(
     ``ncols`` per row, separated by ``gap`` white pixels.
     Returns ``(rows*(ph+gap)-gap, ncols*(pw+gap)-gap, C)`` (``C`` dropped when 1).
     """
-    from ._checks import as_pair, shape_str
+    from ._checks import as_pair, check_tensor, shape_str
 
-    w = weight.detach().cpu().float()
+    layout = "(D, C, ph, pw) or (D, ph*pw*C)"
+    w = check_tensor(weight, "weight", (2, 4), layout).detach().cpu().float()
     if w.dim() == 4:
         d, c, ph, pw = w.shape
         w = w.permute(0, 2, 3, 1)  # (D, ph, pw, C)
@@ -237,10 +237,6 @@ def filter_mosaic(
             )
         c = f // (ph * pw)
         w = w.reshape(d, ph, pw, c)
-    else:
-        raise ValueError(
-            f"weight must be (D, C, ph, pw) or (D, ph*pw*C), got shape {shape_str(w.shape)}"
-        )
     if c not in (1, 3):
         raise ValueError(f"can only show filters with 1 or 3 channels, got {c}")
     scale = w.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
@@ -510,7 +506,7 @@ def plot_resample_steps(
     """
     import matplotlib.pyplot as plt
 
-    from ._checks import as_pair, check_tensor, shape_str, token_grid
+    from ._checks import as_pair, check_int, check_tensor, shape_str, token_grid
     from .resample import resample_pos_embed
 
     check_tensor(pos_embed, "pos_embed", (3,), "(1, prefix + rows*cols, D)")
@@ -519,8 +515,7 @@ def plot_resample_steps(
         table.shape[1], num_prefix_tokens, None, what=f"pos_embed {shape_str(table.shape)}"
     )
     new_rows, new_cols = as_pair(new_size, "new_size")
-    if not 0 <= channel < table.shape[-1]:
-        raise ValueError(f"channel must be in 0..{table.shape[-1] - 1}, got {channel}")
+    check_int(channel, "channel", minimum=0, maximum=table.shape[-1] - 1)
     new = resample_pos_embed(
         table, (new_rows, new_cols), num_prefix_tokens=num_prefix_tokens, **method
     )
@@ -633,6 +628,7 @@ def plot_attention_shuffle(
 
     a = check_tensor(weights, "weights", (2,), "(T, T)").detach().float()
     b = check_tensor(weights_shuffled, "weights_shuffled", (2,), "(T, T)").detach().float()
+    check_tensor(perm, "perm", (1,), "(T,)")
     if a.shape != b.shape or a.shape[0] != a.shape[1] or perm.shape != (a.shape[0],):
         raise ValueError(
             f"weights and weights_shuffled must be the same (T, T) and perm (T,), got "

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -47,18 +48,55 @@ from ._checks import (
 __all__ = [
     "NORMALIZE_COORDS",
     "SINCOS_CONVENTIONS",
+    "SINCOS_LAYOUTS",
+    "SincosLayout",
     "FactorizedPosEmbed",
     "LearnedPosEmbed",
     "RelativePositionBias",
     "RotaryEmbedding2D",
+    "describe_sincos_channel",
     "grid_structure",
     "position_similarity",
     "sincos_1d_pos_embed",
     "sincos_2d_pos_embed",
 ]
 
-SINCOS_CONVENTIONS = ("mae", "big_vision", "timm")
-"""The channel layouts :func:`sincos_2d_pos_embed` reproduces (see its docstring)."""
+
+class SincosLayout(NamedTuple):
+    """How one published 2-D sin-cos code lays out its ``dim`` channels (``F = dim/4``).
+
+    ``blocks``: the four blocks of ``F`` channels in order, each ``(func, axis)`` with ``func``
+    ``"sin"`` or ``"cos"`` and ``axis`` ``"x"`` (the column) or ``"y"`` (the row). ``offset``: the
+    frequencies are ``w_k = temperature ** (-k / (F - offset))``, ``k = 0 .. F-1``.
+    """
+
+    blocks: tuple[tuple[str, str], ...]
+    offset: int
+
+    @property
+    def channels(self) -> str:
+        """The blocks as the course writes them: ``"[sin x | cos x | sin y | cos y]"``."""
+        return "[" + " | ".join(f"{func} {axis}" for func, axis in self.blocks) + "]"
+
+    @property
+    def exponent(self) -> str:
+        """The exponent's denominator: ``"F"`` or ``"F - 1"``."""
+        return "F" if self.offset == 0 else f"F - {self.offset}"
+
+
+_AXIS_TOGETHER = (("sin", "x"), ("cos", "x"), ("sin", "y"), ("cos", "y"))
+SINCOS_LAYOUTS: dict[str, SincosLayout] = {
+    "mae": SincosLayout(_AXIS_TOGETHER, 0),  # MAE util/pos_embed.py: x half first
+    "big_vision": SincosLayout(_AXIS_TOGETHER, 1),  # big_vision, vit-pytorch posemb_sincos_2d
+    "timm": SincosLayout((("sin", "y"), ("sin", "x"), ("cos", "y"), ("cos", "x")), 0),
+}
+"""The one description of the 2-D sin-cos conventions: the channel layout and frequencies of each
+(see :func:`sincos_2d_pos_embed`). :func:`sincos_2d_pos_embed` builds its tables from it,
+:func:`describe_sincos_channel` reads a channel from it, and the explorer and the exercise's
+feedback quote it."""
+
+SINCOS_CONVENTIONS: tuple[str, ...] = tuple(SINCOS_LAYOUTS)
+"""The channel layouts :func:`sincos_2d_pos_embed` reproduces: ``("mae", "big_vision", "timm")``."""
 
 
 def _frequencies(n: int, denominator: float, temperature: float) -> torch.Tensor:
@@ -81,7 +119,8 @@ def sincos_1d_pos_embed(num_positions: int, dim: int, temperature: float = 10000
     """
     check_multiple(dim, "dim", 2, "one sin and one cos per frequency")
     check_int(num_positions, "num_positions")
-    omega = _frequencies(dim // 2, dim / 2, float(temperature))  # (dim/2,)
+    temperature = check_number(temperature, "temperature", above=0.0)
+    omega = _frequencies(dim // 2, dim / 2, temperature)  # (dim/2,)
     angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * omega  # (P, dim/2)
     return torch.cat([angles.sin(), angles.cos()], dim=1).float()  # (P, dim)
 
@@ -99,7 +138,8 @@ def sincos_2d_pos_embed(
     ``r = token // cols`` (the y index), column ``c = token % cols`` (the x index). A quarter of the
     channels hold ``sin(c * w_k)``, a quarter ``cos(c * w_k)``, a quarter ``sin(r * w_k)`` and a
     quarter ``cos(r * w_k)``, for ``k = 0 .. dim/4 - 1``. The three published implementations agree
-    on that and differ in two details, which ``convention`` selects (``F = dim/4``):
+    on that and differ in two details, which ``convention`` selects (``F = dim/4``; the table is
+    :data:`SINCOS_LAYOUTS`, which the code below reads):
 
     ==================  ===================================  ===================================
     convention          channel layout (blocks of F)         frequencies ``w_k``
@@ -133,30 +173,60 @@ def sincos_2d_pos_embed(
     values) or ``convention`` is unknown (listing the known ones).
     """
     rows, cols = as_pair(grid_size, "grid_size")
-    check_multiple(dim, "dim", 4, "sin and cos for each of the two axes")
-    check_choice(convention, "convention", SINCOS_CONVENTIONS)
-    f = dim // 4
-    if convention == "big_vision":
-        if f < 2:
-            raise ValueError(
-                f"convention 'big_vision' needs dim >= 8 (its exponent k / (dim/4 - 1) divides by "
-                f"zero for dim=4), got dim={dim}"
-            )
-        omega = _frequencies(f, f - 1, float(temperature))
-    else:
-        omega = _frequencies(f, f, float(temperature))  # (F,)
+    f, layout = _sincos_quarter(dim, convention)
+    temperature = check_number(temperature, "temperature", above=0.0)
+    omega = _frequencies(f, f - layout.offset, temperature)  # (F,)
     y, x = torch.meshgrid(
         torch.arange(rows, dtype=torch.float64),
         torch.arange(cols, dtype=torch.float64),
         indexing="ij",
     )  # (rows, cols) each: y = row index, x = column index
-    ay = y.reshape(-1, 1) * omega  # (N, F) angles from the row (y)
-    ax = x.reshape(-1, 1) * omega  # (N, F) angles from the column (x)
-    if convention == "timm":
-        blocks = [ay.sin(), ax.sin(), ay.cos(), ax.cos()]
-    else:
-        blocks = [ax.sin(), ax.cos(), ay.sin(), ay.cos()]
+    angles = {
+        "y": y.reshape(-1, 1) * omega,  # (N, F) angles from the row (y)
+        "x": x.reshape(-1, 1) * omega,  # (N, F) angles from the column (x)
+    }
+    blocks = [getattr(angles[axis], func)() for func, axis in layout.blocks]  # 4 x (N, F)
     return torch.cat(blocks, dim=1).float()  # (N, dim)
+
+
+def _sincos_quarter(dim: int, convention: str) -> tuple[int, SincosLayout]:
+    """``F = dim/4`` and the layout of ``convention``, or the error that says why not."""
+    check_multiple(dim, "dim", 4, "sin and cos for each of the two axes")
+    check_choice(convention, "convention", SINCOS_CONVENTIONS)
+    layout = SINCOS_LAYOUTS[convention]
+    f = dim // 4
+    if f <= layout.offset:
+        raise ValueError(
+            f"convention {convention!r} needs dim >= {4 * (layout.offset + 1)} (its exponent "
+            f"k / (dim/4 - {layout.offset}) divides by zero for dim={dim}), got dim={dim}"
+        )
+    return f, layout
+
+
+def describe_sincos_channel(
+    channel: int, dim: int, convention: str = "mae", temperature: float = 10000.0
+) -> dict[str, Any]:
+    """What channel ``channel`` of :func:`sincos_2d_pos_embed` holds, in ``convention``.
+
+    ``(channel, dim) -> {"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``, read
+    from :data:`SINCOS_LAYOUTS`: the channel's value at the patch in column x, row y is
+    ``func(axis * w_k)``. ``dim`` is checked as :func:`sincos_2d_pos_embed` checks it, and
+    ``channel`` must be in ``0 .. dim-1``.
+
+    >>> describe_sincos_channel(0, 16, "timm")["axis"]
+    'y'
+    """
+    f, layout = _sincos_quarter(dim, convention)
+    check_int(channel, "channel", minimum=0, maximum=dim - 1)
+    temperature = check_number(temperature, "temperature", above=0.0)
+    block, k = divmod(channel, f)
+    func, axis = layout.blocks[block]
+    return {
+        "func": func,
+        "axis": axis,
+        "k": k,
+        "omega": float(temperature ** (-k / (f - layout.offset))),
+    }
 
 
 def _trunc_normal(shape: Sequence[int], std: float = 0.02) -> torch.Tensor:
@@ -227,6 +297,7 @@ class FactorizedPosEmbed(nn.Module):
     def forward(self, x: torch.Tensor, num_prefix_tokens: int = 0) -> torch.Tensor:
         """Add the codes to the last ``rows*cols`` tokens of ``x`` ``(..., P + rows*cols, D)``."""
         check_tensor(x, "x", (2, 3, 4), "(B, N, D)")
+        num_prefix_tokens = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
         rows, cols = self.grid_size
         _check_tokens(
             x,
@@ -422,6 +493,7 @@ class RotaryEmbedding2D(nn.Module):
         """
         check_tensor(x, "x", (2, 3, 4, 5), "(..., N, head_dim)")
         rows, cols = as_pair(grid_size, "grid_size")
+        num_prefix_tokens = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
         _check_tokens(
             x,
             "x",
@@ -484,6 +556,7 @@ class RelativePositionBias(nn.Module):
 
     def forward(self, num_prefix_tokens: int = 0) -> torch.Tensor:
         """The bias ``(num_heads, P + N, P + N)`` for ``P = num_prefix_tokens`` leading tokens."""
+        num_prefix_tokens = check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
         n = self.index.shape[0]
         bias = (
             self.bias_table[self.index.reshape(-1)].reshape(n, n, self.num_heads).permute(2, 0, 1)

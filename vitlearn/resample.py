@@ -9,7 +9,8 @@ The standard fix treats the patch rows of the table as a ``D``-channel image of 
 pixels, resizes that image with ordinary image interpolation, and leaves the prefix rows as they
 are. Libraries agree on that idea but not on the numbers: timm resizes with antialiased bicubic,
 Hugging Face and MAE with plain bicubic, the original JAX ViT with bilinear corner-aligned
-interpolation, DINOv2 (legacy) with a slightly enlarged scale factor. :func:`resample_pos_embed`
+interpolation, DINOv2 (legacy) with a slightly enlarged scale factor; Qwen3-VL's vision tower
+resizes its table (no class row) to every image's grid the JAX ViT's way. :func:`resample_pos_embed`
 does all of them (``recipe=``) and :func:`interpolation_matrix` writes the resize of one axis as
 a plain matrix, which is what every one of those interpolations is.
 """
@@ -22,7 +23,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, check_choice, check_int, check_tensor, shape_str, token_grid
+from ._checks import (
+    as_pair,
+    check_choice,
+    check_int,
+    check_number,
+    check_tensor,
+    shape_str,
+    token_grid,
+)
 
 __all__ = [
     "INTERPOLATIONS",
@@ -47,9 +56,16 @@ RECIPES: dict[str, dict[str, object]] = {
     "vit_jax": {"interpolation": "bilinear", "antialias": False, "align_corners": True},
     # facebookresearch/dinov2 (legacy): bicubic with scale_factor=(new + 0.1) / old
     "dinov2_legacy": {"interpolation": "bicubic", "antialias": False, "align_corners": False},
+    # transformers Qwen3VLVisionModel: its 48 x 48 table (no prefix rows) gathered per patch with
+    # get_vision_interpolation_indices_and_weights(mode="bilinear", align_corners=True); the same
+    # arithmetic as vit_jax's, reached by another road (four weighted table rows per patch)
+    "qwen3_vl": {"interpolation": "bilinear", "antialias": False, "align_corners": True},
 }
 """What each ``recipe`` of :func:`resample_pos_embed` sets. ``dinov2_legacy`` also passes
-``scale_factor = (new + 0.1) / old`` per axis to ``F.interpolate`` instead of ``size=new``."""
+``scale_factor = (new + 0.1) / old`` per axis to ``F.interpolate`` instead of ``size=new``.
+``qwen3_vl`` is ``vit_jax``'s interpolation (the two names give the same numbers); Qwen3-VL's table
+has no prefix rows, so pass ``num_prefix_tokens=0``, and it lists the result in merge-block order
+(:func:`vitlearn.vlm.merge_order`)."""
 
 _DINOV2_OFFSET = 0.1
 
@@ -129,11 +145,11 @@ def resample_pos_embed(
             onto each other; default ``False``.
         recipe: reproduce one library exactly: ``"timm"``, ``"hf"`` (transformers ViT
             ``interpolate_pos_encoding``), ``"mae"``, ``"vit_jax"``
-            (``scipy.ndimage.zoom(order=1)``) or ``"dinov2_legacy"``; see :data:`RECIPES`. It sets
-            interpolation, antialias and align_corners: passing one of them too is allowed only with
-            the recipe's own value, anything else is a ValueError. (The libraries themselves only
-            handle a square old grid, HF and MAE a single class token; here the same arithmetic runs
-            on each axis.)
+            (``scipy.ndimage.zoom(order=1)``), ``"dinov2_legacy"`` or ``"qwen3_vl"`` (transformers
+            ``Qwen3VLVisionModel``); see :data:`RECIPES`. It sets interpolation, antialias and
+            align_corners: passing one of them too is allowed only with the recipe's own value,
+            anything else is a ValueError. (The libraries themselves only handle a square old grid,
+            HF and MAE a single class token; here the same arithmetic runs on each axis.)
 
     Returns:
         The new table. When the new grid equals the old one the input tensor itself is returned
@@ -151,15 +167,17 @@ def resample_pos_embed(
     torch.Size([1, 577, 8])
     """
     check_tensor(
-        pos_embed, "pos_embed", (2, 3), "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)"
+        pos_embed,
+        "pos_embed",
+        (2, 3),
+        "(1, prefix + rows*cols, D) or (prefix + rows*cols, D)",
+        floating=True,
     )
     if pos_embed.dim() == 3 and pos_embed.shape[0] != 1:
         raise ValueError(
             f"pos_embed must have a leading dimension of 1, (1, prefix + rows*cols, D), got "
             f"{shape_str(pos_embed.shape)}"
         )
-    if not pos_embed.is_floating_point():
-        raise TypeError(f"pos_embed must be a floating-point tensor, got dtype {pos_embed.dtype}")
     new_rows, new_cols = as_pair(new_size, "new_size")
     old_rows, old_cols = token_grid(
         pos_embed.shape[-2],
@@ -287,8 +305,9 @@ def interpolation_matrix(
     check_choice(
         interpolation, "interpolation", ("nearest", "nearest-exact", "bilinear", "bicubic")
     )
-    if old < 1 or new < 1:
-        raise ValueError(f"old and new sizes must be at least 1, got old={old}, new={new}")
+    old, new = check_int(old, "old"), check_int(new, "new")
+    if scale_factor is not None:
+        scale_factor = check_number(scale_factor, "scale_factor", above=0.0)
     if antialias and interpolation not in ("bilinear", "bicubic"):
         raise ValueError(
             f"antialias=True works only with 'bilinear' or 'bicubic', not {interpolation!r}"

@@ -34,6 +34,8 @@ from torch import nn
 
 from ._checks import (
     as_pair,
+    check_bool,
+    check_both_or_neither,
     check_choice,
     check_int,
     check_number,
@@ -155,18 +157,13 @@ class TrainRecipe:
         set_("pos_embed_std", check_number(self.pos_embed_std, "pos_embed_std", above=0.0))
         set_("lr", check_number(self.lr, "lr", above=0.0))
         set_("weight_decay", check_number(self.weight_decay, "weight_decay", minimum=0.0))
-        if not isinstance(self.decay_pos_embed, bool):
-            raise TypeError(
-                f"decay_pos_embed must be a bool, got {type(self.decay_pos_embed).__name__} "
-                f"{self.decay_pos_embed!r}"
-            )
+        check_bool(self.decay_pos_embed, "decay_pos_embed")
         check_choice(self.pos_embed, "pos_embed", POS_EMBED_KINDS)
         check_choice(self.global_pool, "global_pool", POOL_KINDS)
         check_choice(self.task, "task", tuple(TASKS))
         set_("input_mean", _floats(self.input_mean, "input_mean"))
         set_("input_std", _floats(self.input_std, "input_std"))
-        if (self.input_mean is None) != (self.input_std is None):
-            raise ValueError("give both input_mean and input_std, or neither")
+        check_both_or_neither(self.input_mean, self.input_std, "input_mean", "input_std")
         if self.n_train is not None and self.n_train < self.batch_size:
             raise ValueError(
                 f"n_train must be None (new scenes every step) or at least "
@@ -442,8 +439,7 @@ def train_tiny_vit(
     Returns the history: ``{"loss": [per step], "acc": [batch accuracy per step],
     "eval_step": [...], "eval_acc": [...], "seconds": float}``.
     """
-    if (eval_images is None) != (eval_labels is None):
-        raise ValueError("give both eval_images and eval_labels, or neither")
+    check_both_or_neither(eval_images, eval_labels, "eval_images", "eval_labels")
     if eval_images is not None:
         _check_labelled(eval_images, eval_labels)
     check_int(eval_every, "eval_every")

@@ -1,18 +1,20 @@
-"""Fetch the MAE and DINOv2 source files the fixture generators compare against.
+"""Fetch the MAE, DINOv2, SAM and ViTDet source files the fixture generators compare against.
 
     python tests/reference/fetch_sources.py [DEST]
 
-DEST defaults to ``tests/reference/_src`` (ignored by git). Neither project is on PyPI, and MAE's
-code is licensed CC BY-NC 4.0, so this MIT repository keeps none of it: this script downloads each
+DEST defaults to ``tests/reference/_src`` (ignored by git). None of these projects is on PyPI,
+and MAE's code is licensed CC BY-NC 4.0, so this MIT repository keeps none of it: this script
+downloads each
 file at a pinned commit, checks its sha256 against the value recorded below, and only when every
 file matches writes them, each repository's LICENSE beside its code, under
 ``DEST/<repository>/<path in that repository>`` (so a file's header, "licensed under the LICENSE
 file in the root directory of this source tree", points at the right file), plus
 ``DEST/PROVENANCE.txt``. A mismatch stops the script before anything is written.
 
-The generators (``tests/make_resample_fixtures.py``, ``tests/make_posenc_fixtures.py``) take DEST
-as ``--sources`` and load the code with :func:`load_mae_pos_embed` and
-:func:`load_dinov2_interpolate_pos_encoding`, which check the hashes again before running it.
+The generators (``tests/make_resample_fixtures.py``, ``tests/make_posenc_fixtures.py``,
+``tests/make_segmentation_fixtures.py``) take DEST as ``--sources`` and load the code with
+:func:`load_mae_pos_embed`, :func:`load_dinov2_interpolate_pos_encoding`, :func:`load_sam_functions`
+and :func:`load_detectron2_backbone_utils`, which check the hashes again before running it.
 
 The pins, and why these commits:
 
@@ -27,6 +29,13 @@ The pins, and why these commits:
   #129 (an ONNX refactor, not merged) into that same main commit; its function differs only by
   ``float(...)`` around values that are already Python floats, so both give the same numbers.
   Apache-2.0; the repository has no NOTICE file at that commit.
+- SAM ``segment_anything/modeling/image_encoder.py``: facebookresearch/segment-anything main at
+  dca509fe (18 Sep 2024, a README change); the file is unchanged since c1910835 (Apr 2023). Its
+  ``get_rel_pos``, ``add_decomposed_rel_pos``, ``window_partition`` and ``window_unpartition``.
+  Apache-2.0.
+- ViTDet ``detectron2/modeling/backbone/utils.py``: facebookresearch/detectron2 main at 02b5c4e2
+  (6 Jun 2026); the file is unchanged since 1fbb4b37 (Jun 2022). Its ``get_abs_pos`` (the
+  pre-trained table resized to the detection grid). Apache-2.0.
 
 Only the standard library is used, so ``--help`` and the tests of this file need nothing else.
 """
@@ -102,7 +111,47 @@ DINOV2_LICENSE = Source(
     "600cc67cc4cb2f5ea317dcfc687ad1c74dc4bec8782bbe9db0afd83513b935b7",
     "Apache-2.0",
 )
-SOURCES: tuple[Source, ...] = (MAE_POS_EMBED, MAE_LICENSE, DINOV2_VIT, DINOV2_LICENSE)
+SAM_COMMIT = "dca509fe793f601edb92606367a655c15ac00fdf"  # main, 2024-09-18
+DETECTRON2_COMMIT = "02b5c4e295e990042a714712c21dc79b731e8833"  # main, 2026-06-06
+
+SAM_IMAGE_ENCODER = Source(
+    "facebookresearch/segment-anything",
+    "segment_anything/modeling/image_encoder.py",
+    (SAM_COMMIT,),
+    "1665ada2902722c9a8cd566c840e324d623ef2b12f7d9ae9f38b24aed0e39886",
+    "Apache-2.0",
+)
+SAM_LICENSE = Source(
+    "facebookresearch/segment-anything",
+    "LICENSE",
+    (SAM_COMMIT,),
+    "c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4",
+    "Apache-2.0",
+)
+DETECTRON2_UTILS = Source(
+    "facebookresearch/detectron2",
+    "detectron2/modeling/backbone/utils.py",
+    (DETECTRON2_COMMIT,),
+    "3be2ae09fdaced380206beab220dacabe65e729c6ab20e86a6b1177a57e58c3d",
+    "Apache-2.0",
+)
+DETECTRON2_LICENSE = Source(
+    "facebookresearch/detectron2",
+    "LICENSE",
+    (DETECTRON2_COMMIT,),
+    "ceb78ee847e76f67a6a521a5732dc3373aed07eee003d738a572dc96705f08ff",
+    "Apache-2.0",
+)
+SOURCES: tuple[Source, ...] = (
+    MAE_POS_EMBED,
+    MAE_LICENSE,
+    DINOV2_VIT,
+    DINOV2_LICENSE,
+    SAM_IMAGE_ENCODER,
+    SAM_LICENSE,
+    DETECTRON2_UTILS,
+    DETECTRON2_LICENSE,
+)
 
 
 class SourceError(RuntimeError):
@@ -229,10 +278,54 @@ def load_dinov2_interpolate_pos_encoding(dest: Path = DEFAULT_DEST) -> Callable:
     return namespace["interpolate_pos_encoding"]
 
 
+SAM_FUNCTIONS = ("get_rel_pos", "add_decomposed_rel_pos", "window_partition", "window_unpartition")
+
+
+def load_sam_functions(dest: Path = DEFAULT_DEST) -> dict[str, Callable]:
+    """SAM's four position and window functions from ``image_encoder.py``, by name.
+
+    The file imports ``.common`` from its package, so, as for DINOv2, the functions are taken from
+    its syntax tree and compiled alone under the file's own name, with the names they use:
+    ``torch``, ``nn``, ``F`` and the ``typing`` names of their annotations.
+    """
+    import typing
+
+    import torch
+
+    path = verified_path(SAM_IMAGE_ENCODER, dest)
+    verified_path(SAM_LICENSE, dest)
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in SAM_FUNCTIONS]
+    if sorted(n.name for n in found) != sorted(SAM_FUNCTIONS):
+        raise SourceError(
+            f"{path}: expected the functions {SAM_FUNCTIONS}, found {[n.name for n in found]}"
+        )
+    namespace = {
+        "torch": torch,
+        "nn": torch.nn,
+        "F": torch.nn.functional,
+        "Optional": typing.Optional,
+        "Tuple": typing.Tuple,  # noqa: UP006  (the file's own annotations)
+        "Type": typing.Type,  # noqa: UP006
+    }
+    exec(compile(ast.Module(body=found, type_ignores=[]), str(path), "exec"), namespace)
+    return {name: namespace[name] for name in SAM_FUNCTIONS}
+
+
+def load_detectron2_backbone_utils(dest: Path = DEFAULT_DEST) -> ModuleType:
+    """ViTDet's ``detectron2/modeling/backbone/utils.py`` as a module (imports: math, torch)."""
+    path = verified_path(DETECTRON2_UTILS, dest)
+    verified_path(DETECTRON2_LICENSE, dest)
+    spec = importlib.util.spec_from_file_location("detectron2_backbone_utils", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Download the pinned MAE and DINOv2 files (with their licences), verify their "
-        "sha256 and save them for the fixture generators."
+        description="Download the pinned MAE, DINOv2, SAM and ViTDet files (with their licences), "
+        "verify their sha256 and save them for the fixture generators."
     )
     parser.add_argument(
         "dest",

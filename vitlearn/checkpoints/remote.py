@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 
+from .._checks import check_number
 from ._http import (
     BLOCK,
     OfflineError,
@@ -658,11 +659,8 @@ def load_pos_embed(
         loaded = _Loaded(sd, wrapper, find(sd), path, 0)
     else:
         assert url is not None
-        if not (
-            isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0
-        ):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        loaded = _load_url(url, find, _cache_folder(cache_dir), progress, float(timeout))
+        seconds = check_number(timeout, "timeout (in seconds)", above=0.0)
+        loaded = _load_url(url, find, _cache_folder(cache_dir), progress, seconds)
     info = loaded.info
     table = _as_table(loaded.sd[info.key])
     if entry is not None and (tuple(table.shape) != entry.shape or info.format != entry.format):

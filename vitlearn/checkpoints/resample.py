@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._checks import as_pair
+from .._checks import as_pair, patch_grid
 from .._command import CommandError
 from ..resample import INTERPOLATIONS, RECIPES, resample_pos_embed
 from .find import PosEmbedInfo, find_pos_embed
@@ -41,11 +41,7 @@ def _new_grid(
             "image_size needs a patch-embedding kernel in the checkpoint to read the patch size "
             "from; give new_size=(rows, cols) instead"
         )
-    h, w = as_pair(image_size, "image_size")
-    ph, pw = info.patch_size
-    if h % ph or w % pw:
-        raise ValueError(f"image_size ({h}, {w}) is not a multiple of the patch size {ph}x{pw}")
-    return h // ph, w // pw
+    return patch_grid(image_size, info.patch_size)
 
 
 def resample_checkpoint(

@@ -43,10 +43,11 @@ def badge_markdown(notebook_path: str) -> str:
 
 
 SETUP_CELL = f'''\
-# Setup. In Google Colab this fetches the version of the course this notebook belongs to and
-# installs its helper package `vitlearn` with --no-deps, so Colab's own torch, numpy, matplotlib
-# and ipywidgets stay as they are. Anywhere else (JupyterLab on your laptop, a class server) it
-# does nothing.
+# @title Setup: in Colab this installs the course; anywhere else it does nothing
+# In Google Colab this fetches the version of the course this notebook belongs to and installs
+# its helper package `vitlearn` with --no-deps, so Colab's own torch, numpy, matplotlib and
+# ipywidgets stay as they are. Anywhere else (JupyterLab on your laptop, a class server) it does
+# nothing.
 import os
 import sys
 
@@ -77,4 +78,17 @@ if "google.colab" in sys.modules:
     if home not in sys.path:
         sys.path.insert(0, home)  # importable now, without restarting the runtime
 '''
-"""Source of the second cell of every notebook."""
+"""Source of the second cell of every notebook. Its first line is a Colab form title: with
+:data:`COLLAPSED` metadata, Colab shows only that line, JupyterLab folds the code away."""
+
+COLLAPSED: dict[str, object] = {"cellView": "form", "jupyter": {"source_hidden": True}}
+"""Cell metadata that folds a code cell's source away where the notebook is read: Colab shows
+the cell as a form (its ``# @title`` line, the code hidden), JupyterLab collapses the input. The
+setup cell, the imports cell and every exercise's solution carry it, so a student sees the lesson
+first and a solution only by asking for it."""
+
+IMPORTS_TITLE = "# @title Imports: the libraries and the course's helpers this notebook uses"
+"""The first line of every notebook's third cell (the imports)."""
+
+SOLUTION_TITLE = "# @title Solution: open it after you have tried"
+"""The first line of every exercise's solution cell."""

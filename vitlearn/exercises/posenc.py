@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .._checks import shape_str
+from ..posenc import SINCOS_LAYOUTS
 from ._feedback import Mistake, call_student, run_checks
 
 __all__ = ["SHUFFLE_ANSWERS", "check_shuffle_prediction", "check_sincos_2d"]
@@ -30,7 +31,8 @@ def _codes(
 
     ``denom`` is what the exponent ``k / denom`` divides by: ``"F"`` (dim/4, right), ``"F-1"``,
     ``"D/2"`` or ``"D"``; ``"-F"`` is the exponent's sign lost (``10000 ** (k / F)``). ``layout``
-    names the channel blocks. ``order`` is the token order.
+    names the channel blocks: a convention of :data:`vitlearn.posenc.SINCOS_LAYOUTS` (``"mae"``,
+    ``"timm"``) or a mistake. ``order`` is the token order.
     """
     f = dim // 4
     d = {"F": f, "F-1": max(f - 1, 1), "D/2": dim / 2, "D": dim, "-F": -f}[denom]
@@ -43,14 +45,18 @@ def _codes(
     if order == "col":  # tokens listed column by column
         y, x = y.T, x.T
     ax, ay = x.reshape(-1, 1) * omega, y.reshape(-1, 1) * omega
+    if layout in SINCOS_LAYOUTS:
+        angles = {"x": ax, "y": ay}
+        return torch.cat([getattr(angles[a], f)() for f, a in SINCOS_LAYOUTS[layout].blocks], 1)
     blocks = {
-        "mae": [ax.sin(), ax.cos(), ay.sin(), ay.cos()],
         "sincos_swapped": [ax.cos(), ax.sin(), ay.cos(), ay.sin()],
         "xy_swapped": [ay.sin(), ay.cos(), ax.sin(), ax.cos()],
-        "timm": [ay.sin(), ax.sin(), ay.cos(), ax.cos()],
         "sines_first": [ax.sin(), ay.sin(), ax.cos(), ay.cos()],
     }[layout]
     return torch.cat(blocks, dim=1)
+
+
+_MAE = SINCOS_LAYOUTS["mae"].channels  # "[sin x | cos x | sin y | cos y]"
 
 
 _TYPICAL: list[tuple[dict[str, str], str]] = [
@@ -66,13 +72,13 @@ _TYPICAL: list[tuple[dict[str, str], str]] = [
     ),
     (
         {"layout": "timm"},
-        "These are timm's layout, [sin y | sin x | cos y | cos x]. This exercise uses MAE's: "
-        "[sin x | cos x | sin y | cos y].",
+        f"These are timm's layout, {SINCOS_LAYOUTS['timm'].channels}. This exercise uses MAE's: "
+        f"{_MAE}.",
     ),
     (
         {"layout": "sines_first"},
-        "All the sines come before the cosines here. MAE's layout keeps each axis together: "
-        "[sin x | cos x | sin y | cos y].",
+        f"All the sines come before the cosines here. MAE's layout keeps each axis together: "
+        f"{_MAE}.",
     ),
     (
         {"denom": "F-1"},
@@ -161,9 +167,10 @@ def check_sincos_2d(fn: Callable[..., Any]) -> bool:
     """Check a student's 2-D sin-cos codes in MAE's convention; print feedback; return bool.
 
     ``fn(grid_size, dim)`` takes an int or ``(rows, cols)`` and returns ``(rows*cols, dim)``, token
-    ``t`` = patch at row ``t // cols``, column ``t % cols``, channels
-    ``[sin x | cos x | sin y | cos y]`` with ``w_k = 10000 ** (-k / (dim/4))``, x = column, y = row.
-    Tried on square and non-square grids. Never raises.
+    ``t`` = patch at row ``t // cols``, column ``t % cols``, channels laid out as MAE's entry of
+    :data:`vitlearn.posenc.SINCOS_LAYOUTS` says (``[sin x | cos x | sin y | cos y]``,
+    ``w_k = 10000 ** (-k / (dim/4))``, x = column, y = row). Tried on square and non-square grids.
+    Never raises.
     """
 
     def checks() -> str:

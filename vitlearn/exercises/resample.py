@@ -227,12 +227,13 @@ def check_resample_pos_embed(fn: Callable[..., torch.Tensor]) -> bool:
 #
 # The student writes ``fn(pos_embed, resized, new_size) -> str``: the name of the recipe of
 # :data:`vitlearn.resample.RECIPES` whose output is ``resized``. Hugging Face and MAE make the same
-# call, so either name is right for both. The table is smooth with some fast detail, and the
-# targets enlarge, shrink and change the aspect ratio: on each, the recipes differ by a little,
-# which is the point (a tolerance wider than those differences picks the wrong one).
+# call, so either name is right for both; so are vit_jax and qwen3_vl (the same interpolation).
+# The table is smooth with some fast detail, and the targets enlarge, shrink and change the aspect
+# ratio: on each, the recipes differ by a little, which is the point (a tolerance wider than those
+# differences picks the wrong one).
 
 _RECIPE_TARGETS = ((12, 12), (5, 5), (6, 11))
-_SAME_CALL = {"hf", "mae"}
+_SAME_NUMBERS = ({"hf", "mae"}, {"vit_jax", "qwen3_vl"})
 
 
 def _recipe_table() -> torch.Tensor:
@@ -276,7 +277,7 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
                 raise Mistake(
                     f"{call} returned {got!r}, which is not a recipe; the names are {names}."
                 )
-            if got == recipe or {got, recipe} <= _SAME_CALL:
+            if got == recipe or any({got, recipe} <= same for same in _SAME_NUMBERS):
                 continue
             theirs = resample_pos_embed(table, target, recipe=got)
             gap = float((theirs - resized).abs().max())
@@ -295,8 +296,9 @@ def _which_recipe_checks(fn: Callable[..., object]) -> str:
                 "keep the one whose output equals the table you were given."
             )
     return (
-        "Every recipe recognised, enlarging, shrinking and non-square; "
-        "'hf' and 'mae' are the same call, so either name fits both."
+        "Every recipe recognised, enlarging, shrinking and non-square; 'hf' and 'mae' are the "
+        "same call, and 'vit_jax' and 'qwen3_vl' the same interpolation, so either name of a pair "
+        "fits both."
     )
 
 

@@ -18,23 +18,15 @@ import torch
 from matplotlib.figure import Figure
 
 from .._checks import as_pair, check_choice, check_int, check_tensor, shape_str
+from ..anyres import TEST_SIZES
 from ..plot import similarity_mosaic
 from ..posenc import RotaryEmbedding2D, position_similarity, sincos_2d_pos_embed
 from ._base import Explorer
 
 __all__ = ["DEFAULT_SIZES", "AnyResolutionExplorer", "default_codes"]
 
-DEFAULT_SIZES: tuple[tuple[int, int], ...] = (
-    (32, 32),
-    (40, 40),
-    (48, 48),
-    (56, 56),
-    (64, 64),
-    (48, 64),
-    (40, 72),
-)
-"""Test sizes ``(H, W)`` in pixels: the training size, four larger squares up to 2x, a 3:4 and a
-(nearly) 16:9 grid at 8 px patches."""
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = TEST_SIZES
+"""The explorer's sizes: :data:`vitlearn.anyres.TEST_SIZES`, notebook 09's test sizes."""
 
 
 def default_codes(
@@ -46,7 +38,8 @@ def default_codes(
     """Codes that need no trained model, at every size: 2-D sin-cos recomputed for the grid, and
     rotary codes ``[cos | sin]`` of the angles on patch indices (the course's default temperature,
     10000) and on DINOv3's box (its base, 100)."""
-    index = RotaryEmbedding2D(dim // heads)
+    patch_size = check_int(patch_size, "patch_size")
+    index = RotaryEmbedding2D(dim // check_int(heads, "heads"))
     box = RotaryEmbedding2D(dim // heads, 100.0, normalize_coords="separate")
     out: dict[str, dict[tuple[int, int], torch.Tensor]] = {
         "sin-cos, recomputed": {},

@@ -68,9 +68,7 @@ class ReconstructionExplorer(Explorer):
         check_choice(projection, "projection", PROJECTIONS)
         ph, pw = self.patch_size
         self.patch_dim = ph * pw * 3  # F = P*P*C
-        self.max_dim = int(max_dim) if max_dim is not None else 2 * self.patch_dim
-        if self.max_dim < 1:
-            raise ValueError(f"max_dim must be at least 1, got {max_dim!r}")
+        self.max_dim = check_int(max_dim, "max_dim") if max_dim is not None else 2 * self.patch_dim
 
         # the patches of every photo, once: (N, F) float64
         self._images: dict[str, torch.Tensor] = {}
@@ -236,9 +234,7 @@ class ReconstructionExplorer(Explorer):
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
         image = check_choice(state["image"], "image", self.images)
         projection = check_choice(state["projection"], "projection", PROJECTIONS)
-        dim = check_int(state["dim"], "dim")
-        if dim > self.max_dim:
-            raise ValueError(f"dim must be in 1 .. {self.max_dim}, got {dim!r}")
+        dim = check_int(state["dim"], "dim", maximum=self.max_dim)
         return {"image": image, "dim": dim, "projection": projection}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:

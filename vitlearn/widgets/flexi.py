@@ -130,10 +130,11 @@ class PatchSizeExplorer(Explorer):
             raise ValueError(f"images {shape_str(x.shape)} must have C={c} channels, as the kernel")
         patch_grid(tuple(x.shape[-2:]), p)  # the images must split into whole patches
         self.sizes = [
-            int(s) for s in (sizes if sizes is not None else range(max(2, p // 2), 2 * p + 1))
+            check_int(s, "each of sizes")
+            for s in (sizes if sizes is not None else range(max(2, p // 2), 2 * p + 1))
         ]
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError(f"sizes must be patch sizes of at least 1, got {sizes!r}")
+        if not self.sizes:
+            raise ValueError(f"sizes must name at least one patch size, got {sizes!r}")
         self.base = p
         self.weight = w
         self.interpolation, self.antialias = interpolation, antialias
@@ -198,9 +199,7 @@ class PatchSizeExplorer(Explorer):
         s = check_int(state["patch_size"], "patch_size")
         if s not in self._pi:
             raise ValueError(f"patch_size {s} is not one of the precomputed sizes {self.sizes}")
-        f = check_int(state["filter"], "filter", minimum=0)
-        if f >= self.weight.shape[0]:
-            raise ValueError(f"filter must be in 0..{self.weight.shape[0] - 1}, got {f}")
+        f = check_int(state["filter"], "filter", minimum=0, maximum=self.weight.shape[0] - 1)
         return {"patch_size": s, "filter": f}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .._checks import as_pair, check_choice, check_int, check_tensor
+from .._checks import as_pair, check_cell, check_choice, check_int, check_tensor
 from .._state import seeded
 from ..patches import grid_shape, shuffle_patches
 from ..posenc import (
     SINCOS_CONVENTIONS,
     FactorizedPosEmbed,
     LearnedPosEmbed,
+    describe_sincos_channel,
     position_similarity,
     sincos_1d_pos_embed,
     sincos_2d_pos_embed,
@@ -97,7 +98,7 @@ class JigsawExplorer(Explorer):
         self.patch_size = as_pair(patch_size, "patch_size")
         self.grid = grid_shape(tuple(image.shape[-2:]), self.patch_size)
         self.models = dict(models)
-        self.max_seed = int(max_seed)
+        self.max_seed = check_int(max_seed, "max_seed", minimum=0)
         with torch.no_grad():
             self._base = {k: m(self.image[None])[0].float() for k, m in self.models.items()}
         k_out = {v.shape[-1] for v in self._base.values()}
@@ -171,10 +172,7 @@ class JigsawExplorer(Explorer):
         }
 
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
-        seed = check_int(state["seed"], "seed", minimum=0)
-        if seed > self.max_seed:
-            raise ValueError(f"seed must be in 0..{self.max_seed}, got {seed}")
-        return {"seed": seed}
+        return {"seed": check_int(state["seed"], "seed", minimum=0, maximum=self.max_seed)}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
         """Draw the jigsaw for ``seed``. Returns ``perm`` (N,), the ``jigsaw`` (C, H, W) array,
@@ -292,10 +290,7 @@ class SimilarityExplorer(Explorer):
 
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
         kind = check_choice(state["kind"], "kind", self.kinds)
-        r, c = check_int(state["row"], "row", minimum=0), check_int(state["col"], "col", minimum=0)
-        rows, cols = self.grid
-        if r >= rows or c >= cols:
-            raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        r, c = check_cell(state["row"], state["col"], self.grid)
         return {"kind": kind, "row": r, "col": c}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -328,30 +323,10 @@ class SimilarityExplorer(Explorer):
 # --- frequencies -----------------------------------------------------------------------------
 
 
-def describe_sincos_channel(
-    channel: int, dim: int, convention: str = "mae", temperature: float = 10000.0
-) -> dict[str, Any]:
-    """What channel ``channel`` of :func:`vitlearn.sincos_2d_pos_embed` holds, in ``convention``.
-
-    Returns ``{"func": "sin" | "cos", "axis": "x" | "y", "k": k, "omega": w_k}``: the channel's
-    value at the patch in column x, row y is ``func(axis * w_k)``.
-    """
-    check_choice(convention, "convention", SINCOS_CONVENTIONS)
-    f = dim // 4
-    if not 0 <= channel < dim:
-        raise ValueError(f"channel must be in 0 .. {dim - 1}, got {channel}")
-    block, k = divmod(channel, f)
-    names = {
-        "timm": [("sin", "y"), ("sin", "x"), ("cos", "y"), ("cos", "x")],
-    }.get(convention, [("sin", "x"), ("cos", "x"), ("sin", "y"), ("cos", "y")])
-    func, axis = names[block]
-    denom = f - 1 if convention == "big_vision" else f
-    return {"func": func, "axis": axis, "k": k, "omega": float(temperature ** (-k / denom))}
-
-
 class FrequencyExplorer(Explorer):
     """Any channel of the 2-D sin-cos codes drawn over the patch grid; a channel slider and a
-    convention menu (``"mae"``, ``"big_vision"``, ``"timm"``).
+    convention menu (``"mae"``, ``"big_vision"``, ``"timm"``, laid out as
+    :data:`vitlearn.posenc.SINCOS_LAYOUTS` says).
 
     Left: the channel's value at every patch (rows down, columns across), with its formula in the
     title. Right: the whole table ``(rows*cols, dim)`` with the chosen channel marked, so the
@@ -419,14 +394,13 @@ class FrequencyExplorer(Explorer):
 
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
         conv = check_choice(state["convention"], "convention", SINCOS_CONVENTIONS)
-        ch = check_int(state["channel"], "channel", minimum=0)
-        if ch >= self.dim:
-            raise ValueError(f"channel must be in 0..{self.dim - 1}, got {ch}")
+        ch = check_int(state["channel"], "channel", minimum=0, maximum=self.dim - 1)
         return {"convention": conv, "channel": ch}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
         """Draw ``convention`` and ``channel``. Returns ``values`` (rows, cols) and the channel's
-        description (``func``, ``axis``, ``k``, ``omega``, see :func:`describe_sincos_channel`)."""
+        description (``func``, ``axis``, ``k``, ``omega``, see
+        :func:`vitlearn.posenc.describe_sincos_channel`)."""
         conv, ch = state["convention"], state["channel"]
         info = describe_sincos_channel(ch, self.dim, conv)
         rows, cols = self.grid

@@ -15,7 +15,15 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .._checks import as_pair, check_choice, check_int, check_tensor, shape_str, token_grid
+from .._checks import (
+    as_pair,
+    check_cell,
+    check_choice,
+    check_int,
+    check_tensor,
+    shape_str,
+    token_grid,
+)
 from ..resample import flattened_resample, resample_pos_embed
 from ._base import Explorer
 
@@ -178,13 +186,8 @@ class ResampleExplorer(Explorer):
     def _validate(self, state: dict[str, Any]) -> dict[str, Any]:
         method = check_choice(state["method"], "method", tuple(METHODS))
         as_pair(state["size"], "size")
-        channel = check_int(state["channel"], "channel", minimum=0)
-        r, c = check_int(state["row"], "row", minimum=0), check_int(state["col"], "col", minimum=0)
-        rows, cols = self.old
-        if channel >= self.dim:
-            raise ValueError(f"channel must be in 0..{self.dim - 1}, got {channel}")
-        if r >= rows or c >= cols:
-            raise ValueError(f"patch (row, col) = ({r}, {c}) is outside the {rows}x{cols} grid")
+        channel = check_int(state["channel"], "channel", minimum=0, maximum=self.dim - 1)
+        r, c = check_cell(state["row"], state["col"], self.old)
         return {"size": state["size"], "method": method, "channel": channel, "row": r, "col": c}
 
     def _draw(self, state: dict[str, Any]) -> dict[str, Any]:
