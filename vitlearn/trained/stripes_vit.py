@@ -11,7 +11,7 @@ stripes, so its best accuracy is 1/2. At 48 px the stripes show.
 - :data:`STRIPES_VIT_RECIPE`: the pre-training at 24 px, 4 px patches (a 6 x 6 grid, 37 tokens),
   its table started as timm's (truncated normal, std 0.02). It differs from the course ViT
   (:mod:`vitlearn.trained.course_vit`: 56 px, 14 x 14 grid, width 64, 3000 steps of 64 scenes) in
-  its task, its size (width 32, 2 blocks, 2 heads) and its training (1000 steps of 32 scenes).
+  its task, its width (32; both have 2 blocks of 2 heads) and its training (1000 steps of 32).
 - :func:`fine_tune_recipe`: the fine-tune at twice the resolution, the same patch size (a 12 x 12
   grid, 145 tokens), :data:`FINE_TUNE_STEPS` steps; the model trained from scratch at 48 px for the
   same number of steps uses the same recipe and the same scenes, only its start differs.
@@ -59,6 +59,7 @@ __all__ = [
     "load_stripes_vit",
     "load_stripes_vit_record",
     "resized_copy",
+    "run_seed",
     "stripes_scores",
     "train_stripes_vit",
 ]
