@@ -70,3 +70,18 @@ def test_attention_shuffle_puts_rows_and_columns_back() -> None:
     assert "0.0e+00" not in _titles(fig)[2]
     with pytest.raises(ValueError, match="must be the same"):
         plot.plot_attention_shuffle(a, a[:4, :4], perm)
+
+
+def test_similarity_at_compares_the_same_place_of_the_image() -> None:
+    table = torch.randn(1, 1 + 4 * 4, 8)
+    big = vitlearn.resample_pos_embed(table, (8, 6))
+    fig = plot.plot_similarity_at({"old": (table, 4), "new": (big, (8, 6))}, place=(0.5, 0.75))
+    assert _titles(fig) == ["old\npatch (2, 3) vs all", "new\npatch (4, 4) vs all"]
+    want = vitlearn.position_similarity(big, (8, 6), num_prefix_tokens=1)[4, 4]
+    torch.testing.assert_close(torch.as_tensor(fig.axes[1].images[0].get_array()), want)
+    with pytest.raises(ValueError, match=r"fractions of the image in \[0, 1\)"):
+        plot.plot_similarity_at({"old": (table, 4)}, place=(1.0, 0.5))
+    with pytest.raises(ValueError, match="a 3x5 grid means 15 grid tokens"):
+        plot.plot_similarity_at({"old": (table, (3, 5))})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plot.plot_similarity_at({})

@@ -379,6 +379,51 @@ def plot_position_similarity(
     return fig
 
 
+def plot_similarity_at(
+    tables: dict[str, tuple[torch.Tensor, int | Sequence[int]]],
+    place: Sequence[float] = (0.3, 0.65),
+    *,
+    num_prefix_tokens: int = 1,
+    size: float = 2.3,
+) -> Any:
+    """One patch's similarity map in each of several tables, side by side. Returns the Figure.
+
+    ``tables`` maps a title to ``(table, grid)``: a table ``(1, prefix + rows*cols, D)`` or
+    ``(prefix + rows*cols, D)`` and its grid ``(rows, cols)`` (an int for a square one). In each
+    panel, the patch at the same relative place of the image, ``place = (y, x)`` as fractions of
+    the height and the width in ``[0, 1)``, is compared with every patch (cosine similarity of
+    their codes, :func:`vitlearn.position_similarity`) and marked with a red cross: tables for
+    different grids are compared at the same place of the image.
+    """
+    from ._checks import as_pair, check_number
+    from .posenc import position_similarity
+
+    if not isinstance(tables, dict) or not tables:
+        raise ValueError(
+            "tables must be a non-empty dict {title: (table, (rows, cols))}, got "
+            f"{type(tables).__name__}"
+        )
+    if not (isinstance(place, Sequence) and len(place) == 2):
+        raise ValueError(f"place must be (y, x), fractions of the image in [0, 1), got {place!r}")
+    y, x = (check_number(v, "place", minimum=0.0) for v in place)
+    if max(y, x) >= 1:
+        raise ValueError(f"place must be (y, x), fractions of the image in [0, 1), got {place!r}")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        1, len(tables), figsize=(size * len(tables), size * 1.1), squeeze=False
+    )
+    for ax, (title, (table, grid)) in zip(axes[0], tables.items(), strict=True):
+        rows, cols = as_pair(grid, f"the grid of {title!r}")
+        r, c = int(y * rows), int(x * cols)
+        sim = position_similarity(table.detach(), (rows, cols), num_prefix_tokens)
+        ax.imshow(sim[r, c].numpy(), cmap="viridis")
+        ax.plot(c, r, "r+", ms=8)
+        ax.set_title(f"{title}\npatch ({r}, {c}) vs all", fontsize=8)
+        ax.axis("off")
+    return fig
+
+
 # --- Diagrams: the pipeline, resampling, RoPE, attention under a shuffle -----------------------
 
 
