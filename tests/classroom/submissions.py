@@ -63,13 +63,14 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "    return patch + tokens + depth * block + 2 * d + (d * num_classes + num_classes)\n",
     ),
     "06_interpolating_positions": (
-        "my_resample",
-        "def my_resample(pos_embed, new_size, num_prefix_tokens=1):\n"
-        "    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]\n"
-        "    rows, cols = new_size\n"
-        "    # the flattened sequence interpolated in 1-D: rows bleed into each other\n"
-        "    seq = F.interpolate(grid.transpose(1, 2), size=rows * cols, mode='linear')\n"
-        "    return torch.cat([prefix, seq.transpose(1, 2)], dim=1)\n",
+        "my_resize_if_needed",
+        "def my_resize_if_needed(pos_embed, old_size, new_size, num_prefix_tokens=1):\n"
+        "    # 'already fits' judged by the token count: a 16 x 8 table passes for 8 x 16\n"
+        "    if pos_embed.shape[1] == num_prefix_tokens + new_size[0] * new_size[1]:\n"
+        "        return pos_embed\n"
+        "    return resample_pos_embed(\n"
+        "        pos_embed, new_size, old_size=old_size, num_prefix_tokens=num_prefix_tokens\n"
+        "    )\n",
     ),
     "07_flexible_patch_size": (
         "my_resize_matrix",

@@ -7,7 +7,7 @@ One module per idea, as in the package: ``patches``, ``embedding``, ``posenc``, 
 - 03 ``check_shuffle_prediction`` (predict, then check; ``SHUFFLE_ANSWERS``);
   04 ``check_sincos_2d``;
 - 05 ``check_parameter_count``, ``check_most_similar_patch``;
-- 06 ``check_resample_pos_embed``, ``check_which_recipe`` (optional);
+- 06 ``check_resize_if_needed`` (debug a resize that is skipped when the token count matches);
 - 07 ``check_resize_matrix``, ``check_pi_resize``; 08 ``check_layer_shapes`` (predict, then check)
   and the quiz (``QUIZ``, ``check_quiz``, ``quiz_widget``, ``show_quiz``; ``score_quiz``, the one
   scorer that ``check_quiz`` and the nbgrader edition's graded cell share);
@@ -22,7 +22,7 @@ from .models import check_most_similar_patch, check_parameter_count
 from .patches import check_patchify
 from .posenc import SHUFFLE_ANSWERS, check_shuffle_prediction, check_sincos_2d
 from .quiz import QUIZ, QuizScore, check_quiz, quiz_widget, score_quiz, show_quiz
-from .resample import check_resample_pos_embed, check_which_recipe
+from .resample import check_resize_if_needed
 from .vlm import check_image_tokens, check_mrope_ids
 
 __all__ = [
@@ -41,11 +41,10 @@ __all__ = [
     "check_patchify",
     "check_pi_resize",
     "check_quiz",
-    "check_resample_pos_embed",
+    "check_resize_if_needed",
     "check_resize_matrix",
     "check_shuffle_prediction",
     "check_sincos_2d",
-    "check_which_recipe",
     "quiz_widget",
     "run_checks",
     "score_quiz",

@@ -1,17 +1,17 @@
-"""Checker for notebook 06's exercise: resample a position table to a new grid yourself.
+"""Checker for notebook 06's exercise: debug a resize that is skipped when it should not be.
 
-The student writes ``fn(pos_embed, new_size, num_prefix_tokens=1)`` for a table
-``(1, prefix + n*n, D)`` on a square ``n x n`` grid and a new grid ``new_size = (rows, cols)``,
-returning ``(1, prefix + rows*cols, D)``: the prefix rows unchanged, the grid resized as a 2-D
-image. Any 2-D bilinear or bicubic interpolation is accepted (with or without antialiasing or
-corner alignment); the checker names the typical mistakes: interpolating the flattened sequence,
-interpolating or dropping the class token, swapping height and width, a reshape that scrambles the
-channels, the wrong output shape.
+A helper that resizes a position table only when it must is easy to get wrong: judged by the token
+count, a table for a 16 x 8 grid "already fits" an 8 x 16 grid (128 tokens both), and is handed
+over unchanged. timm's ``resample_abs_pos_embed`` had such a shortcut (when the new grid was also
+square) until its pull request 2737.
 
-``check_which_recipe(fn)`` (notebook 06, optional): given a table and the same table resized by
-one of the libraries' recipes, ``fn(pos_embed, resized, new_size)`` names the recipe. The checker
-names the slips: a tolerance so wide that a neighbouring recipe passes, a name that is not a
-recipe, a comparison that never matches.
+The student writes ``fn(pos_embed, old_size, new_size, num_prefix_tokens=1)`` for a table
+``(1, prefix + old_rows*old_cols, D)`` on the grid ``old_size = (old_rows, old_cols)``, returning
+``(1, prefix + new_rows*new_cols, D)``: the table itself (or an equal copy) when the grids are
+equal, else the grid resized in 2-D with the prefix rows unchanged. Any 2-D bilinear or bicubic
+interpolation is accepted. The checker names the typical mistakes: the shortcut judged by the token
+count, timm's old shortcut (token count and a square new grid), ``old_size`` read as
+``(cols, rows)``, a table changed in place, the prefix rows changed or dropped, the wrong shape.
 """
 
 from __future__ import annotations
@@ -19,22 +19,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
 from .._checks import shape_str
 from ..resample import resample_pos_embed
 from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["check_resample_pos_embed", "check_which_recipe"]
+__all__ = ["check_resize_if_needed"]
 
-# (prefix tokens, old side n, new (rows, cols)): square first, then non-square targets so that
-# swapping rows and columns shows, then no prefix and two prefix tokens (class + distillation).
-_CASES = [(1, 4, (6, 6)), (1, 4, (3, 6)), (0, 5, (7, 2)), (2, 6, (4, 5))]
+# (prefix tokens, old grid, new grid). First a plain resize (a non-square old grid, so that
+# old_size read as (cols, rows) shows) and an unchanged grid; then the two
+# traps with the same token count: a non-square grid turned on its side (a guard on the count
+# alone skips it) and a non-square grid to a square one (timm's old guard, count and a square new
+# grid, skips it too); then no prefix and two prefix tokens (class and distillation).
+_CASES = [
+    (1, (3, 4), (6, 6)),
+    (1, (6, 6), (6, 6)),
+    (1, (16, 8), (8, 16)),
+    (1, (8, 18), (12, 12)),
+    (0, (3, 5), (5, 3)),
+    (2, (2, 8), (4, 4)),
+]
 
-# every 2-D method we accept: (name, keyword arguments of resample_pos_embed)
+# every 2-D method accepted: (name, keyword arguments of resample_pos_embed)
 _ACCEPTED = [
+    ("bicubic with antialiasing (timm's default)", {"interpolation": "bicubic", "antialias": True}),
     ("bicubic", {"interpolation": "bicubic", "antialias": False}),
-    ("bicubic with antialiasing (timm)", {"interpolation": "bicubic", "antialias": True}),
     (
         "bicubic with align_corners=True",
         {"interpolation": "bicubic", "antialias": False, "align_corners": True},
@@ -51,257 +60,127 @@ _ACCEPTED = [
 _TOL = 1e-5
 
 
-def _table(prefix: int, side: int, dim: int = 6) -> torch.Tensor:
-    g = torch.Generator().manual_seed(100 * prefix + side)
-    return torch.randn(1, prefix + side * side, dim, generator=g)
+def _table(prefix: int, old: tuple[int, int], dim: int = 6) -> torch.Tensor:
+    g = torch.Generator().manual_seed(100 * prefix + 10 * old[0] + old[1])
+    return torch.randn(1, prefix + old[0] * old[1], dim, generator=g)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a.float(), b.float(), atol=_TOL, rtol=0))
 
 
-def _flattened_1d(table: torch.Tensor, prefix: int, n_new: int) -> list[torch.Tensor]:
-    """1-D interpolation of the token sequence: grid part only, or the whole table."""
-    outs = []
-    for mode, corners in (("linear", False), ("linear", True), ("nearest", None)):
-        kw = {} if corners is None else {"align_corners": corners}
-        seq = table[:, prefix:].transpose(1, 2)  # (1, D, N)
-        grid = F.interpolate(seq, size=n_new, mode=mode, **kw).transpose(1, 2)
-        outs.append(torch.cat([table[:, :prefix], grid], 1))
-        whole = F.interpolate(table.transpose(1, 2), size=prefix + n_new, mode=mode, **kw)
-        outs.append(whole.transpose(1, 2))
-    return outs
+def _grid(size: tuple[int, int]) -> str:
+    return f"{size[0]} x {size[1]}"
 
 
-def _scrambled(
-    table: torch.Tensor, prefix: int, side: int, new: tuple[int, int], kw: dict
-) -> torch.Tensor:
-    """(1, N, D) reshaped straight to (1, D, n, n) and back without permute: channels scrambled."""
-    dim = table.shape[-1]
-    image = table[:, prefix:].reshape(1, dim, side, side)
-    mode = kw.get("interpolation", "bicubic")
-    out = F.interpolate(
-        image,
-        size=new,
-        mode=mode,
-        align_corners=kw.get("align_corners", False),
-        antialias=kw.get("antialias", False),
-    )
-    return torch.cat([table[:, :prefix], out.reshape(1, new[0] * new[1], dim)], 1)
+def _a(size: tuple[int, int]) -> str:
+    """ "a 6 x 6" or "an 8 x 16" grid."""
+    return ("an " if str(size[0]).startswith("8") or size[0] in (11, 18) else "a ") + _grid(size)
 
 
-def _shape_mistake(
-    got: torch.Tensor, want: tuple[int, ...], prefix: int, new: tuple[int, int], dim: int, call: str
-) -> Mistake:
-    rows, cols = new
-    hint = ""
-    if tuple(got.shape) == (1, rows * cols, dim) and prefix:
-        hint = (
-            f" That is the grid alone: the {prefix} prefix row(s) (the class token) are missing. "
-            "Set them aside before interpolating and put them back in front with torch.cat."
+def _skipped(old: tuple[int, int], new: tuple[int, int], call: str) -> Mistake:
+    """The message for a table handed over unchanged to another grid of the same token count."""
+    n = old[0] * old[1]
+    if new[0] == new[1]:
+        return Mistake(
+            f"{call} returned the {_grid(old)} table unchanged for {_a(new)} grid. Both have "
+            f"{n} tokens and the new grid is square, but the old one is not. A guard on the token "
+            "count and a square new grid assumes the old grid was square too: timm's helper had "
+            "that shortcut until a fix. Skip the resize only when old_size equals new_size."
         )
-    elif tuple(got.shape) in ((1, dim, rows, cols), (1, rows, cols, dim)):
-        hint = (
-            " That is still an image: flatten it back to a sequence of rows*cols tokens "
-            "(permute to (1, rows, cols, D), then reshape to (1, rows*cols, D)) and add the "
-            "prefix rows."
-        )
-    elif got.dim() == 3 and got.shape[1] == prefix + rows * cols + prefix:
-        hint = " The prefix rows appear twice: concatenate them once, in front of the grid."
-    elif got.dim() == 2:
-        hint = " The leading batch dimension of 1 is missing."
+    t = 8 if new[1] > 8 else new[1] - 1  # a patch of the new first row past the old row's length
+    r, c = divmod(t, old[1])
     return Mistake(
-        f"{call} returned shape {shape_str(got.shape)}, expected {shape_str(want)}.{hint}"
+        f"{call} returned the {_grid(old)} table unchanged for {_a(new)} grid. Both have {n} "
+        f"tokens, so the shapes fit and nothing complains, but the grids differ: new patch "
+        f"(0, {t}) would get the code of old patch ({r}, {c}). The same token count is not the "
+        "same grid: "
+        "skip the resize only when old_size equals new_size."
     )
 
 
-def _check_case(fn: Callable, prefix: int, side: int, new: tuple[int, int]) -> list[str]:
-    """Raise a Mistake, or return the names of the accepted methods the answer matches."""
-    table = _table(prefix, side)
+def _check_case(
+    fn: Callable, prefix: int, old: tuple[int, int], new: tuple[int, int]
+) -> list[str] | None:
+    """Raise a Mistake; or return the accepted methods the answer matches (None: grid unchanged)."""
+    table = _table(prefix, old)
     dim = table.shape[-1]
     keep = table.clone()
     call = (
-        f"fn(table of shape {shape_str(table.shape)}, new_size={new}, num_prefix_tokens={prefix})"
+        f"fn(table of shape {shape_str(table.shape)}, old_size={old}, new_size={new}, "
+        f"num_prefix_tokens={prefix})"
     )
-    got = call_student(fn, table, new, num_prefix_tokens=prefix, call=call)
+    got = call_student(fn, table, old, new, num_prefix_tokens=prefix, call=call)
     if not torch.equal(table, keep):
         raise Mistake(f"{call} changed its input table in place; build a new tensor instead.")
     if not isinstance(got, torch.Tensor):
         raise Mistake(f"{call} returned a {type(got).__name__}, expected a torch.Tensor.")
+    got = got.detach()
     want = (1, prefix + new[0] * new[1], dim)
     if tuple(got.shape) != want:
-        raise _shape_mistake(got, want, prefix, new, dim, call)
-    got = got.detach()
-
-    if prefix and not torch.equal(got[:, :prefix], table[:, :prefix]):
-        if torch.equal(got[:, -prefix:], table[:, :prefix]):
-            raise Mistake(
-                f"{call}: the class token's row is at the end; it must stay in front "
-                "(torch.cat([prefix_rows, grid_rows], dim=1))."
-            )
-        if any(_close(got, c) for c in _flattened_1d(table, prefix, new[0] * new[1])):
-            raise Mistake(_FLATTENED)
+        hint = ""
+        if prefix and tuple(got.shape) == (1, new[0] * new[1], dim):
+            hint = f" The {prefix} prefix row(s) are missing: keep them in front, unchanged."
         raise Mistake(
-            f"{call}: the first {prefix} row(s) (class token) changed. They have no position on "
-            "the grid, so they must not be interpolated: copy them unchanged and interpolate only "
-            "the rows after them."
+            f"{call} returned shape {shape_str(got.shape)}, expected {shape_str(want)}.{hint}"
         )
-
+    if old == new:
+        if not _close(got, table):
+            raise Mistake(
+                f"{call}: the grid does not change, so the table must come back as it was; yours "
+                f"differs by up to {float((got - table).abs().max()):.3g}."
+            )
+        return None
+    if _close(got, table):
+        raise _skipped(old, new, call)
+    if prefix and not _close(got[:, :prefix], table[:, :prefix]):
+        raise Mistake(
+            f"{call}: the first {prefix} row(s) changed. Prefix rows (the class token) have no "
+            "place on the grid: copy them unchanged and resize only the rows after them."
+        )
     matches = [
         name
         for name, kw in _ACCEPTED
-        if _close(got, resample_pos_embed(table, new, num_prefix_tokens=prefix, **kw))
+        if _close(got, resample_pos_embed(table, new, old_size=old, num_prefix_tokens=prefix, **kw))
     ]
     if matches:
         return matches
-    if any(_close(got, c) for c in _flattened_1d(table, prefix, new[0] * new[1])):
-        raise Mistake(_FLATTENED)
-    for _name, kw in _ACCEPTED:
-        grid = resample_pos_embed(table, new, num_prefix_tokens=prefix, **kw)[:, prefix:]
-        # flattened column by column: token prefix + c * rows + r holds (r, c)
-        transposed = grid.reshape(1, new[0], new[1], dim).transpose(1, 2).reshape(1, -1, dim)
-        wrongs = [torch.cat([table[:, :prefix], transposed], 1)]
-        if new[0] != new[1]:
-            wrongs.append(
-                resample_pos_embed(table, (new[1], new[0]), num_prefix_tokens=prefix, **kw)
-            )
-        for wrong in wrongs:
+    if old[0] != old[1]:
+        for _name, kw in _ACCEPTED:
+            flipped = (old[1], old[0])
+            wrong = resample_pos_embed(table, new, old_size=flipped, num_prefix_tokens=prefix, **kw)
             if _close(got, wrong):
                 raise Mistake(
-                    f"{call}: height and width are swapped. new_size is (rows, cols) = {new}: "
-                    f"the grid must have {new[0]} rows of {new[1]} tokens, token "
-                    f"prefix + r * {new[1]} + c at row r, column c. Pass size=(rows, cols) to "
-                    "F.interpolate and keep the axes in that order when you flatten."
+                    f"{call}: you read the table as {_a(flipped)} grid. old_size is (rows, "
+                    f"cols) = {old}: {old[0]} rows of {old[1]} codes, token prefix + r * {old[1]} "
+                    "+ c at row r, column c. Pass old_size as it is."
                 )
-        if "recipe" not in kw and _close(got, _scrambled(table, prefix, side, new, kw)):
-            raise Mistake(
-                f"{call}: you reshaped the (1, N, D) tokens straight into a (1, D, rows, cols) "
-                "image. reshape keeps the memory order, so that mixes channels and positions; "
-                "reshape to (1, rows, cols, D) first and move the channels with "
-                "permute(0, 3, 1, 2)."
-            )
-    ref = resample_pos_embed(
-        table, new, num_prefix_tokens=prefix, interpolation="bicubic", antialias=False
-    )
-    diff = (got - ref).abs().amax(-1)[0]
-    worst = int(diff.argmax())
-    r, c = divmod(worst - prefix, new[1])
+    ref = resample_pos_embed(table, new, old_size=old, num_prefix_tokens=prefix)
+    gap = float((got - ref).abs().max())
     raise Mistake(
-        f"{call} has the right shape and keeps the prefix rows, but its grid differs from a 2-D "
-        f"bicubic (or bilinear) interpolation by up to {float(diff.max()):.3g}, worst at token "
-        f"{worst} (row {r}, column {c}). Reshape the grid rows to (1, n, n, D), permute to "
-        "(1, D, n, n), call F.interpolate(..., size=new_size, mode='bicubic'), then undo the "
-        "permute and reshape."
+        f"{call} has the right shape, but its table differs from the {_grid(old)} grid resized "
+        f"to {_grid(new)} in 2-D by up to {gap:.3g}. Resize with "
+        "resample_pos_embed(pos_embed, new_size, old_size=old_size, "
+        "num_prefix_tokens=num_prefix_tokens)."
     )
 
 
-_FLATTENED = (
-    "your result matches interpolating the flattened token sequence in 1-D. Neighbours in the "
-    "sequence are not neighbours in the image: the last token of one row sits next to the first "
-    "token of the next, so 1-D interpolation blends positions from opposite edges. Reshape the "
-    "grid rows to (rows, cols) and interpolate in 2-D."
-)
-
-
-def check_resample_pos_embed(fn: Callable[..., torch.Tensor]) -> bool:
-    """Check ``fn(pos_embed, new_size, num_prefix_tokens=1)`` against 2-D interpolation.
+def check_resize_if_needed(fn: Callable[..., torch.Tensor]) -> bool:
+    """Check ``fn(pos_embed, old_size, new_size, num_prefix_tokens=1)``: the table itself when the
+    grid is unchanged, else resized in 2-D, also when the token count stays the same.
 
     Prints friendly feedback (which typical mistake a wrong answer looks like) and returns whether
     it is right; never raises.
     """
 
-    def checks() -> str | None:
-        used = [_check_case(fn, prefix, side, new) for prefix, side, new in _CASES]
-        common = [name for name in used[0] if all(name in u for u in used)] or used[-1]
-        method = common[0]
-        note = "" if method.startswith("bicubic") else " (timm, Hugging Face and MAE use bicubic.)"
+    def checks() -> str:
+        used = [_check_case(fn, prefix, old, new) for prefix, old, new in _CASES]
+        resized = [u for u in used if u is not None]
+        common = [name for name in resized[0] if all(name in u for u in resized)] or resized[-1]
         return (
-            f"Square and non-square grids, 0, 1 and 2 prefix tokens all work; your method "
-            f"matches {method}.{note}"
+            "A 16 x 8 table for an 8 x 16 grid and an 8 x 18 one for 12 x 12 are resized, though "
+            "the token counts match; an unchanged grid keeps its table. Your method matches "
+            f"{common[0]}."
         )
 
-    return run_checks("resample_pos_embed", checks)
-
-
-# -- which library resized this table? ----------------------------------------------------------
-#
-# The student writes ``fn(pos_embed, resized, new_size) -> str``: the name of the recipe of
-# :data:`vitlearn.resample.RECIPES` whose output is ``resized``. Hugging Face and MAE make the same
-# call, so either name is right for both; so are vit_jax and qwen3_vl (the same interpolation).
-# The table is smooth with some fast detail, and the targets enlarge, shrink and change the aspect
-# ratio: on each, the recipes differ by a little, which is the point (a tolerance wider than those
-# differences picks the wrong one).
-
-_RECIPE_TARGETS = ((12, 12), (5, 5), (6, 11))
-_SAME_NUMBERS = ({"hf", "mae"}, {"vit_jax", "qwen3_vl"})
-
-
-def _recipe_table() -> torch.Tensor:
-    """``(1, 1 + 8*8, 16)``: a smooth 8 x 8 table with some fast detail, and a class-token row."""
-    from ..posenc import sincos_2d_pos_embed
-
-    g = torch.Generator().manual_seed(6)
-    grid = sincos_2d_pos_embed((8, 8), 16) + 0.1 * torch.randn(64, 16, generator=g)
-    return torch.cat([0.02 * torch.randn(1, 16, generator=g), grid])[None]
-
-
-def _which_recipe_checks(fn: Callable[..., object]) -> str:
-    from ..resample import RECIPES
-
-    names = list(RECIPES)
-    table = _recipe_table()
-    for target in _RECIPE_TARGETS:
-        for recipe in names:
-            resized = resample_pos_embed(table, target, recipe=recipe)
-            keep = (table.clone(), resized.clone())
-            call = (
-                f"fn(table of shape {shape_str(table.shape)}, the table {recipe!r} resized to "
-                f"{target}, new_size={target})"
-            )
-            got = call_student(fn, table, resized, target, call=call)
-            if not (torch.equal(table, keep[0]) and torch.equal(resized, keep[1])):
-                raise Mistake(
-                    f"{call} changed a table it was given; compare without changing them."
-                )
-            if got is None:
-                raise Mistake(
-                    f"{call} returned None: none of your comparisons matched. Resize with each "
-                    f"recipe to new_size = (rows, cols) = {target} and compare the whole table, "
-                    "class row included."
-                )
-            if not isinstance(got, str):
-                raise Mistake(
-                    f"{call} returned a {type(got).__name__}; return the recipe's name, a str."
-                )
-            if got not in RECIPES:
-                raise Mistake(
-                    f"{call} returned {got!r}, which is not a recipe; the names are {names}."
-                )
-            if got == recipe or any({got, recipe} <= same for same in _SAME_NUMBERS):
-                continue
-            theirs = resample_pos_embed(table, target, recipe=got)
-            gap = float((theirs - resized).abs().max())
-            spread = float(table[0, 1:].std())
-            if gap < 0.25 * spread:
-                raise Mistake(
-                    f"{call} returned {got!r}, but that table came from {recipe!r}. The two differ "
-                    f"by up to {gap:.3g} here (the codes' spread is {spread:.2f}): close, not "
-                    "equal. A tolerance that wide lets the wrong recipe through; the same call on "
-                    "the same table gives exactly the same numbers, so compare with torch.equal "
-                    "(or torch.allclose with its default tolerance)."
-                )
-            raise Mistake(
-                f"{call} returned {got!r}, but {got!r} gives other numbers (up to {gap:.3g} "
-                f"apart): that table came from {recipe!r}. Resize the table with each recipe and "
-                "keep the one whose output equals the table you were given."
-            )
-    return (
-        "Every recipe recognised, enlarging, shrinking and non-square; 'hf' and 'mae' are the "
-        "same call, and 'vit_jax' and 'qwen3_vl' the same interpolation, so either name of a pair "
-        "fits both."
-    )
-
-
-def check_which_recipe(fn: Callable[..., object]) -> bool:
-    """Check ``fn(pos_embed, resized, new_size) -> str`` (a name of ``RECIPES``); print feedback."""
-    return run_checks("which_recipe", lambda: _which_recipe_checks(fn))
+    return run_checks("resize_if_needed", checks)
