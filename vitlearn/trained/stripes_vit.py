@@ -450,7 +450,7 @@ def load_stripes_vit_record(directory: str | os.PathLike[str] | None = None) -> 
 
 HELP = (
     "train the stripes ViT at 24 px and run the fine-tune experiment at 48 px for each seed "
-    "(notebook 06, section 11)"
+    "(notebook 06, sections 5 and 6)"
 )
 
 
