@@ -41,7 +41,13 @@ from .posenc import (
 )
 from .resample import flattened_resample, resample_pos_embed
 from .segmentation import add_decomposed_rel_pos, get_abs_pos, get_rel_pos, window_partition
-from .trained import load_course_vit, load_course_vit_record, train_course_vit
+from .trained import (
+    load_anyres_record,
+    load_anyres_vits,
+    load_course_vit,
+    load_course_vit_record,
+    train_course_vit,
+)
 from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
@@ -112,6 +118,8 @@ __all__ = [
     "grid_structure",
     "linear_to_conv_weight",
     "list_images",
+    "load_anyres_record",
+    "load_anyres_vits",
     "load_course_vit",
     "load_course_vit_record",
     "load_image",
