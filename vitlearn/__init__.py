@@ -46,7 +46,10 @@ from .trained import (
     load_anyres_vits,
     load_course_vit,
     load_course_vit_record,
+    load_stripes_vit,
+    load_stripes_vit_record,
     train_course_vit,
+    train_stripes_vit,
 )
 from .training import (
     DEFAULT_RECIPE,
@@ -124,6 +127,8 @@ __all__ = [
     "load_course_vit_record",
     "load_image",
     "load_pos_embed",
+    "load_stripes_vit",
+    "load_stripes_vit_record",
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
@@ -152,6 +157,7 @@ __all__ = [
     "task_info",
     "train",
     "train_course_vit",
+    "train_stripes_vit",
     "train_tiny_vit",
     "tubeletify",
     "unpatchify",
