@@ -700,8 +700,9 @@ def plot_jigsaw_answers(
         gridspec_kw={"width_ratios": [1, 1] + [1.3] * m},
         layout="constrained",
     )
-    show_image(image, ax=axes[0], title="a test scene")
-    show_image(jigsaw, ax=axes[1], title="its jigsaw")
+    for ax, img, title in ((axes[0], image, "a test scene"), (axes[1], jigsaw, "its jigsaw")):
+        show_image(img, ax=ax)
+        ax.set_title(title, fontsize=8)
     x = np.arange(k)
     top = max(max(float(a.max()), float(b.max())) for a, b in bars.values())
     for i, (ax, (name, (a, b))) in enumerate(zip(axes[2:], bars.items(), strict=True)):
