@@ -371,7 +371,7 @@ def test_notebook_01_runs_for_two_students_at_once(hub):
         )
         assert len(result["outputs"]) == code_cells
         checks = [text for _, text in result["outputs"] if "patchify" in text and "✓" in text]
-        assert checks, f"{name}: the checker of my_patchify did not say ✓"
+        assert checks, f"{name}: the checker of fixed_patchify did not say ✓"
         probe = result["probe"]
         home = homes / name
         assert probe["home"] == str(home) and Path(probe["cwd"]) == home, probe
