@@ -1,4 +1,5 @@
-"""The quiz of notebook 08: marking, feedback for every kind of bad answer, and its widget."""
+"""The quiz of notebook 08: the one scorer, the feedback it words, every kind of bad answer, and
+its widget."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vitlearn import exercises
-from vitlearn.exercises import QUIZ, check_quiz
+from vitlearn.exercises import QUIZ, QuizScore, check_quiz, score_quiz
 from vitlearn.exercises.quiz import quiz_feedback
+
+KEY = {n: q.answer for n, q in QUIZ.items()}
+
+
+def _wrong(n: int) -> str:
+    return next(k for k in QUIZ[n].options if k != QUIZ[n].answer)
 
 
 def test_quiz_all_right(capsys):
@@ -47,6 +56,93 @@ def test_quiz_partly_wrong_points_to_the_notebook(capsys):
 def test_quiz_never_raises_on_bad_input(answers, message, capsys):
     assert check_quiz(answers) is False
     assert message in capsys.readouterr().out
+
+
+# --- the one scorer -------------------------------------------------------------------------------
+
+
+def test_score_quiz_gives_a_verdict_per_question():
+    answers = {**KEY, 2: _wrong(2), 5: "z", 7: ""}
+    del answers[9]
+    score = score_quiz(answers)
+    assert isinstance(score, QuizScore)
+    assert list(score.verdicts) == list(QUIZ) == list(score.choices)
+    expected = {n: "right" for n in QUIZ} | {
+        2: "wrong",
+        5: "not an option",
+        7: "unanswered",
+        9: "unanswered",
+    }
+    assert score.verdicts == expected
+    assert (score.choices[2], score.choices[5], score.choices[7], score.choices[9]) == (
+        _wrong(2),
+        "z",
+        "",
+        "",
+    )
+    n = len(QUIZ)
+    assert (score.right, score.total) == (n - 4, n)
+    assert score.fraction == pytest.approx((n - 4) / n)
+    assert score.started and not score.all_right and score.ignored == ()
+
+
+def test_score_quiz_reads_answers_as_a_student_writes_them():
+    # keys as ints or strings of ints; letters in any case, padded, with a closing parenthesis
+    score = score_quiz({"1": f" {KEY[1].upper()}) ", 2: KEY[2].upper(), "x": "a", 99: "a"})
+    assert score.verdicts[1] == score.verdicts[2] == "right" and score.right == 2
+    assert score.ignored == (("x", "not a question number"), (99, "no such question"))
+    assert score_quiz(KEY).all_right and score_quiz(KEY).fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    "answers, unreadable",
+    [
+        ("abcab", "got a str"),
+        (None, "got a NoneType"),
+        ([("1", "a")], "got a list"),
+    ],
+)
+def test_score_quiz_scores_what_it_cannot_read_as_zero(answers, unreadable):
+    score = score_quiz(answers)
+    assert score.unreadable == unreadable
+    assert score.right == 0 and score.fraction == 0.0 and not score.started
+    assert set(score.verdicts.values()) == {"unanswered"}
+
+
+def test_score_quiz_never_raises_on_a_dict_that_cannot_be_read(capsys):
+    class Broken(dict):
+        def items(self):
+            raise RuntimeError("no items today")
+
+    score = score_quiz(Broken({1: "a"}))
+    assert score.unreadable == "RuntimeError: no items today" and score.fraction == 0.0
+    assert check_quiz(Broken({1: "a"})) is False
+    assert "could not read your answers (RuntimeError: no items today)" in capsys.readouterr().out
+
+
+def test_no_answers_scores_zero_and_is_not_started():
+    for answers in ({}, {1: "", 2: None}, {"x": "a"}):
+        score = score_quiz(answers)
+        assert score.fraction == 0.0 and not score.started
+
+
+_letters = st.sampled_from(["a", "b", "c", "d", "A)", " c ", "", "z", None, 3])
+_keys = st.one_of(st.integers(0, 12), st.sampled_from(["1", "10", "x", " 2"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_keys, _letters, max_size=14))
+def test_the_feedback_says_what_the_score_says(answers):
+    """check_quiz's words are the scorer's verdicts: its count, its ticks, its "all right"."""
+    score = score_quiz(answers)
+    lines, ok = quiz_feedback(answers)
+    assert ok is score.all_right
+    if score.started:
+        assert lines[-1] == f"{score.right} / {score.total} right."
+        ticks = {int(line[2:].split(":")[0]) for line in lines if line.startswith("✓ ")}
+        assert ticks == {n for n, v in score.verdicts.items() if v == "right"}
+    else:
+        assert any("not done yet" in line for line in lines) and score.right == 0
 
 
 def test_quiz_widget_and_show(capsys):

@@ -29,11 +29,11 @@ from vitlearn.editions.nbgrader import (
     ConventionError,
     graded_check,
     merge_exercise,
-    quiz_credit,
     quiz_key,
     to_nbgrader,
 )
 from vitlearn.editions.student import NOTEBOOK_GLOB
+from vitlearn.exercises import score_quiz
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = sorted((REPO / "notebooks").glob(NOTEBOOK_GLOB))
@@ -225,6 +225,13 @@ def _meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+def _without_markers(source: str) -> str:
+    """The teacher's version of a cell: nbgrader's solution markers taken out, the code kept."""
+    return "\n".join(
+        ln for ln in source.split("\n") if ln.strip() not in (BEGIN_SOLUTION, END_SOLUTION)
+    )
+
+
 def test_notebook_becomes_answer_test_and_locked_cells():
     nb = _nb(("markdown", "", "# Title"), ("code", "", "import torch"), *EXERCISE, QUIZ)
     ids = [c.id for c in nb.cells]
@@ -249,18 +256,27 @@ def test_notebook_becomes_answer_test_and_locked_cells():
         ("code", f"cell-{ids[1]}", True, False, False, None),
         ("code", "area-perimeter", False, True, False, None),  # the answer: editable
         ("code", "test-area-perimeter", True, False, True, 2.5),
-        ("code", None, None, None, None, None),  # the quiz's answers: an ordinary cell
+        ("code", "quiz", False, True, False, None),  # the quiz's answers: an answer cell too
         ("code", "test-quiz", True, False, True, 2.5),
     ]
     assert [c.id for c in nb.cells][:5] == [ids[0], ids[1], ids[2], ids[4], ids[5]]
     assert nb.cells[2].metadata["tags"] == ["exercise"] and nb.cells[3].metadata["tags"] == [
         "check"
     ]
-    assert nb.cells[4].source == 'answers = {1: "", 2: ""}  # your letters'
+    # the quiz's answer cell: the students' dict, then the key in nbgrader's slot
+    answer = nb.cells[4].source
+    assert answer.startswith('answers = {1: "", 2: ""}  # your letters\n')
+    teacher, student = {}, {}
+    exec(_without_markers(answer), teacher)  # the teacher's copy sets the key
+    assert teacher["answers"] == quiz_key()
+    cleared = _nbgrader_clear(answer)
+    assert "raise NotImplementedError()" in cleared and repr(quiz_key()) not in cleared
+    exec(cleared, student)  # the students' copy runs through nbgrader's raise: Run All goes on
+    assert student["answers"] == {1: "", 2: ""}
     quiz_test = nb.cells[5].source
     assert "passed = exercises.check_quiz(answers)" in quiz_test
-    assert f"quiz_credit(answers, {quiz_key()!r}, points=2.5)" in quiz_test
-    assert "quiz_credit" not in _nbgrader_clear(quiz_test)  # the key is in the hidden part
+    assert "2.5 * score_quiz(answers).fraction" in quiz_test
+    assert "score_quiz" not in _nbgrader_clear(quiz_test)  # the credit is the hidden part
     nbformat.validate(nb)
     assert all(_meta(c)["schema_version"] == 3 for c in nb.cells if _meta(c))
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", _meta(c)["grade_id"]) for c in nb.cells if _meta(c))
@@ -290,42 +306,77 @@ def test_notebook_errors_name_notebook_and_cell(cells, says):
     assert "03_demo.ipynb" in str(err.value) and says in str(err.value)
 
 
-# --- the quiz's partial credit --------------------------------------------------------------------
+# --- the quiz: one scorer, for the feedback and for the credit ------------------------------------
 
 
 def test_quiz_key_is_the_quiz_the_checker_uses(capsys):
     key = quiz_key()
     assert len(key) >= 5 and all(v in "abcd" for v in key.values())
     assert exercises.check_quiz(key) is True  # the key passes the course's own checker
+    assert score_quiz(key).all_right
     capsys.readouterr()
 
 
+def _run_cell(source: str, ns: dict):
+    """Run a cell's code in ``ns`` as a kernel does; return its last expression's value."""
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), ns)
+    return eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns) if last else None
+
+
+@pytest.fixture(scope="module")
+def quiz_cells():
+    """Notebook 08's quiz as the nbgrader edition has it: (answer cell, graded cell, points)."""
+    (path,) = [p for p in COURSE if p.name.startswith("08_")]
+    nb = nbformat.read(path, as_version=4)
+    to_nbgrader(nb, path.name, points=2.0)
+    answer = next(c for c in nb.cells if _meta(c).get("grade_id") == "quiz")
+    test = next(c for c in nb.cells if _meta(c).get("grade_id") == "test-quiz")
+    return answer.source, test.source, 2.0
+
+
+def _wrong(n: int) -> str:
+    return next(o for o in exercises.QUIZ[n].options if o != exercises.QUIZ[n].answer)
+
+
 @pytest.mark.parametrize(
-    "answers, right",
+    "answers",
     [
-        ("key", 5),
-        ({}, 0),
-        ("not a dict", 0),
-        (None, 0),
-        ({"1": " B) ", 2: "C", "x": "a", 9: "a"}, 2),  # read as check_quiz reads them
-        ({1: "b", 2: "c", 3: "b", 4: "c", 5: "d"}, 4),
-        ({1: None, 2: 3}, 0),
+        "key",
+        "key but 3",
+        {},
+        {1: "", 2: None},
+        "not a dict",
+        None,
+        {"1": " A) ", 2: "C", "x": "a", 99: "a", 4: "z"},
+        {1: None, 2: 3},
     ],
 )
-def test_quiz_credit_counts_right_answers_as_check_quiz_does(answers, right, capsys):
-    key = {1: "b", 2: "c", 3: "b", 4: "c", 5: "a"}
-    answers = key if answers == "key" else answers
-    assert quiz_credit(answers, key, points=2.0) == pytest.approx(2.0 * right / 5)
-
-
-def test_quiz_credit_agrees_with_check_quiz_on_the_real_quiz(capsys):
+def test_the_graded_cell_credits_what_score_quiz_scores(quiz_cells, answers, capsys, monkeypatch):
+    """The hidden credit is ``points * score_quiz(answers).fraction``, read from vitlearn.exercises
+    when nbgrader grades (the editions package is not even importable here), and check_quiz's
+    count above it agrees."""
+    answer, test, points = quiz_cells
     key = quiz_key()
-    n = len(key)
-    wrong = next(o for o in exercises.QUIZ[3].options if o != key[3])  # question 3 answered wrong
-    for answers, right in ((dict(key), n), ({**key, 3: wrong}, n - 1), ({1: key[1]}, 1)):
-        assert quiz_credit(answers, key, points=1.0) == pytest.approx(right / n)
-        exercises.check_quiz(answers)
-        assert f"{right} / {n} right" in capsys.readouterr().out
+    if answers == "key":
+        answers = dict(key)
+    elif answers == "key but 3":
+        answers = {**key, 3: _wrong(3)}
+    for name in [m for m in sys.modules if m.startswith("vitlearn.editions")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "vitlearn.editions", None)  # an import of it would fail
+    ns = {"exercises": exercises}
+    _run_cell(_nbgrader_clear(answer), ns)  # the students' copy of the answer cell, then theirs
+    ns["my_answers"] = answers
+    credit = _run_cell(test, ns)  # the graded cell as autograde runs it: hidden part back in
+    score = score_quiz(answers)
+    assert isinstance(credit, float) and credit == pytest.approx(points * score.fraction)
+    assert ns["passed"] is score.all_right
+    out = capsys.readouterr().out
+    if score.started:
+        assert f"{score.right} / {score.total} right." in out
+    assert "from vitlearn.exercises import score_quiz" in test
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -462,11 +513,15 @@ def test_course_notebook(released, path):
     answers = [c for c in nb.cells if _meta(c).get("solution")]
     tests = [c for c in nb.cells if _meta(c).get("grade")]
     quiz = [c for c in tests if _meta(c)["grade_id"] == "test-quiz"]
-    assert len(answers) == exercises_in and len(tests) == exercises_in + len(quiz)
+    assert len(answers) == exercises_in + len(quiz) and len(tests) == exercises_in + len(quiz)
     assert all(_meta(c)["points"] == 1.0 for c in tests)
-    # every other cell is locked, except the quiz's answers
-    free = [c for c in nb.cells if not _meta(c)]
-    assert len(free) == len(quiz)
+    # every other cell is locked: no cell is left untracked by nbgrader, the quiz's answers
+    # included (an answer cell)
+    assert all(_meta(c) for c in nb.cells)
+    assert [_meta(c)["grade_id"] for c in answers if not _tags(c) & {"exercise"}] == [
+        "quiz" for _ in quiz
+    ]
+    answers = [c for c in answers if _meta(c)["grade_id"] != "quiz"]
     # each answer cell runs as the notebook's solution and clears back to the notebook's stub
     stubs = [c.source for c in original.cells if "exercise" in _tags(c)]
     solutions = [c.source for c in original.cells if "solution" in _tags(c)]

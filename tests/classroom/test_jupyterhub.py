@@ -1,20 +1,32 @@
-"""The course behind JupyterHub, per user (``pytest -m hub``; not in plain pytest).
+"""The class server, per user (``pytest -m jupyterhub``; not in plain pytest).
 
 Needs the grading environment (``requirements-grading.txt``, which pins JupyterHub) and the proxy
-from ``npm ci --prefix hub``. The test starts JupyterHub with the class server's own config,
-``classroom/jupyterhub_config.py``, with four settings changed on the command line so that no system
-account is needed and nothing leaves this machine: the test authenticator (``dummy``, any
-password), the spawner that runs every server as the current user in its own home folder
-(``simple``, homes under a temporary folder), and 127.0.0.1 on free ports.
+from ``npm ci --prefix classroom``. The test makes the course's student edition as a teacher does
+(``python -m vitlearn release-student``), then starts JupyterHub with the class server's own
+config, ``classroom/jupyterhub_config.py``, with four settings changed on the command line so
+that no system account is needed and nothing leaves this machine: the test authenticator
+(``dummy``, any password), the spawner that runs every server as the current user in its own
+home folder (``simple``, homes under a temporary folder), and 127.0.0.1 on free ports. The
+edition's folder reaches the config through ``VITLEARN_STUDENT_EDITION``.
 
 Then two students log in (the hub's login form, as a browser sends it), each asks the hub's REST
-API for a token and, with it, starts their server through the REST API, uploads notebook 01 into
-their home through their server's contents API and runs it cell by cell in a kernel of their
-server over its websocket, both students at once. Every
-cell must run without error, the exercise checker must say ✓, and each kernel must run in its
-own home folder as its own hub user. Everything started is stopped at the end, whatever happens:
-the servers through the API, then the hub's process group, then any process still running in
-the test's home folders (found by its working directory).
+API for a token and, with it, starts their server through the REST API. What they must find:
+
+- **the course in their home**: ``~/course/notebooks`` lists every notebook of the edition, 00
+  included, each the edition's own (no solution cell), seen through their server's contents API
+  as JupyterLab's file browser sees it;
+- **their work kept**: one student saves her solution of notebook 01's exercise into her copy
+  (the contents API, as JupyterLab saves) and deletes notebook 00; her server is stopped and
+  started again (what the next login after an idle cull does): her 01 is hers still, 00 is back;
+- **the course runs**: both run notebook 01 from ``~/course/notebooks`` cell by cell in a kernel of
+  their server, over its websocket, both at once. Every cell must run without error; the checker
+  says ✓ for her solution and "not done yet" for the other student's untouched stub; each kernel
+  runs in its own home as its own hub user.
+
+A second test starts the config without an edition: the hub refuses to start, and says how to
+make one. Everything started is stopped at the end, whatever happens: the servers through the
+API, then the hub's process group, then any process still running in the test's home folders
+(found by its working directory).
 """
 
 from __future__ import annotations
@@ -39,8 +51,9 @@ pytestmark = pytest.mark.jupyterhub
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "classroom" / "jupyterhub_config.py"
 PROXY = ROOT / "classroom" / "node_modules" / ".bin" / "configurable-http-proxy"
-NOTEBOOK = ROOT / "notebooks" / "01_patches.ipynb"
-STUDENTS = ("ada", "grace")
+NOTEBOOK = "01_patches.ipynb"  # the one both students run (about 6 s)
+STUDENTS = ("ada", "grace")  # ada solves 01's exercise and deletes 00; grace changes nothing
+COURSE = "course/notebooks"  # where the course lands in each home (start-singleuser.sh)
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 90  # s, for the hub and for each server
 CELL_TIMEOUT = 120  # s, for one cell of notebook 01 (it runs in about 6 s in all)
@@ -114,15 +127,8 @@ def _stop_group(pid: int, wait: float = 15, proc: subprocess.Popen | None = None
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    """A running JupyterHub with the class config; yields (hub URL, homes folder, log path)."""
-    assert PROXY.exists(), f"{PROXY} is missing: run `npm ci --prefix hub` first"
-    state = tmp_path_factory.mktemp("hub")
-    homes = state / "homes"
-    homes.mkdir()
-    port, hub_port, api_port = _free_port(), _free_port(), _free_port()
-    url = f"http://127.0.0.1:{port}"
+def _hub_args(url: str, homes: Path) -> list[str]:
+    hub_port, api_port = _free_port(), _free_port()
     args = [
         str(BIN / "jupyterhub"),
         "-f",
@@ -138,12 +144,48 @@ def hub(tmp_path_factory):
     ]
     if os.geteuid() == 0:  # CI runs as root; Jupyter Server refuses to, unless told
         args.append("--Spawner.args=['--allow-root']")
+    return args
+
+
+def _hub_env(edition: Path) -> dict[str, str]:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("JUPYTERHUB_API_TOKEN", None)
+    env["VITLEARN_STUDENT_EDITION"] = str(edition)
+    return env
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> Path:
+    """The student edition, made as the teachers' guide says (``release-student``)."""
+    folder = tmp_path_factory.mktemp("edition") / "student"
+    subprocess.run(
+        [sys.executable, "-m", "vitlearn", "release-student", str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (folder / "notebooks" / "00_start_here.ipynb").is_file()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, edition):
+    """A running JupyterHub with the class config; yields (hub URL, homes folder, log path)."""
+    assert PROXY.exists(), f"{PROXY} is missing: run `npm ci --prefix classroom` first"
+    state = tmp_path_factory.mktemp("hub")
+    homes = state / "homes"
+    homes.mkdir()
+    url = f"http://127.0.0.1:{_free_port()}"
     log = state / "jupyterhub.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            args, cwd=state, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            _hub_args(url, homes),
+            cwd=state,
+            env=_hub_env(edition),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     tokens: dict[str, str] = {}
     try:
@@ -231,6 +273,34 @@ def _start_server(url: str, name: str, token: str) -> None:
     pytest.fail(f"the server of {name} was not ready after {START_TIMEOUT} s")
 
 
+def _stop_server(url: str, name: str, token: str) -> None:
+    status, body = _request("DELETE", f"{url}/hub/api/users/{name}/server", token)
+    assert status in (202, 204), (status, body)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        status, user = _request("GET", f"{url}/hub/api/users/{name}", token)
+        if status == 200 and "" not in (user.get("servers") or {}):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the server of {name} did not stop in {START_TIMEOUT} s")
+
+
+def _contents(url: str, name: str, token: str, path: str, **body):
+    """The user's server's contents API: GET ``path``, or PUT ``body`` there, or DELETE it."""
+    api = f"{url}/user/{name}/api/contents/{path}"
+    if body.pop("delete", False):
+        status, answer = _request("DELETE", api, token)
+        assert status == 204, (status, answer)
+        return None
+    if body:
+        status, answer = _request("PUT", api, token, body)
+        assert status in (200, 201), (status, answer)
+        return answer
+    status, answer = _request("GET", f"{api}?content=1", token)
+    assert status == 200, (path, status, answer)
+    return answer
+
+
 def _decode(raw: str | bytes) -> dict:
     """A kernel message from Jupyter Server's websocket: JSON text, or a binary frame.
 
@@ -245,8 +315,9 @@ def _decode(raw: str | bytes) -> dict:
     return json.loads(raw[offsets[0] : end].decode())
 
 
-async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
-    """Upload ``nb`` to the user's home, run its code cells in a kernel of their server.
+async def _run_notebook(url: str, name: str, token: str, path: str) -> dict:
+    """Run the code cells of the notebook at ``path`` in the user's home, in a kernel of their
+    server, as saved there (read through the contents API).
 
     Returns ``{"errors": [...], "outputs": [stream text per code cell], "probe": {...}}``.
     """
@@ -254,15 +325,8 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
     from tornado.websocket import websocket_connect
 
     base = f"{url}/user/{name}/api"
-    path = NOTEBOOK.name
-    status, body = await asyncio.to_thread(
-        _request,
-        "PUT",
-        f"{base}/contents/{path}",
-        token,
-        {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))},
-    )
-    assert status in (200, 201), (status, body)
+    saved = await asyncio.to_thread(_contents, url, name, token, path)
+    nb = nbformat.from_dict(saved["content"])
     status, session = await asyncio.to_thread(
         _request,
         "POST",
@@ -344,7 +408,24 @@ async def _run_notebook(url: str, name: str, token: str, nb) -> dict:
     return result
 
 
-def test_notebook_01_runs_for_two_students_at_once(hub):
+def _notebooks(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _solved(nb, solution_of: Path):
+    """``nb`` (a student's copy) with its exercise stub replaced by the instructor's solution."""
+    solutions = [
+        c.source
+        for c in nbformat.read(solution_of, as_version=4).cells
+        if "solution" in c.metadata.get("tags", [])
+    ]
+    stubs = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
+    assert len(stubs) == len(solutions) == 1, (len(stubs), len(solutions))
+    stubs[0].source = solutions[0]
+    return nb
+
+
+def test_students_find_the_course_keep_their_work_and_run_it(hub, edition):
     url, homes, log, tokens = hub
     for name in STUDENTS:
         tokens[name] = _login(url, name)
@@ -354,29 +435,85 @@ def test_notebook_01_runs_for_two_students_at_once(hub):
     for name in STUDENTS:
         _start_server(url, name, tokens[name])
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    # the course in each home: every notebook of the edition, 00 included, the edition's own
+    released = _notebooks(edition / "notebooks")
+    assert released[0].startswith("00_") and NOTEBOOK in released
+    for name in STUDENTS:
+        listing = _contents(url, name, tokens[name], COURSE)
+        assert sorted(i["name"] for i in listing["content"]) == released, (name, listing)
+        for nb_name in released:
+            assert (homes / name / COURSE / nb_name).read_bytes() == (
+                edition / "notebooks" / nb_name
+            ).read_bytes()
+        first = _contents(url, name, tokens[name], f"{COURSE}/{NOTEBOOK}")["content"]
+        tags = {t for c in first["cells"] for t in c["metadata"].get("tags", [])}
+        assert "exercise" in tags and "solution" not in tags  # the students' copy
 
+    # ada's work: her solution saved into her 01, her 00 deleted; then her server restarts
+    ada, grace = STUDENTS
+    mine = _solved(
+        nbformat.from_dict(_contents(url, ada, tokens[ada], f"{COURSE}/{NOTEBOOK}")["content"]),
+        ROOT / "notebooks" / NOTEBOOK,
+    )
+    body = {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(mine))}
+    _contents(url, ada, tokens[ada], f"{COURSE}/{NOTEBOOK}", **body)
+    saved = (homes / ada / COURSE / NOTEBOOK).read_bytes()
+    _contents(url, ada, tokens[ada], f"{COURSE}/{released[0]}", delete=True)
+    assert released[0] not in _notebooks(homes / ada / COURSE)
+    _stop_server(url, ada, tokens[ada])
+    _start_server(url, ada, tokens[ada])
+    assert (homes / ada / COURSE / NOTEBOOK).read_bytes() == saved  # her work, not overwritten
+    assert _notebooks(homes / ada / COURSE) == released  # 00 copied again
+    assert (homes / grace / COURSE / NOTEBOOK).read_bytes() == (
+        edition / "notebooks" / NOTEBOOK
+    ).read_bytes()  # grace's copy is her own
+
+    # both run notebook 01 from their course folder, at once
     async def both():
-        return await asyncio.gather(*(_run_notebook(url, n, tokens[n], nb) for n in STUDENTS))
+        return await asyncio.gather(
+            *(_run_notebook(url, n, tokens[n], f"{COURSE}/{NOTEBOOK}") for n in STUDENTS)
+        )
 
     t0 = time.perf_counter()
     results = dict(zip(STUDENTS, asyncio.run(both()), strict=True))
     took = time.perf_counter() - t0
     print(f"notebook 01 ran for {len(STUDENTS)} students at once in {took:.1f} s")
 
-    code_cells = sum(c.cell_type == "code" for c in nbformat.read(NOTEBOOK, as_version=4).cells)
+    code_cells = sum(c.cell_type == "code" for c in mine.cells)
     for name, result in results.items():
         assert not result["errors"], (
             f"{name}: {result['errors']}\nhub log:\n{log.read_text()[-3000:]}"
         )
         assert len(result["outputs"]) == code_cells
-        checks = [text for _, text in result["outputs"] if "patchify" in text and "✓" in text]
-        assert checks, f"{name}: the checker of fixed_patchify did not say ✓"
+        verdicts = [text for _, text in result["outputs"] if "patchify" in text]
+        if name == ada:
+            assert any("✓" in t for t in verdicts), f"{name}: the checker did not say ✓"
+        else:
+            assert any("not done yet" in t for t in verdicts), f"{name}: {verdicts}"
+            assert not any("✓" in t for t in verdicts), verdicts
         probe = result["probe"]
         home = homes / name
-        assert probe["home"] == str(home) and Path(probe["cwd"]) == home, probe
+        assert probe["home"] == str(home) and Path(probe["cwd"]) == home / COURSE, probe
         assert probe["hub_user"] == name, probe
         assert probe["nbgrader"] == str(BIN / "nbgrader"), probe  # the hub's environment first
-        assert (home / NOTEBOOK.name).is_file()  # uploaded into this student's home only
-    assert results[STUDENTS[0]]["probe"]["pid"] != results[STUDENTS[1]]["probe"]["pid"]
+    assert results[ada]["probe"]["pid"] != results[grace]["probe"]["pid"]
     assert sorted(p.name for p in homes.iterdir()) == sorted(STUDENTS)
+
+
+def test_the_hub_refuses_to_start_without_a_student_edition(tmp_path):
+    homes = tmp_path / "homes"
+    homes.mkdir()
+    empty = tmp_path / "student"
+    (empty / "notebooks").mkdir(parents=True)
+    done = subprocess.run(
+        _hub_args(f"http://127.0.0.1:{_free_port()}", homes),
+        cwd=tmp_path,
+        env=_hub_env(empty),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+    assert done.returncode != 0
+    said = done.stdout + done.stderr
+    assert f"no student edition in {empty}" in said and "release-student" in said, said[-2000:]
+    assert not list(homes.iterdir())

@@ -22,10 +22,14 @@ maps onto nbgrader's cell types like this:
   copy does not show and ``nbgrader autograde`` puts back, asserts ``passed``. The feedback a
   student gets therefore holds the checker's own message (what was expected, what came, which
   mistake it looks like), then the failed assertion.
-- **quiz** (a cell that fills a dict and calls ``exercises.check_quiz`` on it): the dict stays an
-  ordinary editable cell, since nbgrader would replace a solution cell's answer by a ``raise``
-  that stops "Run All"; the check becomes a test cell whose hidden part outputs the partial
-  credit: ``points`` times the fraction of questions answered right (:func:`quiz_credit`).
+- **quiz** (a cell that fills a dict and calls ``exercises.check_quiz`` on it): the dict becomes an
+  "autograded answer" cell, as an exercise's stub does, so nbgrader tracks it. The students' dict
+  of empty letters stays as it is; after it comes nbgrader's answer slot, ``try:``, the answer key
+  between the solution markers, ``except NotImplementedError: pass`` (:func:`quiz_answer_cell`).
+  The teacher's copy thus sets the key; the students' copy gets nbgrader's ``raise`` in the slot,
+  which the ``except`` catches, so "Run All" goes on. The check becomes a test cell whose hidden
+  part outputs the partial credit, ``points`` times the fraction of questions answered right,
+  from :func:`vitlearn.exercises.score_quiz`: the scorer that ``check_quiz`` uses too.
 - **every other cell** (text, demos, explorers): read-only ("locked"), so editing it cannot
   break the grading (``nbgrader autograde`` restores locked cells from its database anyway).
 
@@ -42,7 +46,6 @@ import argparse
 import ast
 import copy
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,8 @@ DEFAULT_POINTS = 1.0
 """Points per exercise (and for the whole quiz), unless ``--points`` says otherwise."""
 DEFAULT_COURSE_ID = "vitlearn"
 QUIZ_CHECKER = "check_quiz"
+QUIZ_LABEL = "quiz"
+"""The ``grade_id`` of the quiz's answer cell (its test cell's is ``test-quiz``)."""
 
 # nbgrader's delimiters (its defaults: ClearSolutions and ClearHiddenTests match them anywhere in
 # a line, so they must not appear in the course's own code).
@@ -157,10 +162,10 @@ class Graded:
     points."""
 
     grade_id: str
-    label: str  # e.g. "my_patchify" or "quiz"
+    label: str  # e.g. "fixed_patchify" or "quiz"
     points: float
     functions: tuple[str, ...] = ()  # the functions the student writes (empty for the quiz)
-    answer_id: str | None = None  # grade_id of the solution cell (None for the quiz)
+    answer_id: str | None = None  # grade_id of the answer cell: the functions' label, or "quiz"
 
 
 @dataclass(frozen=True)
@@ -329,18 +334,22 @@ def to_nbgrader(nb: Any, name: str, points: float = DEFAULT_POINTS) -> tuple[Gra
         quiz = _quiz_parts(cell, where)
         if quiz is not None:
             answers_src, var, call_src = quiz
-            answer = nbformat.v4.new_code_cell(answers_src)
+            _check_no_delimiters(cell.source, where)
+            answer = nbformat.v4.new_code_cell(quiz_answer_cell(answers_src, var))
             answer.id = cell.id
             answer.metadata = {k: v for k, v in cell.metadata.items() if k != "nbgrader"}
+            answer.metadata["nbgrader"] = _nbgrader_meta(
+                QUIZ_LABEL, grade=False, solution=True, locked=False
+            )
             test = nbformat.v4.new_code_cell(graded_quiz(var, call_src, points))
             test.id = _derived_id(cell.id, "grade")
             test.metadata = {
                 "nbgrader": _nbgrader_meta(
-                    "test-quiz", grade=True, solution=False, locked=True, points=points
+                    f"test-{QUIZ_LABEL}", grade=True, solution=False, locked=True, points=points
                 )
             }
             out += [answer, test]
-            graded.append(Graded("test-quiz", "quiz", points))
+            graded.append(Graded(f"test-{QUIZ_LABEL}", QUIZ_LABEL, points, (), QUIZ_LABEL))
             i += 1
             continue
         _check_no_delimiters(cell.source, where)
@@ -577,48 +586,56 @@ def _quiz_parts(cell: Any, where: str) -> tuple[str, str, str] | None:
 
 
 def quiz_key() -> dict[int, str]:
-    """The quiz's answers, ``{question number: letter}``: the quiz that ``check_quiz`` marks."""
+    """The quiz's answers, ``{question number: letter}``: what the teacher's copy of the quiz's
+    answer cell holds, from the quiz that ``check_quiz`` and ``score_quiz`` mark."""
     from ..exercises import QUIZ
 
     return {int(n): str(q.answer) for n, q in QUIZ.items()}
 
 
+_QUIZ_SLOT = (
+    "# Fill in the dict above. Below is nbgrader's answer slot (the teacher's copy sets the key\n"
+    "# there): leave it, or put your dict in place of the `raise`; either is graded."
+)
+
+
+def quiz_answer_cell(answers: str, var: str) -> str:
+    """The quiz's autograded answer cell: the students' dict, then nbgrader's slot for the key.
+
+    ``answers`` is the quiz cell's code up to the check (it assigns ``var``). The key sits between
+    the solution markers inside ``try``: nbgrader replaces it with ``raise NotImplementedError()``
+    in the students' copy, and the ``except`` lets the cell, and "Run All", go on with the
+    students' own dict.
+    """
+    return "\n".join(
+        [
+            answers.rstrip(),
+            _QUIZ_SLOT,
+            "try:",
+            f"    {BEGIN_SOLUTION}",
+            f"    {var} = {quiz_key()!r}",
+            f"    {END_SOLUTION}",
+            "except NotImplementedError:",
+            "    pass",
+        ]
+    )
+
+
 def graded_quiz(var: str, call: str, points: float) -> str:
-    """The autograder-tests cell of the quiz: the checker, then (hidden) the partial credit."""
-    key = quiz_key()
+    """The autograder-tests cell of the quiz: the checker, then (hidden) the partial credit.
+
+    The credit is ``points`` times :func:`vitlearn.exercises.score_quiz`'s fraction of right
+    answers, the cell's last value (nbgrader reads a number there as partial credit). It is read
+    from the library when nbgrader grades, as the checkers are.
+    """
     return "\n".join(
         [
             _QUIZ_HEADER.format(var=var),
             f"passed = {call}",
             BEGIN_HIDDEN,
-            "from vitlearn.editions.nbgrader import quiz_credit",
+            "from vitlearn.exercises import score_quiz",
             "",
-            f"quiz_credit({var}, {key!r}, points={points!r})",
+            f"{points!r} * score_quiz({var}).fraction",
             END_HIDDEN,
         ]
     )
-
-
-def _normalise_answers(answers: Any) -> dict[int, str]:
-    """``{question: letter}`` read as ``check_quiz`` reads it: keys as ints, letters lower-case."""
-    if not isinstance(answers, Mapping):
-        return {}
-    given: dict[int, str] = {}
-    for key, value in answers.items():
-        try:
-            n = int(key)
-        except (TypeError, ValueError):
-            continue
-        given[n] = str(value).strip().lower().rstrip(")") if value is not None else ""
-    return given
-
-
-def quiz_credit(answers: Any, key: Mapping[int, str], points: float = DEFAULT_POINTS) -> float:
-    """The quiz's partial credit: ``points`` times the fraction of questions answered right.
-
-    ``answers`` is read as :func:`vitlearn.exercises.check_quiz` reads it (``{1: "b"}``,
-    ``{"1": "B)"}`` ...); anything unreadable scores 0. Never raises.
-    """
-    given = _normalise_answers(answers)
-    right = sum(given.get(int(n)) == str(letter) for n, letter in key.items())
-    return points * right / len(key) if key else 0.0

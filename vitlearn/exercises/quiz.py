@@ -1,9 +1,13 @@
 """The multiple-choice quiz at the end of the course (notebook 08; it covers notebooks 01 to 09).
 
-:data:`QUIZ` holds the questions; :func:`show_quiz` prints them, :func:`check_quiz` marks a dict of
-answers, and :func:`quiz_widget` is the same quiz as core ipywidgets (radio buttons, a Check
-button and the feedback in an ``HTML`` widget, which both ipywidgets 7.7's and 8's front ends
-render; an ``Output`` widget does not build on every ipywidgets 7 front end). Marking never raises.
+:data:`QUIZ` holds the questions; :func:`show_quiz` prints them. :func:`score_quiz` is the one
+scorer: it reads a dict of answers and gives a verdict per question (a :class:`QuizScore`). Both
+:func:`check_quiz` (the feedback a student reads) and the graded cell of the nbgrader edition
+(the partial credit, ``points * score_quiz(answers).fraction``) use it, so the two cannot differ
+on what counts as right. :func:`quiz_widget` is the same quiz as core ipywidgets (radio buttons, a
+Check button and the feedback in an ``HTML`` widget, which both ipywidgets 7.7's and 8's front
+ends render; an ``Output`` widget does not build on every ipywidgets 7 front end). Neither scoring
+nor marking ever raises.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 __all__ = [
     "QUIZ",
     "QuizQuestion",
+    "QuizScore",
     "StaticQuiz",
     "check_quiz",
     "quiz_feedback",
     "quiz_widget",
+    "score_quiz",
     "show_quiz",
 ]
 
@@ -214,18 +220,137 @@ def show_quiz() -> None:
         print()
 
 
+RIGHT, WRONG, UNANSWERED, NOT_AN_OPTION = "right", "wrong", "unanswered", "not an option"
+"""The verdicts :func:`score_quiz` gives a question."""
+
+
+@dataclass(frozen=True)
+class QuizScore:
+    """What :func:`score_quiz` read from a dict of answers, and its verdict on each question.
+
+    ``choices`` and ``verdicts`` hold every question of :data:`QUIZ`, in order: the letter read
+    (``""`` when none) and one of ``"right"``, ``"wrong"``, ``"unanswered"``, ``"not an option"``.
+    ``ignored`` lists the keys that name no question, in the order given, each with why:
+    ``"not a question number"`` or ``"no such question"``. ``unreadable`` says why nothing could be
+    read (``answers`` not a dict, or reading it failed); then every question is unanswered.
+    """
+
+    choices: dict[int, str]
+    verdicts: dict[int, str]
+    ignored: tuple[tuple[Any, str], ...] = ()
+    unreadable: str | None = None
+
+    @property
+    def right(self) -> int:
+        """How many questions are answered right."""
+        return sum(v == RIGHT for v in self.verdicts.values())
+
+    @property
+    def total(self) -> int:
+        """How many questions the quiz has."""
+        return len(self.verdicts)
+
+    @property
+    def fraction(self) -> float:
+        """The share of questions answered right, in [0, 1]: the quiz's partial credit."""
+        return self.right / self.total if self.total else 0.0
+
+    @property
+    def all_right(self) -> bool:
+        """Whether every question is answered right."""
+        return self.total > 0 and self.right == self.total
+
+    @property
+    def started(self) -> bool:
+        """Whether at least one question has a letter (right, wrong or not an option)."""
+        return any(self.choices.values())
+
+
+def _letter(value: Any) -> str:
+    """An answer as the quiz reads it: ``" B) "`` -> ``"b"``; ``None`` -> ``""`` (unanswered)."""
+    return "" if value is None else str(value).strip().lower().rstrip(")")
+
+
+def score_quiz(answers: Any) -> QuizScore:
+    """Score ``answers`` (``{question number: letter}``) against :data:`QUIZ`, question by question.
+
+    Keys are read as ints (``1`` or ``"1"``), letters without case, spaces or a closing
+    parenthesis (``"B)"`` is ``"b"``); a missing question, ``""`` or ``None`` is unanswered. Keys
+    that name no question are listed in :attr:`QuizScore.ignored` and cost nothing. Never raises:
+    what cannot be read scores 0. The one scorer of the quiz, used by :func:`check_quiz` and by the
+    graded cell of the nbgrader edition.
+    """
+    given: dict[int, str] = {}
+    ignored: list[tuple[Any, str]] = []
+    unreadable: str | None = None
+    if not isinstance(answers, Mapping):
+        unreadable = f"got a {type(answers).__name__}"
+    else:
+        try:
+            for key, value in answers.items():
+                try:
+                    n = int(key)
+                except (TypeError, ValueError):
+                    ignored.append((key, "not a question number"))
+                    continue
+                if n not in QUIZ:
+                    ignored.append((n, "no such question"))
+                    continue
+                given[n] = _letter(value)
+        except Exception as e:  # a Mapping that cannot be read: nothing counts
+            given, ignored, unreadable = {}, [], f"{type(e).__name__}: {e}"
+    choices = {n: given.get(n, "") for n in QUIZ}
+    verdicts = {}
+    for n, q in QUIZ.items():
+        choice = choices[n]
+        if not choice:
+            verdicts[n] = UNANSWERED
+        elif choice not in q.options:
+            verdicts[n] = NOT_AN_OPTION
+        else:
+            verdicts[n] = RIGHT if choice == q.answer else WRONG
+    return QuizScore(choices, verdicts, tuple(ignored), unreadable)
+
+
 def quiz_feedback(answers: Any) -> tuple[list[str], bool]:
     """Mark ``answers`` (``{question number: letter}``): the feedback lines, and whether all are
     right.
 
-    Never raises: answers it cannot read are reported in the lines.
+    The verdicts are :func:`score_quiz`'s; this only words them. Never raises: answers it cannot
+    read are reported in the lines.
     """
-    try:
-        return _mark(answers)
-    except Exception as e:  # never stop "Run All"
-        return [
-            f"✗ quiz: the checker could not read your answers ({type(e).__name__}: {e})."
-        ], False
+    score = score_quiz(answers)
+    if score.unreadable is not None:
+        if not isinstance(answers, Mapping):
+            hint = "pass a dict {question number: letter}, e.g. {1: 'a', 2: 'c'}"
+            return [f"✗ quiz: {hint}; {score.unreadable}."], False
+        return [f"✗ quiz: the checker could not read your answers ({score.unreadable})."], False
+    numbers = sorted(QUIZ)
+    lines = [
+        f"? quiz: {key!r} is not a question number (the questions are {numbers})."
+        if why == "not a question number"
+        else f"? quiz: there is no question {key} (the questions are {numbers})."
+        for key, why in score.ignored
+    ]
+    if not score.started:
+        lines.append(
+            "… quiz: not done yet. Fill in the dict with your letters, then run this cell again."
+        )
+        return lines, False
+    for n, q in QUIZ.items():
+        choice, verdict = score.choices[n], score.verdicts[n]
+        if verdict == UNANSWERED:
+            lines.append(f"… {n}: not answered yet.")
+        elif verdict == NOT_AN_OPTION:
+            lines.append(
+                f"? {n}: {choice!r} is not an option; choose one of {', '.join(q.options)}."
+            )
+        elif verdict == RIGHT:
+            lines.append(f"✓ {n}: right. {q.why}")
+        else:
+            lines.append(f"✗ {n}: not {choice}) — have another look at {q.where}.")
+    lines.append(f"{score.right} / {score.total} right.")
+    return lines, score.all_right
 
 
 def check_quiz(answers: Any) -> bool:
@@ -237,49 +362,6 @@ def check_quiz(answers: Any) -> bool:
     lines, ok = quiz_feedback(answers)
     print("\n".join(lines))
     return ok
-
-
-def _mark(answers: Any) -> tuple[list[str], bool]:
-    if not isinstance(answers, Mapping):
-        return [
-            f"✗ quiz: pass a dict {{question number: letter}}, e.g. {{1: 'a', 2: 'c'}}; "
-            f"got a {type(answers).__name__}."
-        ], False
-    lines: list[str] = []
-    given: dict[int, str] = {}
-    for key, value in answers.items():
-        try:
-            n = int(key)
-        except (TypeError, ValueError):
-            lines.append(
-                f"? quiz: {key!r} is not a question number (the questions are {sorted(QUIZ)})."
-            )
-            continue
-        if n not in QUIZ:
-            lines.append(f"? quiz: there is no question {n} (the questions are {sorted(QUIZ)}).")
-            continue
-        given[n] = str(value).strip().lower().rstrip(")") if value is not None else ""
-    if not any(given.values()):
-        lines.append(
-            "… quiz: not done yet. Fill in the dict with your letters, then run this cell again."
-        )
-        return lines, False
-    right = 0
-    for n, q in QUIZ.items():
-        choice = given.get(n, "")
-        if not choice:
-            lines.append(f"… {n}: not answered yet.")
-        elif choice not in q.options:
-            lines.append(
-                f"? {n}: {choice!r} is not an option; choose one of {', '.join(q.options)}."
-            )
-        elif choice == q.answer:
-            right += 1
-            lines.append(f"✓ {n}: right. {q.why}")
-        else:
-            lines.append(f"✗ {n}: not {choice}) — have another look at {q.where}.")
-    lines.append(f"{right} / {len(QUIZ)} right.")
-    return lines, right == len(QUIZ)
 
 
 def quiz_widget() -> Any:
