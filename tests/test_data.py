@@ -9,7 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitlearn import make_position_task, make_scenes, render_scenes, task_info
-from vitlearn.data import RELATION_CELLS, TASKS, Scenes
+from vitlearn.data import (
+    BACKGROUND,
+    BLUE,
+    RED,
+    RELATION_CELLS,
+    STRIPE_PAIRS,
+    TASKS,
+    Scenes,
+    _dark_fraction,
+    stripe_contrast,
+    without_stripes,
+)
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
@@ -177,3 +188,90 @@ def test_relation_cells_errors():
         ValueError, match="cells=7 applies to the tasks with cells; 'shape' has none"
     ):
         make_scenes(4, task="shape", cells=7)
+
+
+# -- the striped scenes: a detail that 24 px averages away and 48 px shows -------------------
+
+
+def test_stripes_labels_are_the_relation_and_the_fill():
+    scenes = make_scenes(400, seed=12, task="stripes", cells=3)
+    assert scenes.task == "stripes" and task_info("stripes").num_classes == 8
+    names = task_info("stripes").class_names
+    assert names[0] == "red left of blue, plain" and names[7] == "red below blue, striped"
+    cell = np.floor(scenes.centers * 3)
+    dy, dx = (cell[:, 0] - cell[:, 1]).T  # red minus blue, in cells
+    relation = np.where(np.abs(dx) > np.abs(dy), np.where(dx < 0, 0, 1), np.where(dy < 0, 2, 3))
+    assert np.array_equal(scenes.labels % 4, relation)
+    # both shapes plain, or both striped, as the label says
+    assert np.array_equal(scenes.striped, np.repeat((scenes.labels >= 4)[:, None], 2, axis=1))
+    # a plain shape has the average colour of the stripes a striped one is made of
+    plain, striped = scenes.colors[scenes.labels < 4], scenes.colors[scenes.labels >= 4]
+    assert np.allclose(striped, [RED, BLUE])
+    assert np.allclose(plain, [np.add(RED, BACKGROUND) / 2, np.add(BLUE, BACKGROUND) / 2])
+    assert make_scenes(5, seed=0).striped is None  # the other tasks have no stripes
+
+
+def test_stripes_cover_half_of_each_row_at_24_px_and_alternate_at_48():
+    assert _dark_fraction(STRIPE_PAIRS).tolist() == [0.5] * STRIPE_PAIRS
+    assert _dark_fraction(2 * STRIPE_PAIRS).tolist() == [1.0, 0.0] * STRIPE_PAIRS
+    # any size: the shares of all rows add up to half the image (a box filter loses nothing)
+    for h in (16, 32, 37, 56, 100):
+        f = _dark_fraction(h)
+        assert f.min() >= 0 and f.max() <= 1 and abs(f.mean() - 0.5) < 1e-12
+
+
+def test_the_stripes_are_invisible_at_24_px_and_visible_at_48():
+    # the measure of "visible": the largest change of a pixel when the stripes are replaced by
+    # their average colour (stripe_contrast)
+    scenes = make_scenes(200, seed=13, task="stripes", cells=3)
+    striped = scenes.labels >= 4
+    plain_twin = without_stripes(scenes)
+    # at 24 px a striped scene is drawn exactly as its plain twin: no model can tell them apart
+    assert torch.equal(render_scenes(scenes, 24), render_scenes(plain_twin, 24))
+    assert stripe_contrast(scenes, 24).max() == 0
+    contrast = stripe_contrast(scenes, 48)
+    assert contrast[striped].min() > 0.4  # full contrast at 48 px, in every striped scene
+    assert contrast[~striped].max() == 0  # plain scenes have nothing to show
+    assert 0.1 < stripe_contrast(scenes, 32)[striped].min() < 0.4  # in between, half visible
+
+
+def test_a_simple_oracle_reads_the_stripes_at_48_px_and_cannot_at_24():
+    # the oracle: how much more the pixels change from row to row than from column to column
+    # (mean |difference| over the whole image, mostly background: plain scenes stay below 0.001,
+    # striped ones reach 0.038 and more at 48 px)
+    scenes = make_scenes(300, seed=14, task="stripes", cells=3)
+    striped = torch.from_numpy(scenes.labels >= 4)
+
+    def oracle(size):
+        img = render_scenes(scenes, size)
+        rows = (img[:, :, 1:] - img[:, :, :-1]).abs().mean(dim=(1, 2, 3))
+        cols = (img[:, :, :, 1:] - img[:, :, :, :-1]).abs().mean(dim=(1, 2, 3))
+        return rows - cols > 0.01
+
+    assert torch.equal(oracle(48), striped)  # every scene right at 48 px
+    # at 24 px it says the same for a scene and its twin with the other fill: a coin at best
+    twin = Scenes(
+        scenes.centers,
+        scenes.radii,
+        scenes.kinds,
+        without_stripes(scenes).colors,
+        scenes.labels,
+        scenes.task,
+        np.zeros_like(scenes.striped),
+    )
+    assert torch.equal(render_scenes(twin, 24), render_scenes(scenes, 24))
+    assert not oracle(24).any()
+
+
+def test_without_stripes_and_subset_keep_the_rest():
+    scenes = make_scenes(20, seed=15, task="stripes", cells=3)
+    twin = without_stripes(scenes)
+    assert not twin.striped.any() and np.array_equal(twin.labels, scenes.labels)
+    assert np.array_equal(twin.centers, scenes.centers) and np.array_equal(twin.kinds, scenes.kinds)
+    sub = scenes.subset([2, 5])
+    assert np.array_equal(sub.striped, scenes.striped[[2, 5]])
+    relation = make_scenes(5, seed=1)
+    assert without_stripes(relation) is relation
+    assert stripe_contrast(relation, 48).max() == 0
+    with pytest.raises(TypeError, match="scenes must be a Scenes"):
+        without_stripes(torch.zeros(2))

@@ -305,7 +305,7 @@ MISTAKES = [
         "task_info",
         lambda: vitlearn.task_info(3),
         TypeError,
-        "task must be a str, one of 'relation', 'shape', 'quadrant'; got int 3",
+        "task must be a str, one of 'relation', 'shape', 'quadrant', 'stripes'; got int 3",
     ),
     (
         "resample_pos_embed dtype",

@@ -1,6 +1,8 @@
 """resample_pos_embed: parity with timm, Hugging Face, MAE, vit_jax and DINOv2 (fixtures made by
 tests/make_resample_fixtures.py; Qwen3-VL's in tests/test_vlm.py, from tests/make_vlm_fixtures.py),
-dtypes, errors, and the numpy interpolation matrix vs torch."""
+with the tables timm's and transformers' everyday calls end up with
+(tests/make_library_resize_fixtures.py), dtypes, errors, and the numpy interpolation matrix vs
+torch."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from vitlearn import resample_pos_embed
 from vitlearn.resample import INTERPOLATIONS, RECIPES, interpolation_matrix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "resample_reference.npz"
+LIBRARY_FIXTURES = Path(__file__).parent / "fixtures" / "library_resize.npz"
 
 
 def _load_cases():
@@ -69,6 +72,38 @@ def test_recipe_matches_reference_library(case):
     # vit_jax's reference is scipy, which interpolates in float64; the others are torch float32
     atol = 2e-6 if meta["recipe"] == "vit_jax" else 1e-6
     np.testing.assert_allclose(out.float().numpy(), expected.astype(np.float32), rtol=0, atol=atol)
+
+
+def _load_library_cases():
+    data = np.load(LIBRARY_FIXTURES)
+    cases = json.loads(str(data["cases"]))
+    return [(c, data[c["name"] + "/in"], data[c["name"] + "/out"]) for c in cases]
+
+
+LIBRARY_CASES = _load_library_cases()
+
+
+def test_library_fixtures_cover_each_call_bigger_wider_and_smaller():
+    calls = {c["call"] for c, _, _ in LIBRARY_CASES}
+    assert len(calls) == 3  # timm at creation, timm in every forward, transformers in every forward
+    for call in calls:
+        grids = [tuple(c["new"]) for c, _, _ in LIBRARY_CASES if c["call"] == call]
+        assert {(24, 24), (14, 24), (10, 10)} <= set(grids), (call, grids)
+
+
+@pytest.mark.parametrize("case", LIBRARY_CASES, ids=[c["name"] for c, _, _ in LIBRARY_CASES])
+def test_what_the_library_call_uses_is_its_recipe(case):
+    # the table timm's create_model(img_size=...) / dynamic_img_size=True and transformers'
+    # interpolate_pos_encoding=True end up with is resample_pos_embed(..., recipe=<library>)
+    meta, table_in, expected = case
+    table = torch.from_numpy(table_in)
+    out = resample_pos_embed(table, tuple(meta["new"]), recipe=meta["recipe"])
+    assert tuple(out.shape) == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=1e-6)
+    # and not the other library's: the two recipes give other numbers on the same table
+    other = "hf" if meta["recipe"] == "timm" else "timm"
+    theirs = resample_pos_embed(table, tuple(meta["new"]), recipe=other).numpy()
+    assert np.abs(theirs - expected).max() > 1e-2
 
 
 def test_recipes_really_differ_on_the_same_table():

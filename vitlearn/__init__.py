@@ -41,7 +41,14 @@ from .posenc import (
 )
 from .resample import flattened_resample, resample_pos_embed
 from .segmentation import add_decomposed_rel_pos, get_abs_pos, get_rel_pos, window_partition
-from .trained import load_course_vit, load_course_vit_record, train_course_vit
+from .trained import (
+    load_course_vit,
+    load_course_vit_record,
+    load_stripes_vit,
+    load_stripes_vit_record,
+    train_course_vit,
+    train_stripes_vit,
+)
 from .training import (
     DEFAULT_RECIPE,
     TrainedTinyViT,
@@ -116,6 +123,8 @@ __all__ = [
     "load_course_vit_record",
     "load_image",
     "load_pos_embed",
+    "load_stripes_vit",
+    "load_stripes_vit_record",
     "make_position_task",
     "make_scenes",
     "make_trained_tiny_vit",
@@ -144,6 +153,7 @@ __all__ = [
     "task_info",
     "train",
     "train_course_vit",
+    "train_stripes_vit",
     "train_tiny_vit",
     "tubeletify",
     "unpatchify",

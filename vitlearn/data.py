@@ -41,6 +41,18 @@ Three tasks:
 ``"shape"``
     One shape of a random colour at a random place; the label is its kind (disc, square,
     diamond). The content of the patches is enough here: position codes are not needed. Chance 1/3.
+
+``"stripes"``
+    The scenes of ``"relation"``, each with one more property: both shapes are *plain* or both
+    are *striped*. A striped shape is filled with horizontal stripes fixed to the image
+    (:data:`STRIPE_PAIRS` dark and as many light ones down the image side): dark stripes of the
+    shape's colour, light ones of the background's. A plain shape is filled with the average of
+    the two, a paler red or blue. Eight classes: the relation's four, plain (0-3) or striped
+    (4-7); chance 1/8. At 24 px every pixel row covers one dark and one light stripe, so the
+    camera averages them into the plain colour: a striped scene is drawn *exactly* as its plain
+    twin (:func:`stripe_contrast` is 0), no model can tell the two halves apart, and the best
+    accuracy is 1/2. At 48 px every row covers a single stripe, and the stripes show at full
+    contrast. The detail that decides half the answer is there only at the higher resolution.
 """
 
 from __future__ import annotations
@@ -72,6 +84,11 @@ _PALETTE = np.array(
 
 RELATION_CELLS = 4
 """The relation task places each shape in one cell of a ``4 x 4`` grid of cells."""
+
+STRIPE_PAIRS = 24
+"""How many dark (and as many light) stripes fill the image side behind a striped shape (task
+``"stripes"``): each stripe is ``1 / 48`` of the side high. At 24 px a pixel row covers one stripe
+of each and shows their average; at 48 px (and at every multiple of 48) it covers exactly one."""
 
 _AA_PAD = 1.0 / 32  # soft edges reach half a pixel out; at 32 px and above that is <= 1/64 a side
 _RADIUS = (0.085, 0.105)  # relation-task shape radius, as a fraction of the image side
@@ -116,11 +133,21 @@ TASKS: dict[str, TaskInfo] = {
         ),
         "in which quadrant around the blue shape is the red one? (needs positions)",
     ),
+    "stripes": TaskInfo(
+        "stripes",
+        tuple(
+            f"red {where} blue, {fill}"
+            for fill in ("plain", "striped")
+            for where in ("left of", "right of", "above", "below")
+        ),
+        "where is the red shape relative to the blue one, and are the two plain or striped? "
+        "(needs positions; the stripes show at 48 px, not at 24)",
+    ),
 }
 
 
 def task_info(task: str = "relation") -> TaskInfo:
-    """The classes of ``task`` (``"relation"`` or ``"shape"``): names, ``num_classes``, ``chance``.
+    """The classes of ``task`` (a name of :data:`TASKS`): names, ``num_classes``, ``chance``.
 
     >>> task_info("relation").num_classes
     4
@@ -140,6 +167,9 @@ class Scenes:
         colors: ``(n, K, 3)`` float RGB in ``[0, 1]``; shapes are drawn in order, later on top.
         labels: ``(n,)`` int64 class indices (see :func:`task_info`).
         task: the task's name.
+        striped: ``(n, K)`` bool, which shapes are filled with stripes (task ``"stripes"``): dark
+            stripes of the shape's colour in ``colors``, light ones of :data:`BACKGROUND`,
+            :data:`STRIPE_PAIRS` of each down the image; ``None`` (the other tasks): none is.
     """
 
     centers: np.ndarray
@@ -148,6 +178,7 @@ class Scenes:
     colors: np.ndarray
     labels: np.ndarray
     task: str
+    striped: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -165,6 +196,7 @@ class Scenes:
             self.colors[index],
             self.labels[index],
             self.task,
+            None if self.striped is None else self.striped[index],
         )
 
 
@@ -183,10 +215,21 @@ def _classify_offsets(task: str, dy: np.ndarray, dx: np.ndarray) -> tuple[np.nda
     return 2 * (dy > 0) + (dx > 0), (dx != 0) & (dy != 0)
 
 
+def _pale(color: np.ndarray) -> np.ndarray:
+    """The average of stripes of ``color`` and of the background, as a pixel row covering one of
+    each shows it (the same arithmetic as :func:`_striped_rows` at a dark fraction of 1/2)."""
+    return color * 0.5 + np.array(BACKGROUND) * 0.5
+
+
 def _two_shape_scenes(n: int, rng: np.random.Generator, g: int, task: str) -> Scenes:
     """A red and a blue shape in two cells of a ``g x g`` grid, placed so that ``task``'s labels
-    are balanced (``"relation"`` or ``"quadrant"``)."""
-    labels = _balanced_labels(n, 4, rng)
+    are balanced (``"relation"``, ``"quadrant"`` or ``"stripes"``)."""
+    if task == "stripes":  # eight classes: the relation's four, plain or striped
+        labels = _balanced_labels(n, 8, rng)
+        targets, placed_as = labels % 4, "relation"
+    else:
+        labels = _balanced_labels(n, 4, rng)
+        targets, placed_as = labels, task
     # shapes, jitter and margin shrink with the cell, so a scene of g x g cells looks like a
     # 4 x 4 one seen from further away; for g = 4 the factor is exactly 1.0 (same numbers)
     scale = RELATION_CELLS / g
@@ -195,8 +238,8 @@ def _two_shape_scenes(n: int, rng: np.random.Generator, g: int, task: str) -> Sc
     while todo.size:
         c = rng.integers(0, g, size=(todo.size, 2, 2))
         d = c[:, 0] - c[:, 1]  # red minus blue, in cells: (dy, dx)
-        cls, allowed = _classify_offsets(task, d[:, 0], d[:, 1])  # ties are redrawn
-        ok = allowed & (cls == labels[todo])
+        cls, allowed = _classify_offsets(placed_as, d[:, 0], d[:, 1])  # ties are redrawn
+        ok = allowed & (cls == targets[todo])
         cells[todo[ok]] = c[ok]
         todo = todo[~ok]
     radii = rng.uniform(_RADIUS[0] * scale, _RADIUS[1] * scale, size=(n, 2))
@@ -208,7 +251,11 @@ def _two_shape_scenes(n: int, rng: np.random.Generator, g: int, task: str) -> Sc
     centers = (cells + 0.5) / g + jitter
     kinds = rng.integers(0, len(KINDS), size=(n, 2))
     colors = np.broadcast_to(np.array([RED, BLUE]), (n, 2, 3)).copy()
-    return Scenes(centers, radii, kinds, colors, labels, task)
+    if task != "stripes":
+        return Scenes(centers, radii, kinds, colors, labels, task)
+    striped = np.repeat((labels >= 4)[:, None], 2, axis=1)  # (n, 2): both shapes, or neither
+    colors = np.where(striped[:, :, None], colors, _pale(colors))
+    return Scenes(centers, radii, kinds, colors, labels, task, striped)
 
 
 def _shape_scenes(n: int, rng: np.random.Generator) -> Scenes:
@@ -226,7 +273,8 @@ def make_scenes(
     """``n`` random scenes for ``task``, with balanced labels; the same for the same ``seed``.
 
     ``task``: ``"relation"`` (red vs blue position, 4 classes), ``"quadrant"`` (the quadrant of
-    red around blue, 4 classes) or ``"shape"`` (3 kinds). ``cells``: the grid of cells of the
+    red around blue, 4 classes), ``"shape"`` (3 kinds) or ``"stripes"`` (the relation, and
+    whether both shapes are plain or striped: 8 classes). ``cells``: the grid of cells of the
     two-shape tasks, ``cells x cells`` (default 4; at least 2, since the two shapes need two
     cells); the shape task has no cells and accepts only the default.
     Draw them at any resolution with :func:`render_scenes`.
@@ -258,12 +306,36 @@ def _coverage(
     return np.clip(0.5 - sdf / pixel, 0.0, 1.0)
 
 
+def _dark_fraction(h: int) -> np.ndarray:
+    """``(h,)``: the part of each of ``h`` pixel rows that the dark stripes cover.
+
+    The stripes are fixed to the image: dark on ``[k, k + 1/2)`` and light on ``[k + 1/2, k + 1)``
+    in units of one stripe pair (the image side is :data:`STRIPE_PAIRS` units). Row ``i`` covers
+    ``[i, i + 1] * STRIPE_PAIRS / h``; the dark part of ``[0, u]`` is ``floor(u) / 2 +
+    min(u - floor(u), 1/2)``, so a row's share is a difference of two of those, exactly.
+    """
+    u = np.arange(h + 1) * STRIPE_PAIRS / h  # row edges, in stripe pairs
+    whole = np.floor(u)
+    dark = whole * 0.5 + np.minimum(u - whole, 0.5)  # dark length in [0, u]
+    return np.diff(dark) / np.diff(u)
+
+
+def _striped_rows(color: np.ndarray, h: int) -> np.ndarray:
+    """``(n, 3) -> (n, 3, h, 1)``: the colour each pixel row of a striped shape shows, an average
+    of ``color`` and the background weighted by the row's dark fraction."""
+    f = _dark_fraction(h)[None, None, :, None]  # (1, 1, h, 1)
+    background = np.array(BACKGROUND)[None, :, None, None]
+    return color[:, :, None, None] * f + background * (1.0 - f)
+
+
 def render_scenes(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> torch.Tensor:
     """Draw ``scenes`` on a pixel grid: ``(n, 3, H, W)`` float32 in ``[0, 1]``.
 
     ``image_size``: ``S`` or ``(H, W)``. Each pixel is sampled at its centre,
     ``((row + 0.5) / H, (col + 0.5) / W)``, with edges softened over one pixel, so the same scene
-    at 64 px averaged down 2x2 is close to its 32 px rendering.
+    at 64 px averaged down 2x2 is close to its 32 px rendering. The stripes of a striped shape
+    (task ``"stripes"``) are averaged over each pixel row as a camera would (a box filter), so a
+    row shows the share of dark and light stripes it covers.
     """
     if not isinstance(scenes, Scenes):
         raise TypeError(f"scenes must be a Scenes (from make_scenes), got {type(scenes).__name__}")
@@ -282,8 +354,45 @@ def render_scenes(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> tor
         a = _coverage(kind, ys[None, :, None] - cy, xs[None, None, :] - cx, r, pixel)  # (n, H, W)
         a = a[:, None]  # (n, 1, H, W)
         color = scenes.colors[:, k].astype(np.float32)[:, :, None, None]  # (n, 3, 1, 1)
+        if scenes.striped is not None and scenes.striped[:, k].any():
+            rows = _striped_rows(scenes.colors[:, k], h).astype(np.float32)  # (n, 3, H, 1)
+            color = np.where(scenes.striped[:, k, None, None, None], rows, color)
         img = img * (1.0 - a) + color * a
     return torch.from_numpy(img)
+
+
+def without_stripes(scenes: Scenes) -> Scenes:
+    """The same scenes with every striped shape filled plain, with its stripes' average colour
+    (what a pixel row covering one dark and one light stripe shows); labels unchanged."""
+    if not isinstance(scenes, Scenes):
+        raise TypeError(f"scenes must be a Scenes (from make_scenes), got {type(scenes).__name__}")
+    if scenes.striped is None:
+        return scenes
+    colors = np.where(scenes.striped[:, :, None], _pale(scenes.colors), scenes.colors)
+    return Scenes(
+        scenes.centers,
+        scenes.radii,
+        scenes.kinds,
+        colors,
+        scenes.labels,
+        scenes.task,
+        np.zeros_like(scenes.striped),
+    )
+
+
+def stripe_contrast(scenes: Scenes, image_size: int | tuple[int, int] = 32) -> torch.Tensor:
+    """How visible the stripes are at ``image_size``: ``(n,)``, for each scene the largest
+    ``|difference|`` of a pixel between the scene drawn as it is and drawn
+    :func:`without_stripes`, in ``[0, 1]``.
+
+    0 means that the two drawings are identical, so no model can tell a striped scene from its
+    plain twin; for the task ``"stripes"`` that is the case at 24 px, while at 48 px the striped
+    scenes reach the full contrast between the shape's colour and its plain colour (about 0.43).
+    Scenes without stripes give 0 at any size.
+    """
+    drawn = render_scenes(scenes, image_size)
+    plain = render_scenes(without_stripes(scenes), image_size)
+    return (drawn - plain).abs().amax(dim=(1, 2, 3))
 
 
 def make_position_task(
