@@ -70,3 +70,21 @@ def test_attention_shuffle_puts_rows_and_columns_back() -> None:
     assert "0.0e+00" not in _titles(fig)[2]
     with pytest.raises(ValueError, match="must be the same"):
         plot.plot_attention_shuffle(a, a[:4, :4], perm)
+
+
+def test_jigsaw_answers_draw_both_answers_of_each_model() -> None:
+    image, jigsaw = torch.rand(3, 16, 16), torch.rand(3, 16, 16)
+    answers = {
+        "no codes": (torch.tensor([0.1, 0.9]), torch.tensor([0.1, 0.9])),
+        "learned": (torch.tensor([0.8, 0.2]), torch.tensor([0.3, 0.7])),
+    }
+    fig = plot.plot_jigsaw_answers(image, jigsaw, answers, ["left", "right"])
+    assert _titles(fig) == ["a test scene", "its jigsaw", "no codes", "learned"]
+    heights = [[round(bar.get_height(), 3) for bar in ax.patches] for ax in fig.axes[2:]]
+    assert heights == [[0.1, 0.9, 0.1, 0.9], [0.8, 0.2, 0.3, 0.7]]  # scene bars, then jigsaw's
+    with pytest.raises(ValueError, match="K = 3 \\(one per class name\\), got \\(2\\) and \\(2\\)"):
+        plot.plot_jigsaw_answers(image, jigsaw, answers, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="the same \\(C, H, W\\)"):
+        plot.plot_jigsaw_answers(image, jigsaw[:, :8], answers, ["left", "right"])
+    with pytest.raises(ValueError, match="at least one model"):
+        plot.plot_jigsaw_answers(image, jigsaw, {}, ["left", "right"])
