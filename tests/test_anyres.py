@@ -205,24 +205,19 @@ def test_position_codes_of_rope_ignore_the_augmentation_and_keep_the_mode():
         position_codes(torch.nn.Linear(2, 2), (4, 4))
 
 
-def test_the_test_sizes_are_one_list_used_by_the_notebook_the_benchmark_and_the_explorer():
-    import importlib.util
+def test_the_test_sizes_are_one_list_used_by_the_notebook_the_record_and_the_explorer():
     from pathlib import Path
 
-    from vitlearn import grid_shape
+    from vitlearn import grid_shape, load_anyres_record
     from vitlearn.anyres import TEST_SIZES
     from vitlearn.widgets.anyres import DEFAULT_SIZES
 
     # notebook 09's claims: the training size, four larger squares up to 2x, a 3:4 and a 1.8:1
     grids = [grid_shape(s, 8) for s in TEST_SIZES]
     assert grids == [(4, 4), (5, 5), (6, 6), (7, 7), (8, 8), (6, 8), (5, 9)]
+    assert [tuple(s) for s in load_anyres_record()["test_sizes"]] == list(TEST_SIZES)
+    assert DEFAULT_SIZES is TEST_SIZES
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "anyres_seeds", root / "benchmarks/anyres_seeds.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    assert bench.SIZES is TEST_SIZES and DEFAULT_SIZES is TEST_SIZES
     for notebook in ("notebooks/09_any_resolution.ipynb", "notebooks/text/09_any_resolution.md"):
         text = (root / notebook).read_text()
-        assert "SIZES = TEST_SIZES" in text and "(40, 72)" not in text, notebook
+        assert "SIZES, SEEDS, P = TEST_SIZES" in text and "(40, 72)" not in text, notebook

@@ -1,12 +1,19 @@
-"""check_patchify accepts a correct patchify and names each typical mistake."""
+"""check_patchify accepts a correct patchify, names each typical mistake, and recognises the bug
+of notebook 01's patchify_fast (shown in the notebook exactly as PATCHIFY_FAST)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 
-from vitlearn import exercises
+from vitlearn import exercises, patchify
+from vitlearn.exercises.patches import PATCHIFY_FAST
+
+NOTEBOOK_01 = Path(__file__).resolve().parents[1] / "notebooks" / "01_patches.ipynb"
 
 
 def good(x, p):
@@ -146,3 +153,57 @@ def test_a_mistake_only_a_non_square_image_shows_is_caught(capsys):
     assert torch.equal(one_side_for_both(square, 4), good(square, 4))
     ok, out = check(one_side_for_both, capsys)
     assert not ok and "(2, 3, 8, 12)" in out, out  # rejected on the first, non-square, case
+
+
+def _patchify_fast():
+    namespace: dict = {}
+    exec(PATCHIFY_FAST, namespace)
+    return namespace["patchify_fast"]
+
+
+def test_the_notebook_shows_patchify_fast_as_the_checker_knows_it() -> None:
+    nb = nbformat.read(NOTEBOOK_01, as_version=4)
+    shown = [c.source for c in nb.cells if c.cell_type == "code" and PATCHIFY_FAST in c.source]
+    assert len(shown) == 1, "notebook 01 must show PATCHIFY_FAST verbatim, in one cell"
+
+
+def test_patchify_fast_passes_on_square_images_and_fails_on_others() -> None:
+    fast = _patchify_fast()
+    g = torch.Generator().manual_seed(0)
+    square = torch.rand(2, 3, 12, 12, generator=g)
+    assert torch.equal(fast(square, 4), patchify(square, 4))  # the test it passed
+    wide = torch.rand(2, 3, 8, 12, generator=g)
+    got = fast(wide, 4)
+    assert got.shape == patchify(wide, 4).shape  # the right shape ...
+    assert not torch.equal(got, patchify(wide, 4))  # ... and the wrong tokens
+
+
+def test_names_the_bug_of_patchify_fast(capsys) -> None:
+    ok, out = check(_patchify_fast(), capsys)
+    assert not ok
+    assert "patchify_fast's bug, still there" in out and "(height, width)" in out, out
+    assert "(2, 3, 8, 12)" in out
+
+
+def test_a_fix_that_only_renames_is_accepted(capsys) -> None:
+    def renamed(images, p):  # swaps the names back in the reshape instead: the same tokens
+        B, C = images.shape[:2]
+        width, height = images.shape[-2:]  # noqa: F841 (width holds H: the bug, renamed away)
+        rows, cols = width // p, images.shape[-1] // p
+        x = images.reshape(B, C, rows, p, cols, p)
+        return x.permute(0, 2, 4, 3, 5, 1).reshape(B, rows * cols, p * p * C)
+
+    ok, out = check(renamed, capsys)
+    assert ok, out
+
+
+def test_a_fix_in_the_wrong_place_is_named(capsys) -> None:
+    def permuted_instead(images, p):  # keeps the bug, swaps the grid axes of the permute
+        B, C = images.shape[:2]
+        width, height = images.shape[-2:]
+        rows, cols = height // p, width // p
+        x = images.reshape(B, C, rows, p, cols, p)
+        return x.permute(0, 4, 2, 3, 5, 1).reshape(B, rows * cols, p * p * C)
+
+    ok, out = check(permuted_instead, capsys)
+    assert not ok and "grouped into the wrong patches" in out, out

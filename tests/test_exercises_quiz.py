@@ -4,7 +4,6 @@ its widget."""
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def test_quiz_partly_wrong_points_to_the_notebook(capsys):
     answers.pop(5)
     assert check_quiz(answers) is False
     out = capsys.readouterr().out
-    assert f"✗ 6: not {wrong})" in out and QUIZ[6].where in out and "notebook 07" in out
+    assert f"✗ 6: not {wrong})" in out and QUIZ[6].where in out and "notebook 08" in out
     assert QUIZ[6].why not in out  # a wrong answer gets where to look, not the explanation
     assert "… 5: not answered yet." in out
     assert f"{len(QUIZ) - 2} / {len(QUIZ)} right." in out
@@ -62,19 +61,19 @@ def test_quiz_never_raises_on_bad_input(answers, message, capsys):
 
 
 def test_score_quiz_gives_a_verdict_per_question():
-    answers = {**KEY, 2: _wrong(2), 5: "z", 7: ""}
-    del answers[9]
+    answers = {**KEY, 2: _wrong(2), 5: "z", 4: ""}
+    del answers[6]
     score = score_quiz(answers)
     assert isinstance(score, QuizScore)
     assert list(score.verdicts) == list(QUIZ) == list(score.choices)
     expected = {n: "right" for n in QUIZ} | {
         2: "wrong",
         5: "not an option",
-        7: "unanswered",
-        9: "unanswered",
+        4: "unanswered",
+        6: "unanswered",
     }
     assert score.verdicts == expected
-    assert (score.choices[2], score.choices[5], score.choices[7], score.choices[9]) == (
+    assert (score.choices[2], score.choices[5], score.choices[4], score.choices[6]) == (
         _wrong(2),
         "z",
         "",
@@ -181,8 +180,8 @@ def test_every_answer_is_an_option():
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # a reference to a section: notebook NN, section K ("its title, as in the heading")
 REFERENCE = re.compile(r'notebook (\d\d), section (\d+) \("([^"]+)"\)')
-# the course map of notebook 08 cites sections as: notebook NN, *K. its title*
-MAP_REFERENCE = re.compile(r"notebook (\d\d), \*(\d+)\. ([^*]+)\*")
+# the course map of notebook 08 cites whole notebooks: notebook NN, or notebooks NN, MM
+MAP_REFERENCE = re.compile(r"notebooks? (\d\d(?:, \d\d)*)")
 
 
 def _headings(number: str) -> dict[int, str]:
@@ -211,23 +210,29 @@ def test_every_quiz_question_points_at_sections_that_exist():
             )
 
 
-def test_the_course_map_of_notebook_08_points_at_sections_that_exist():
+def test_the_course_map_of_notebook_08_points_at_every_notebook_it_sums_up():
     (path,) = NOTEBOOKS.glob("08_*.ipynb")
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     table = next(
         "".join(c["source"])
         for c in cells
-        if "| Question | Answer | Proof |" in "".join(c["source"])
+        if "| Question | Answer | Where |" in "".join(c["source"])
     )
-    refs = MAP_REFERENCE.findall(table)
-    assert len(refs) >= 8, refs
-    for number, section, title in refs:
-        assert _headings(number).get(int(section)) == title.strip(), (number, section, title)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    cited = []
+    for row in rows[1:]:  # one line per question, each citing the notebooks that show it
+        where = row.rstrip(" |").rsplit("|", 1)[1]
+        numbers = [n for group in MAP_REFERENCE.findall(where) for n in group.split(", ")]
+        assert numbers, row
+        cited += numbers
+    for number in cited:
+        assert len(list(NOTEBOOKS.glob(f"{number}_*.ipynb"))) == 1, number
+    assert {"01", "02", "03", "04", "05", "06", "07", "09"} <= set(cited)
 
 
 def test_the_quiz_covers_the_course_and_spreads_its_answers():
     cited = {number for q in QUIZ.values() for number, _, _ in REFERENCE.findall(q.where)}
-    assert {"01", "03", "04", "06", "07", "08", "09"} <= cited
+    assert {"01", "03", "04", "06", "08"} <= cited  # the core path; the deep dives quiz themselves
     assert len({q.answer for q in QUIZ.values()}) == 4  # a, b, c and d are all right somewhere
     for n, q in QUIZ.items():
         assert len(q.options) == 4 and len(set(q.options.values())) == 4, n
@@ -241,34 +246,12 @@ def test_the_quiz_covers_the_course_and_spreads_its_answers():
 
 
 def test_the_numbers_in_the_explanations():
-    from vitlearn import RotaryEmbedding2D, naflex_size
-
     # 1 and 2: ViT-B/16 at 224 px
     pixels, patches = 224 * 224, (224 // 16) ** 2
     assert (pixels, patches, (pixels // patches) ** 2) == (50_176, 196, 65_536)
     assert (patches + 1, 16 * 16 * 3) == (197, 768)
     for n, text in ((1, "50,176"), (1, "65,536"), (2, "197"), (2, "768")):
         assert text in QUIZ[n].why
-    # 7: 448 px in 32 px patches is the grid of 224 px in 16 px patches; D is not P*P*C
+    # 6: 448 px in 32 px patches is the grid of 224 px in 16 px patches; D is not P*P*C
     assert 448 // 32 == 224 // 16 == 14 and 32 * 32 * 3 == 3072 and 448 // 16 == 28
-    # 8: offsets along one axis of a 4 x 4 and an 8 x 8 grid of patch indices
-    rope = RotaryEmbedding2D(8)
-    reach = {
-        g: int(rope.coordinates((g, g))[:, 1].max() - rope.coordinates((g, g))[:, 1].min())
-        for g in (4, 8)
-    }
-    assert reach == {4: 3, 8: 7} and reach[8] - reach[4] == 4
-    # 9: DINOv3's box: patch i of n at 2 (i + 0.5) / n - 1, inside (-1, 1) for any grid
-    box = RotaryEmbedding2D(8, normalize_coords="separate")
-    for g in (4, 8, 16):
-        x = box.coordinates((g, g))[:, 1]
-        assert float(x.min()) == 1 / g - 1 and float(x.max()) == 1 - 1 / g
-    # 10: NaFlex of a 256 x 128 photo, 16 px patches, 64 patches
-    size = naflex_size(256, 128, 16, 64)
-    assert (
-        size.grid == (10, 5) and (size.height, size.width) == (160, 80) and size.num_patches == 50
-    )
-    assert 11 * math.ceil(128 * 11 / 256) == 66 > 64  # one more row is over budget
-    s = math.sqrt(64 / ((256 // 16) * (128 // 16)))  # the one-shot square-root scale
-    assert math.ceil(256 * s / 16) * math.ceil(128 * s / 16) == 72 > 64
-    assert "10 x 5" in QUIZ[10].options[QUIZ[10].answer] and "160 x 80" in QUIZ[10].why
+    assert "28 x 28" in QUIZ[6].options["a"] and "3072" in QUIZ[6].options["d"]

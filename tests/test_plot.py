@@ -85,3 +85,21 @@ def test_similarity_at_compares_the_same_place_of_the_image() -> None:
         plot.plot_similarity_at({"old": (table, (3, 5))})
     with pytest.raises(ValueError, match="non-empty dict"):
         plot.plot_similarity_at({})
+
+
+def test_jigsaw_answers_draw_both_answers_of_each_model() -> None:
+    image, jigsaw = torch.rand(3, 16, 16), torch.rand(3, 16, 16)
+    answers = {
+        "no codes": (torch.tensor([0.1, 0.9]), torch.tensor([0.1, 0.9])),
+        "learned": (torch.tensor([0.8, 0.2]), torch.tensor([0.3, 0.7])),
+    }
+    fig = plot.plot_jigsaw_answers(image, jigsaw, answers, ["left", "right"])
+    assert _titles(fig) == ["a test scene", "its jigsaw", "no codes", "learned"]
+    heights = [[round(bar.get_height(), 3) for bar in ax.patches] for ax in fig.axes[2:]]
+    assert heights == [[0.1, 0.9, 0.1, 0.9], [0.8, 0.2, 0.3, 0.7]]  # scene bars, then jigsaw's
+    with pytest.raises(ValueError, match="K = 3 \\(one per class name\\), got \\(2\\) and \\(2\\)"):
+        plot.plot_jigsaw_answers(image, jigsaw, answers, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="the same \\(C, H, W\\)"):
+        plot.plot_jigsaw_answers(image, jigsaw[:, :8], answers, ["left", "right"])
+    with pytest.raises(ValueError, match="at least one model"):
+        plot.plot_jigsaw_answers(image, jigsaw, {}, ["left", "right"])

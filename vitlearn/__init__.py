@@ -42,6 +42,8 @@ from .posenc import (
 from .resample import flattened_resample, resample_pos_embed
 from .segmentation import add_decomposed_rel_pos, get_abs_pos, get_rel_pos, window_partition
 from .trained import (
+    load_anyres_record,
+    load_anyres_vits,
     load_course_vit,
     load_course_vit_record,
     load_stripes_vit,
@@ -119,6 +121,8 @@ __all__ = [
     "grid_structure",
     "linear_to_conv_weight",
     "list_images",
+    "load_anyres_record",
+    "load_anyres_vits",
     "load_course_vit",
     "load_course_vit_record",
     "load_image",

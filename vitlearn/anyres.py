@@ -27,6 +27,7 @@ from .resample import resample_pos_embed
 
 __all__ = [
     "NAFLEX_POS_EMBED_RESIZE",
+    "POSITION_SCHEMES",
     "TEST_SIZES",
     "NaflexSize",
     "naflex_resize",
@@ -58,8 +59,25 @@ TEST_SIZES: tuple[tuple[int, int], ...] = (
 )
 """The any-resolution test sizes ``(H, W)`` in pixels, for models trained at 32 x 32 with 8 px
 patches: the training size, four larger squares up to 2x (grids 5x5 to 8x8), a 3:4 image (6x8)
-and a nearly 16:9 one (5x9). The one list notebook 09, ``benchmarks/anyres_seeds.py`` and the
-:class:`vitlearn.widgets.AnyResolutionExplorer` use."""
+and a nearly 16:9 one (5x9). The one list notebook 09, :mod:`vitlearn.trained.anyres_vits` and
+the :class:`vitlearn.widgets.AnyResolutionExplorer` use."""
+
+_DINOV3_BOX = {"temperature": 100.0, "normalize_coords": "separate"}
+
+POSITION_SCHEMES: dict[str, tuple[str, dict[str, object] | None]] = {
+    "learned + interpolation": ("learned", None),
+    "sin-cos, recomputed": ("sincos", None),
+    "RoPE, patch indices": ("rope", None),
+    "RoPE, DINOv3 box": ("rope", _DINOV3_BOX),
+    "RoPE, box + rescale": ("rope", {**_DINOV3_BOX, "rescale_coords": 2.0}),
+}
+"""Notebook 09's five position schemes: name -> ``(pos_embed, rope_kwargs)`` of a
+:class:`vitlearn.TinyViT` (see :func:`vitlearn.make_trained_tiny_vit`). At another grid the
+learned table is resized (timm's recipe), the sin-cos table is recomputed on the new grid's patch
+indices, and rotary codes are computed for the grid they receive: on patch indices (RoPE-ViT's
+axial RoPE, with the course's temperature 10000), or on patch centres mapped into ``(-1, 1)`` on
+each axis with DINOv3's base 100 (``normalize_coords="separate"``); the last one also stretches
+that box by a random factor in ``[1/2, 2]`` in training (DINOv3's ``rescale_coords: 2``)."""
 
 
 class NaflexSize(NamedTuple):

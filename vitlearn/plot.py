@@ -5,7 +5,7 @@ Sections are owned by the chapter that needs them; keep each function self-conta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -696,4 +696,66 @@ def plot_attention_shuffle(
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    return fig
+
+
+def plot_jigsaw_answers(
+    image: torch.Tensor,
+    jigsaw: torch.Tensor,
+    answers: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+    class_names: Sequence[str],
+    *,
+    size: float = 2.2,
+) -> Any:
+    """An image, a jigsaw of its patches, and what each model answers for both. Returns the Figure.
+
+    ``image`` and ``jigsaw`` are ``(C, H, W)``. ``answers`` maps a model's name (the title of its
+    panel) to its outputs for the image and for the jigsaw, two ``(K,)`` tensors (e.g. class
+    probabilities), drawn as bars: grey for the image, in colour for the jigsaw. ``class_names``
+    labels the ``K`` bars. The static version of :class:`vitlearn.widgets.JigsawExplorer`.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._checks import check_tensor, shape_str
+
+    check_tensor(image, "image", (3,), "(C, H, W)")
+    check_tensor(jigsaw, "jigsaw", (3,), "(C, H, W)")
+    if image.shape != jigsaw.shape:
+        raise ValueError(
+            f"image and jigsaw must have the same (C, H, W), got {shape_str(image.shape)} and "
+            f"{shape_str(jigsaw.shape)}"
+        )
+    if not answers:
+        raise ValueError("answers must name at least one model")
+    k = len(class_names)
+    bars = {}
+    for name, pair in answers.items():
+        a, b = (check_tensor(t, f"answers[{name!r}]", (1,), "(K,)").detach().float() for t in pair)
+        if a.shape != (k,) or b.shape != (k,):
+            raise ValueError(
+                f"answers[{name!r}] must be two (K,) tensors with K = {k} (one per class name), "
+                f"got {shape_str(a.shape)} and {shape_str(b.shape)}"
+            )
+        bars[name] = (a.numpy(), b.numpy())
+    m = len(bars)
+    fig, axes = plt.subplots(
+        1,
+        2 + m,
+        figsize=(size * (2 + 1.3 * m), size * 1.1),
+        gridspec_kw={"width_ratios": [1, 1] + [1.3] * m},
+        layout="constrained",
+    )
+    for ax, img, title in ((axes[0], image, "a test scene"), (axes[1], jigsaw, "its jigsaw")):
+        show_image(img, ax=ax)
+        ax.set_title(title, fontsize=8)
+    x = np.arange(k)
+    top = max(max(float(a.max()), float(b.max())) for a, b in bars.values())
+    for i, (ax, (name, (a, b))) in enumerate(zip(axes[2:], bars.items(), strict=True)):
+        ax.bar(x - 0.2, a, width=0.4, color="0.7", label="scene")
+        ax.bar(x + 0.2, b, width=0.4, color=f"C{i}", label="jigsaw")
+        ax.set_xticks(x, list(class_names), fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_ylim(0, 1.15 * top)
+        ax.set_title(name, fontsize=8)
+    axes[2].legend(fontsize=7, loc="upper left")
     return fig

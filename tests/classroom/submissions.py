@@ -17,12 +17,14 @@ the end of the run by ``conftest.py``)."""
 # Each wrong function keeps the stub's signature and uses only the notebook's imports.
 MISTAKES: dict[str, tuple[str, str]] = {
     "01_patches": (
-        "my_patchify",
-        "def my_patchify(images, p):\n"
-        "    B, C, H, W = images.shape\n"
-        "    x = images.reshape(B, C, H // p, p, W // p, p)\n"
-        "    x = x.permute(0, 4, 2, 3, 5, 1)  # grid columns first: column-major patch order\n"
-        "    return x.reshape(B, -1, p * p * C)\n",
+        "fixed_patchify",
+        "def fixed_patchify(images, p):\n"
+        "    B, C = images.shape[:2]\n"
+        "    width, height = images.shape[-2:]  # patchify_fast's bug, left in\n"
+        "    rows, cols = height // p, width // p\n"
+        "    x = images.reshape(B, C, rows, p, cols, p)\n"
+        "    x = x.permute(0, 2, 4, 3, 5, 1)\n"
+        "    return x.reshape(B, rows * cols, p * p * C)\n",
     ),
     "02_patch_embedding": (
         "predict_conversions",

@@ -436,7 +436,7 @@ def test_feedback_shows_the_checkers_messages(course):
                 expected = f"{len(quiz_key()) - 1} / {len(quiz_key())} right"  # all but question 3
             assert expected in html, f"{student}/{name}: feedback lacks {expected!r}"
     html = (course / "feedback" / "mistake" / "01_patches" / "01_patches.html").read_text()
-    assert "column" in html  # check_patchify names the column-major mistake
+    assert "bug, still there" in html  # check_patchify names patchify_fast's bug
 
     # release it through the exchange; the round-trip student fetches it into their folder
     # (only submissions that came through the exchange can go back through it: the others were

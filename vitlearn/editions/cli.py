@@ -18,6 +18,7 @@ _COMMANDS = (
     ("build-site", "vitlearn.editions.website"),
     ("release-nbgrader", "vitlearn.editions.nbgrader"),
     ("train-course-vit", "vitlearn.trained.course_vit"),
+    ("train-anyres-vits", "vitlearn.trained.anyres_vits"),
     ("train-stripes-vit", "vitlearn.trained.stripes_vit"),
     ("working-time", "vitlearn.editions.worktime"),
 )

@@ -162,7 +162,7 @@ class Graded:
     points."""
 
     grade_id: str
-    label: str  # e.g. "my_patchify" or "quiz"
+    label: str  # e.g. "fixed_patchify" or "quiz"
     points: float
     functions: tuple[str, ...] = ()  # the functions the student writes (empty for the quiz)
     answer_id: str | None = None  # grade_id of the answer cell: the functions' label, or "quiz"

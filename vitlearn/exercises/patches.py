@@ -1,9 +1,13 @@
-"""Checker for notebook 01's exercise: write ``patchify`` yourself.
+"""Checker for notebook 01's exercise: fix a patchify that passed its test.
 
-The student writes ``fn(images, patch_size)`` for a batch ``(B, C, H, W)`` and an int ``P`` that
-returns ``(B, N, P*P*C)`` tokens in raster order with features ordered (row in patch, column in
-patch, channel), like :func:`vitlearn.patchify`. The checker tries several non-square images and
-patch sizes and, when the answer is wrong, says which typical mistake it looks like.
+The notebook shows :data:`PATCHIFY_FAST`, a loop-free patchify that agrees with the loops on every
+square image and scrambles every other one: it reads the image's last two sizes as
+``(width, height)``, PIL's order, where a tensor holds ``(H, W)``. The student writes the fixed
+``fn(images, patch_size)`` for a batch ``(B, C, H, W)`` and an int ``P``; it must return
+``(B, N, P*P*C)`` tokens in raster order with features ordered (row in patch, column in patch,
+channel), like :func:`vitlearn.patchify`. The checker tries non-square images first (where the bug
+shows) and several patch sizes and, when the answer is wrong, says which typical mistake it looks
+like: the bug itself, or the slips of a fix (column-major patches, ``(C, P, P)`` features, ...).
 """
 
 from __future__ import annotations
@@ -16,7 +20,19 @@ from .._checks import shape_str
 from ..patches import patchify
 from ._feedback import Mistake, call_student, run_checks
 
-__all__ = ["check_patchify"]
+__all__ = ["PATCHIFY_FAST", "check_patchify"]
+
+PATCHIFY_FAST = '''def patchify_fast(images, p):
+    """(B, C, H, W) -> (B, N, p*p*C) in raster order, without loops."""
+    B, C = images.shape[:2]
+    width, height = images.shape[-2:]
+    rows, cols = height // p, width // p
+    x = images.reshape(B, C, rows, p, cols, p)  # split each side into (grid, pixel in patch)
+    x = x.permute(0, 2, 4, 3, 5, 1)  # (B, rows, cols, p, p, C): grid first, channel last
+    return x.reshape(B, rows * cols, p * p * C)  # one token per patch, raster order
+'''
+"""The buggy function of notebook 01's exercise, exactly as the notebook shows it. Its second line
+unpacks ``(H, W)`` as ``(width, height)``: right on a square image, scrambled on any other."""
 
 # (B, C, H, W, P): non-square images first, so row/column mix-ups show; then other sizes.
 _CASES = [(2, 3, 8, 12, 4), (1, 3, 6, 15, 3), (3, 1, 10, 4, 2), (2, 2, 14, 21, 7)]
@@ -39,7 +55,10 @@ def _look_alikes(x: torch.Tensor, p: int) -> dict[str, torch.Tensor]:
     col_major = grid.transpose(1, 2)  # patches numbered down the columns first
     cpp = grid.permute(0, 1, 2, 5, 3, 4)  # features (C, P, P), as F.unfold gives them
     swapped = grid.transpose(3, 4)  # (column in patch, row in patch, channel)
+    # PATCHIFY_FAST's bug: H split into (W // p, p) and W into (H // p, p), same element count
+    sides = x.reshape(b, c, w // p, p, h // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, -1, f)
     return {
+        "sides-swapped": sides,
         "column-major": col_major.reshape(b, -1, f),
         "cpp": cpp.reshape(b, -1, f),
         "column-major+cpp": col_major.permute(0, 1, 2, 5, 3, 4).reshape(b, -1, f),
@@ -48,6 +67,12 @@ def _look_alikes(x: torch.Tensor, p: int) -> dict[str, torch.Tensor]:
 
 
 _MESSAGES = {
+    "sides-swapped": (
+        "this is patchify_fast's bug, still there: the height was split into W // P rows and the "
+        "width into H // P columns. A tensor is (B, C, H, W): its last two sizes are (height, "
+        "width), rows of pixels first. PIL's Image.size is (width, height), the other way round. "
+        "On a square image the two orders agree, which is why patchify_fast passed its test."
+    ),
     "column-major": (
         "your patches are in column-major order: you numbered them down each column first. "
         "Token n must be the patch at grid row n // cols, column n % cols (left to right along "

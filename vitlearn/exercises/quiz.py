@@ -1,4 +1,5 @@
-"""The multiple-choice quiz at the end of the course (notebook 08; it covers notebooks 01 to 09).
+"""The multiple-choice quiz at the end of the core path (notebook 08; it covers notebooks 01 to 06
+and 08, the core path; the deep dives 07, 09 and 10 have exercises of their own).
 
 :data:`QUIZ` holds the questions; :func:`show_quiz` prints them. :func:`score_quiz` is the one
 scorer: it reads a dict of answers and gives a verdict per question (a :class:`QuizScore`). Both
@@ -71,7 +72,7 @@ QUIZ: dict[int, QuizQuestion] = {
         "c",
         "(224/16)^2 = 196 patches plus the class token = 197 tokens; a patch holds 16*16*3 = 768 "
         "numbers. A distillation token is DeiT's addition, not ViT-B/16's.",
-        'notebook 08, section 2 ("An image through the layer, step by step")',
+        'notebook 08, section 1 ("One module, timm\'s names, step by step")',
     ),
     3: QuizQuestion(
         "A ViT has no position codes. You shuffle the patches of an image. What happens to the "
@@ -101,8 +102,8 @@ QUIZ: dict[int, QuizQuestion] = {
         },
         "b",
         "z0 = [class; patch tokens] + E_pos (the ViT paper's Equation 1): one code per token, "
-        "added, so the width stays D. Concatenating and then a linear layer amounts to adding a "
-        "projected code.",
+        "added, so the width stays D. Concatenating would widen every token instead; the two match "
+        "only before a single linear layer, and a ViT block starts with LayerNorm.",
         'notebook 04, section 1 ("Where the code goes: added to every token")',
     ),
     5: QuizQuestion(
@@ -123,92 +124,23 @@ QUIZ: dict[int, QuizQuestion] = {
         'notebook 06, section 4 ("The right way: 2-D interpolation, prefix tokens set aside")',
     ),
     6: QuizQuestion(
-        "You change the patch size from 8 to 16 and feed the image with each 8 x 8 patch "
-        "upsampled to 16 x 16. Which kernel gives every token exactly as before?",
-        {
-            "a": "The old kernel interpolated to 16 x 16 like an image",
-            "b": "The interpolated kernel divided by 4, the ratio of the areas",
-            "c": "pinv(B^T) w, with B the matrix that resizes a patch (the PI-resize)",
-            "d": "None: upsampling blurs the patch, so no kernel can give the same tokens",
-        },
-        "c",
-        "The PI-resize solves B^T w_new = w, i.e. <B x, w_new> = <x, w> for every patch x; when "
-        "the patch grows the system has solutions and the tokens are exact. Dividing by the area "
-        "ratio fixes flat patches only: interpolation also smooths the filter.",
-        'notebook 07, section 4 ("The PI-resize: ask for equal tokens, solve")',
-    ),
-    7: QuizQuestion(
         "A ViT-B/16 trained at 224 x 224 px must read 448 x 448 px images cut into 32 x 32 px "
         "patches. Which of its parameters must change?",
         {
-            "a": "Only pos_embed: a larger image needs a larger table, resampled to the new grid",
-            "b": "Only the kernel, PI-resized to 32 x 32: the grid stays 14 x 14 and the table "
-            "fits",
-            "c": "Both: the kernel PI-resized to 32 x 32 and the table resampled to 28 x 28",
+            "a": "Only pos_embed: a larger image needs a larger table, resampled to the new "
+            "28 x 28 grid",
+            "b": "Only the kernel, resized to 32 x 32: the grid stays 14 x 14 and the table fits",
+            "c": "Both: the kernel resized to 32 x 32 and the table resampled to 28 x 28",
             "d": "The kernel, pos_embed and the width D, which becomes 32*32*3 = 3072",
         },
         "b",
         "448 / 32 = 224 / 16 = 14: the grid, hence the table, is unchanged, and each patch shows "
         "what a 16 px patch showed at 224 px. Only the kernel has the size of a patch. D belongs "
         "to the whole model and never follows P.",
-        'notebook 08, section 4 ("The layer at a new resolution and a new patch size")',
-    ),
-    8: QuizQuestion(
-        "A ViT with 2-D RoPE on patch indices, trained on a 4 x 4 grid, is tested on an 8 x 8 "
-        "grid (images twice as large, same patch size) and falls to chance. Why, when RoPE has "
-        "no table to resize?",
-        {
-            "a": "The rotations exist only for the 4 x 4 positions of training; the new patches "
-            "get none",
-            "b": "RoPE also rotates the values, so every token's content changes on a new grid",
-            "c": "With RoPE a score depends on absolute positions, and on the 8 x 8 grid most "
-            "patches have new ones",
-            "d": "Pairs of patches up to 7 steps apart now meet; training only showed offsets up "
-            "to 3",
-        },
-        "d",
-        "The rotation angles are computed for any index, and a score depends only on the offset "
-        "between two patches; but on patch indices a grid twice as large brings offsets of up to 7 "
-        "steps, where training saw at most 3: 4 steps beyond anything it learned.",
-        'notebook 09, section 4 ("How RoPE sees a larger image: farther offsets, or finer ones")',
-    ),
-    9: QuizQuestion(
-        "What does DINOv3 do so that a larger image brings RoPE no new, farther offsets?",
-        {
-            "a": "It lowers the rotation frequencies until the farthest offset of the largest "
-            "grid stays below one turn",
-            "b": "It rounds each patch's coordinate to the nearest position of the training grid",
-            "c": "It places the patch centres in (-1, 1) on each axis, whatever the size of the "
-            "grid",
-            "d": "It adds a learned position table on top of RoPE and interpolates that table to "
-            "the new grid",
-        },
-        "c",
-        "normalize_coords='separate' maps patch i of n to 2 (i + 0.5) / n - 1 on each axis: on a "
-        "grid twice as large, new offsets fall between old ones. In training, rescale_coords: 2 "
-        "also stretches the box by a log-uniform factor in [1/2, 2]. DINOv3 has no learned "
-        "position table.",
-        'notebook 09, section 2 ("Six position schemes, one recipe"); notebook 09, section 4 '
-        '("How RoPE sees a larger image: farther offsets, or finer ones")',
-    ),
-    10: QuizQuestion(
-        "SigLIP 2's NaFlex resizes a portrait photo of 256 x 128 px (H x W) for 16 px patches "
-        "under a budget of 64 patches. Which grid (rows x cols) does it get?",
-        {
-            "a": "8 x 8 = 64 patches: squashed to a square, the whole budget used",
-            "b": "10 x 5 = 50 patches: the aspect ratio kept, sides rounded up to whole patches",
-            "c": "12 x 6 = 72 patches: scaled by sqrt(64 / (16 x 8)), sides rounded up",
-            "d": "5 x 10 = 50 patches: the aspect ratio kept, sides rounded up to whole patches",
-        },
-        "b",
-        "NaFlex keeps the aspect ratio and rounds each side up to whole patches, taking the "
-        "largest such size within the budget: 160 x 80 px, 10 x 5. One more row (11 x 6 = 66) is "
-        "over budget, and the one-shot square-root scale overshoots to 72. Rows run down the "
-        "image: a tall photo gets a tall grid.",
-        'notebook 09, section 5 ("Keep the aspect ratio: NaFlex sizing under a patch budget")',
+        'notebook 08, section 2 ("The layer at other sizes: predict it")',
     ),
 }
-"""The quiz at the end of the course: question number -> :class:`QuizQuestion`."""
+"""The quiz at the end of the core path: question number -> :class:`QuizQuestion`."""
 
 
 def show_quiz() -> None:
